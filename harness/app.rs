@@ -95,7 +95,9 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let report = execute(&plan).await;
     let written = write_reports(&report, args.run.out.as_deref())?;
     print_summary(&report, &written);
-    Ok(if report.summary.devices_failed > 0 {
+    Ok(if report.interrupted {
+        ExitStatus::RunFailed
+    } else if report.summary.devices_failed > 0 {
         ExitStatus::CriteriaFailed
     } else {
         ExitStatus::Clean
@@ -139,7 +141,11 @@ async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     lab.shutdown().await;
     let written = write_reports(&report, args.run.out.as_deref())?;
     print_summary(&report, &written);
-    Ok(ExitStatus::Clean)
+    Ok(if report.interrupted {
+        ExitStatus::RunFailed
+    } else {
+        ExitStatus::Clean
+    })
 }
 
 fn lab_ports(device: &crate::demo::LabDevice) -> Vec<String> {

@@ -9,7 +9,8 @@ Exit codes:
   0  the run completed and no criterion failed
   1  the run completed and at least one criterion failed on some device
   2  bad input: targets, inventory, profile or flags (the message names file, line and fix)
-  3  the run itself failed (could not write reports, could not start the demo lab, …)
+  3  the run itself failed or did not complete: interrupted (SIGINT/SIGTERM; the partial
+     reports are still written), could not write reports, could not start the demo lab
 
 Scan only devices you are authorised to test. jcstar sends traffic only to the targets given.";
 

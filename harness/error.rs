@@ -12,7 +12,7 @@ pub enum ExitStatus {
     CriteriaFailed = 1,
     /// The input (targets, inventory, profile, flags) was invalid.
     BadInput = 2,
-    /// The run itself failed (could not bind, write reports, …).
+    /// The run itself failed or was interrupted (could not bind, write reports, Ctrl-C, …).
     RunFailed = 3,
 }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use chrono::{Local, SecondsFormat};
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::checks::{self, Observation};
 use crate::device::Device;
@@ -108,7 +109,8 @@ pub fn scan_config(profile: &Profile, ports: &[u16]) -> ScanConfig {
     }
 }
 
-/// Runs the plan and returns the report; never fails once the plan is made.
+/// Runs the plan and returns the report; never fails once the plan is made. SIGINT or SIGTERM
+/// stops the scan: devices already scanned keep their results, the others say they were not.
 pub async fn execute(plan: &RunPlan) -> RunReport {
     let started = Local::now();
     let clock = Instant::now();
@@ -122,20 +124,23 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     }
     let addresses: Vec<IpAddr> = plan.devices.iter().map(|d| d.address).collect();
     let progress = progress_bar(plan, addresses.len() * plan.ports.len());
-    let scans = tokio::select! {
-        scans = scan::scan_hosts(&addresses, &config, &limits, &progress) => Some(scans),
-        _ = tokio::signal::ctrl_c() => None,
+    let mut stop = StopSignals::install();
+    eprintln!(
+        "jcstar: scanning {} device(s) x {} TCP port(s); Ctrl-C stops and still writes the reports",
+        addresses.len(),
+        plan.ports.len()
+    );
+    let mut by_address: BTreeMap<IpAddr, HostScan> = BTreeMap::new();
+    let interrupted = tokio::select! {
+        () = scan::scan_hosts_each(&addresses, &config, &limits, &progress, |_, scan| {
+            by_address.insert(scan.address, scan);
+        }) => false,
+        signal = stop.received() => {
+            eprintln!("jcstar: {signal}: stopping; writing the results gathered so far");
+            true
+        }
     };
     progress.finish_and_clear();
-    let interrupted = scans.is_none();
-    if interrupted {
-        eprintln!("jcstar: interrupted; writing the results gathered so far");
-    }
-    let by_address: BTreeMap<IpAddr, HostScan> = scans
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| (s.address, s))
-        .collect();
     let today = started.date_naive();
     let devices: Vec<DeviceReport> = plan
         .devices
@@ -221,6 +226,37 @@ fn port_summary(scan: &HostScan) -> PortSummary {
         ),
         closed_count: in_state(PortState::Closed).count(),
         errors: in_state(PortState::Error).cloned().collect(),
+    }
+}
+
+/// SIGINT and SIGTERM, registered before the scan starts so neither kills the process mid-run.
+struct StopSignals {
+    interrupt: Option<Signal>,
+    terminate: Option<Signal>,
+}
+
+impl StopSignals {
+    fn install() -> Self {
+        StopSignals {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Resolves with the signal's name when either arrives; never, if neither could be installed.
+    async fn received(&mut self) -> &'static str {
+        async fn next(signal: &mut Option<Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = next(&mut self.interrupt) => "interrupted (SIGINT)",
+            () = next(&mut self.terminate) => "terminated (SIGTERM)",
+        }
     }
 }
 

@@ -16,7 +16,7 @@ pub fn check(observation: &Observation<'_>, profile: &Profile) -> Vec<Finding> {
             "interfaces.not_scanned",
             CRITERION,
             Verdict::Inconclusive,
-            "the run was interrupted before this device's port scan finished",
+            "not scanned: the run was interrupted before this device's port scan finished; run it again",
         )];
     };
     let open: Vec<&PortResult> = scan
@@ -169,4 +169,127 @@ fn port_evidence(port: &PortResult) -> Evidence {
         .map(|s| format!("{}: {}", service_name(port), s.banner))
         .unwrap_or_else(|| "no banner".to_string());
     Evidence::observed(format!("port {}/tcp", port.port), banner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::{DeclaredService, Device};
+    use crate::scan::HostStats;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn scan_of(states: &[(u16, PortState)]) -> HostScan {
+        HostScan {
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ports: states
+                .iter()
+                .map(|&(port, state)| PortResult {
+                    port,
+                    state,
+                    rtt: None,
+                    error: (state == PortState::Error).then(|| "EHOSTUNREACH".to_string()),
+                    service: None,
+                })
+                .collect(),
+            stats: HostStats {
+                probes: states.len() as u64,
+                open: 0,
+                closed: 0,
+                filtered: 0,
+                errors: 0,
+                srtt_us: None,
+                final_timeout_ms: 100,
+                peak_window: 1,
+                elapsed_ms: 1,
+            },
+        }
+    }
+
+    fn findings_for(declared: Option<&[u16]>, states: &[(u16, PortState)]) -> Vec<Finding> {
+        let mut device = Device::bare(IpAddr::V4(Ipv4Addr::LOCALHOST), None);
+        device.declared_services = declared.map(|ports| {
+            ports
+                .iter()
+                .map(|&port| DeclaredService {
+                    port,
+                    transport: Transport::Tcp,
+                })
+                .collect()
+        });
+        let scan = scan_of(states);
+        let scanned: Vec<u16> = states.iter().map(|s| s.0).collect();
+        let observation = Observation {
+            device: &device,
+            scan: Some(&scan),
+            scanned_ports: &scanned,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+        };
+        check(&observation, &Profile::builtin())
+    }
+
+    fn verdicts(findings: &[Finding]) -> Vec<(&str, Verdict)> {
+        findings
+            .iter()
+            .map(|f| (f.check.as_str(), f.verdict))
+            .collect()
+    }
+
+    #[test]
+    fn telnet_fails_as_a_debug_port_even_when_declared() {
+        let findings = findings_for(
+            Some(&[23, 80]),
+            &[(23, PortState::Open), (80, PortState::Open)],
+        );
+        assert_eq!(
+            verdicts(&findings),
+            [
+                ("interfaces.declared_match", Verdict::Pass),
+                ("interfaces.debug_port", Verdict::Fail)
+            ]
+        );
+    }
+
+    #[test]
+    fn probe_errors_make_the_criterion_inconclusive_not_pass() {
+        let findings = findings_for(
+            Some(&[80]),
+            &[(80, PortState::Open), (81, PortState::Error)],
+        );
+        assert_eq!(findings[0].verdict, Verdict::Inconclusive);
+        assert!(findings[0].summary.contains("81"));
+    }
+
+    #[test]
+    fn a_host_that_answers_nothing_is_inconclusive() {
+        let findings = findings_for(
+            Some(&[80]),
+            &[(80, PortState::Filtered), (443, PortState::Filtered)],
+        );
+        assert_eq!(findings[0].check, "interfaces.no_answer");
+        assert_eq!(findings[0].verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn declared_ports_outside_the_scan_are_noted() {
+        let findings = findings_for(Some(&[80, 8443]), &[(80, PortState::Open)]);
+        let pass = &findings[0];
+        assert_eq!(pass.verdict, Verdict::Pass);
+        assert_eq!(pass.evidence[0].received.as_deref(), Some("8443"));
+    }
+
+    #[test]
+    fn an_interrupted_device_is_not_judged() {
+        let device = Device::bare(IpAddr::V4(Ipv4Addr::LOCALHOST), None);
+        let observation = Observation {
+            device: &device,
+            scan: None,
+            scanned_ports: &[80],
+            today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+        };
+        let findings = check(&observation, &Profile::builtin());
+        assert_eq!(
+            verdicts(&findings),
+            [("interfaces.not_scanned", Verdict::Inconclusive)]
+        );
+    }
 }

@@ -201,15 +201,35 @@ pub struct Limits {
     pub global_in_flight: usize,
 }
 
-/// Scans every host concurrently; each host gets its own adaptive window and
-/// all hosts share the global limit. Results come back in the order of
-/// `hosts`. `progress` is incremented once per port whose state is settled.
+/// Scans every host concurrently and returns the scans in the order of `hosts`; see
+/// [`scan_hosts_each`].
 pub async fn scan_hosts(
     hosts: &[IpAddr],
     config: &ScanConfig,
     limits: &Limits,
     progress: &ProgressBar,
 ) -> Vec<HostScan> {
+    let mut out: Vec<Option<HostScan>> = vec![None; hosts.len()];
+    scan_hosts_each(hosts, config, limits, progress, |i, scan| {
+        out[i] = Some(scan)
+    })
+    .await;
+    out.into_iter()
+        .zip(hosts)
+        .map(|(scan, &address)| scan.unwrap_or_else(|| failed_host(address, &config.ports)))
+        .collect()
+}
+
+/// Scans every host concurrently; each host gets its own adaptive window and all hosts share the
+/// global limit. `on_host(index, scan)` is called as each host finishes, so a caller that stops
+/// early (Ctrl-C) keeps every host already done. `progress` advances once per port probe.
+pub async fn scan_hosts_each(
+    hosts: &[IpAddr],
+    config: &ScanConfig,
+    limits: &Limits,
+    progress: &ProgressBar,
+    mut on_host: impl FnMut(usize, HostScan),
+) {
     let config = Arc::new(config.clone());
     let mut seen = HashSet::with_capacity(config.ports.len());
     let ports: Arc<[u16]> = config
@@ -221,6 +241,7 @@ pub async fn scan_hosts(
     let global = Arc::new(Semaphore::new(limits.global_in_flight.max(1)));
 
     let mut tasks = JoinSet::new();
+    let mut task_hosts = std::collections::HashMap::new();
     for (i, &address) in hosts.iter().enumerate() {
         let host = HostRun::new(
             address,
@@ -229,19 +250,20 @@ pub async fn scan_hosts(
             Arc::clone(&global),
             progress.clone(),
         );
-        tasks.spawn(async move { (i, host.run().await) });
+        let handle = tasks.spawn(async move { (i, host.run().await) });
+        task_hosts.insert(handle.id(), (i, address));
     }
-    let mut out: Vec<Option<HostScan>> = vec![None; hosts.len()];
-    while let Some(joined) = tasks.join_next().await {
+    while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
-            Ok((i, scan)) => out[i] = Some(scan),
-            Err(e) => tracing::error!(error = %e, "host scan task failed"),
+            Ok((_, (i, scan))) => on_host(i, scan),
+            Err(e) => {
+                tracing::error!(error = %e, "host scan task failed");
+                if let Some(&(i, address)) = task_hosts.get(&e.id()) {
+                    on_host(i, failed_host(address, &ports));
+                }
+            }
         }
     }
-    out.into_iter()
-        .zip(hosts)
-        .map(|(scan, &address)| scan.unwrap_or_else(|| failed_host(address, &ports)))
-        .collect()
 }
 
 fn failed_host(address: IpAddr, ports: &[u16]) -> HostScan {

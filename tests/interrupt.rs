@@ -1,0 +1,87 @@
+//! Ctrl-C (SIGINT) stops a run and still writes the reports: devices already scanned keep their
+//! results, the others say they were not scanned, and the exit code is 3.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{criterion, device, results};
+
+#[test]
+fn sigint_writes_partial_reports_and_exits_3() {
+    // Accepts connections in the kernel backlog but never answers: service identification on
+    // this port waits out every banner deadline, keeping the run busy for seconds.
+    let silent = TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
+    let silent_port = silent.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inventory = dir.path().join("inv.toml");
+    std::fs::write(
+        &inventory,
+        "[[device]]\nname = \"quick\"\naddress = \"127.0.0.3\"\nservices = []\n\
+         [[device]]\nname = \"slow\"\naddress = \"127.0.0.2\"\nservices = []\n",
+    )
+    .expect("write inventory");
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jcstar"))
+        .args([
+            "scan",
+            "--targets",
+            inventory.to_str().expect("utf-8"),
+            "-p",
+            &silent_port.to_string(),
+            "--quiet",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start jcstar");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !line.contains("scanning") && Instant::now() < deadline {
+        line.clear();
+        if stderr.read_line(&mut line).expect("read stderr") == 0 {
+            break;
+        }
+    }
+    assert!(
+        line.contains("scanning"),
+        "jcstar announced the scan: {line:?}"
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let code = child.wait().expect("jcstar exits").code();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    assert_eq!(code, Some(3), "stderr: {rest}");
+    assert!(rest.contains("interrupted"), "{rest}");
+
+    let report = results(&out);
+    assert_eq!(report["interrupted"], true);
+    let quick = device(&report, "quick");
+    assert_eq!(
+        quick["ports"]["closed_count"], 1,
+        "the quick device was scanned: {quick}"
+    );
+    assert_eq!(criterion(quick, "S1.1-13")["verdict"], "pass");
+    let slow = criterion(device(&report, "slow"), "S1.1-13");
+    assert_eq!(slow["verdict"], "inconclusive");
+    assert!(
+        slow["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("interrupted"),
+        "{slow}"
+    );
+    assert!(out.join("junit.xml").exists());
+    drop(silent);
+}
