@@ -9,7 +9,11 @@ use chrono::{Local, SecondsFormat};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::checks::{self, Observation};
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use crate::checks::{self, ActiveContext, ActiveTarget, Observation};
 use crate::device::Device;
 use crate::error::InputError;
 use crate::inventory::InventoryEntry;
@@ -141,8 +145,14 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         }
     };
     progress.finish_and_clear();
+    let active = if interrupted {
+        BTreeMap::new()
+    } else {
+        run_active_checks(plan, &by_address, &mut stop).await
+    };
+    let active_interrupted = !interrupted && active.len() < by_address.len();
     let today = started.date_naive();
-    let devices: Vec<DeviceReport> = plan
+    let mut findings: Vec<Vec<Finding>> = plan
         .devices
         .iter()
         .map(|device| {
@@ -153,14 +163,25 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
                 scanned_ports: &plan.ports,
                 today,
             };
-            device_report(
-                device,
-                scan,
-                checks::run_all(&observation, &plan.profile),
-                &plan.profile,
-            )
+            let mut own = checks::run_passive(&observation, &plan.profile);
+            match active.get(&device.address) {
+                Some(found) => own.extend(found.iter().cloned()),
+                None if scan.is_some() => own.push(checks::active_not_finished(&plan.profile)),
+                None => {}
+            }
+            own
         })
         .collect();
+    checks::run_cross_device(&plan.devices, &mut findings, &plan.profile);
+    let devices: Vec<DeviceReport> = plan
+        .devices
+        .iter()
+        .zip(findings)
+        .map(|(device, own)| {
+            device_report(device, by_address.get(&device.address), own, &plan.profile)
+        })
+        .collect();
+    let interrupted = interrupted || active_interrupted;
     let finished = Local::now();
     RunReport {
         schema: "jcstar.results",
@@ -227,6 +248,45 @@ fn port_summary(scan: &HostScan) -> PortSummary {
         closed_count: in_state(PortState::Closed).count(),
         errors: in_state(PortState::Error).cloned().collect(),
     }
+}
+
+/// Runs the active checks, one task per scanned device, until done or a stop signal.
+async fn run_active_checks(
+    plan: &RunPlan,
+    scans: &BTreeMap<IpAddr, HostScan>,
+    stop: &mut StopSignals,
+) -> BTreeMap<IpAddr, Vec<Finding>> {
+    let context = ActiveContext {
+        profile: Arc::new(plan.profile.clone()),
+        intrusive: plan.intrusive.enabled,
+    };
+    let mut tasks = JoinSet::new();
+    for device in &plan.devices {
+        if let Some(scan) = scans.get(&device.address) {
+            let target = ActiveTarget {
+                device: device.clone(),
+                scan: scan.clone(),
+            };
+            let address = device.address;
+            let context = context.clone();
+            tasks.spawn(async move { (address, checks::run_active(target, context).await) });
+        }
+    }
+    let mut done = BTreeMap::new();
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(Ok((address, found))) => { done.insert(address, found); }
+                Some(Err(e)) => tracing::error!(error = %e, "active checks of a device failed"),
+                None => break,
+            },
+            signal = stop.received() => {
+                eprintln!("jcstar: {signal}: stopping the service checks; writing what is done");
+                break;
+            }
+        }
+    }
+    done
 }
 
 /// SIGINT and SIGTERM, registered before the scan starts so neither kills the process mid-run.

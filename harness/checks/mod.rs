@@ -1,7 +1,13 @@
 //! Checks: each turns what was observed about one device into findings for ★1 criteria.
+//!
+//! Passive checks read the port scan and the inventory. Active checks open connections of their
+//! own to the device's services (credential probes, TLS/SSH inspection, …); they run after the
+//! port scan, one task per device, and can be interrupted.
 
 pub mod declared;
 pub mod interfaces;
+
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -10,7 +16,55 @@ use crate::model::Finding;
 use crate::profile::Profile;
 use crate::scan::HostScan;
 
-/// Everything the checks may read about one device.
+/// Passive checks a profile may enable: (name in `[checks] enabled`, criteria it bears on).
+pub const PASSIVE_CHECKS: &[(&str, &[&str])] =
+    &[("interfaces", &["S1.1-13"]), ("declared_evidence", &[])];
+
+/// Active checks a profile may enable: (name in `[checks] enabled`, criteria it bears on).
+pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[];
+
+/// Whether `name` is a check jcstar knows.
+pub fn is_known_check(name: &str) -> bool {
+    PASSIVE_CHECKS
+        .iter()
+        .chain(ACTIVE_CHECKS)
+        .any(|(known, _)| *known == name)
+}
+
+/// Names of every known check, for error messages.
+pub fn known_check_names() -> Vec<&'static str> {
+    PASSIVE_CHECKS
+        .iter()
+        .chain(ACTIVE_CHECKS)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// The criteria the enabled active checks bear on.
+pub fn active_criteria(profile: &Profile) -> Vec<String> {
+    let mut criteria: Vec<String> = ACTIVE_CHECKS
+        .iter()
+        .filter(|(name, _)| profile.check_enabled(name))
+        .flat_map(|(_, ids)| ids.iter().map(|id| id.to_string()))
+        .collect();
+    criteria.sort();
+    criteria.dedup();
+    criteria
+}
+
+/// The finding recorded for a device whose active checks did not finish.
+pub fn active_not_finished(profile: &Profile) -> Finding {
+    Finding {
+        check: "run.active_checks".to_string(),
+        criteria: active_criteria(profile),
+        verdict: crate::model::Verdict::Inconclusive,
+        summary: "the service checks did not finish: the run was interrupted; run it again"
+            .to_string(),
+        evidence: Vec::new(),
+    }
+}
+
+/// Everything the passive checks may read about one device.
 pub struct Observation<'a> {
     /// The device and its declarations.
     pub device: &'a Device,
@@ -22,8 +76,8 @@ pub struct Observation<'a> {
     pub today: NaiveDate,
 }
 
-/// Runs every check the profile enables and returns their findings.
-pub fn run_all(observation: &Observation<'_>, profile: &Profile) -> Vec<Finding> {
+/// Runs every passive check the profile enables and returns their findings.
+pub fn run_passive(observation: &Observation<'_>, profile: &Profile) -> Vec<Finding> {
     let mut findings = Vec::new();
     if profile.check_enabled("interfaces") {
         findings.extend(interfaces::check(observation, profile));
@@ -36,4 +90,37 @@ pub fn run_all(observation: &Observation<'_>, profile: &Profile) -> Vec<Finding>
         ));
     }
     findings
+}
+
+/// What an active check is allowed to do in this run.
+#[derive(Debug, Clone)]
+pub struct ActiveContext {
+    /// The profile in force.
+    pub profile: Arc<Profile>,
+    /// Whether intrusive checks (credential guessing, lockout tests) may run.
+    pub intrusive: bool,
+}
+
+/// One device's input to the active checks, owned so each device runs in its own task.
+#[derive(Debug, Clone)]
+pub struct ActiveTarget {
+    /// The device.
+    pub device: Device,
+    /// Its finished TCP scan (open ports carry the identified service).
+    pub scan: HostScan,
+}
+
+/// Runs every active check the profile enables against one device.
+pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> Vec<Finding> {
+    let findings = Vec::new();
+    // Active checks register here, each gated by `context.profile.check_enabled(..)` and, when
+    // intrusive, by `context.intrusive`.
+    let _ = (&target, &context);
+    findings
+}
+
+/// Checks that compare devices with each other (e.g. keys shared across units); they run once
+/// every device's findings are in. `findings[i]` belongs to `devices[i]`.
+pub fn run_cross_device(devices: &[Device], findings: &mut [Vec<Finding>], profile: &Profile) {
+    let _ = (devices, findings, profile);
 }

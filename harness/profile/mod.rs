@@ -132,9 +132,6 @@ fn default_true() -> bool {
     true
 }
 
-/// Checks a profile may enable.
-pub const KNOWN_CHECKS: &[&str] = &["interfaces", "declared_evidence"];
-
 impl Profile {
     /// The embedded ★1 profile.
     pub fn builtin() -> Profile {
@@ -189,12 +186,12 @@ impl Profile {
             ));
         }
         for check in &self.checks.enabled {
-            if !KNOWN_CHECKS.contains(&check.as_str()) {
+            if !crate::checks::is_known_check(check) {
                 return Err(InputError::new(
                     at(&format!("\"{check}\"")),
                     format!(
                         "unknown check {check:?}; known checks: {}",
-                        KNOWN_CHECKS.join(", ")
+                        crate::checks::known_check_names().join(", ")
                     ),
                 ));
             }
