@@ -90,6 +90,14 @@ wait_listen() {
     die "$ns: nothing listening on $proto $addr:$port after 10 s (see $LAB_STATE/log/)"
 }
 
+# True while PID exists and is not a zombie (the lab's daemons outlive `up`
+# and are reaped by whatever pid 1 is, sometimes late).
+proc_alive() {
+    local st
+    st=$(awk '{print $3}' 2>/dev/null <"/proc/$1/stat") || return 1
+    [[ -n $st && $st != Z && $st != X ]]
+}
+
 # Kills the processes listed in pid files and every process left in the lab
 # namespaces: TERM, a bounded wait, then KILL.
 kill_lab_processes() {
@@ -101,7 +109,8 @@ kill_lab_processes() {
             # A stale pid file must not hit an unrelated process: every lab
             # daemon has a path in the state dir on its command line.
             [[ $p =~ ^[0-9]+$ ]] || continue
-            tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$LAB_STATE/" && pids+=("$p")
+            [[ -r /proc/$p/cmdline ]] || continue
+            tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$LAB_STATE/" && pids+=("$p")
         done
     fi
     for ns in "${LAB_NAMESPACES[@]}"; do
@@ -113,7 +122,7 @@ kill_lab_processes() {
     local tries=30 alive
     while ((tries-- > 0)); do
         alive=()
-        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
+        for p in "${pids[@]}"; do proc_alive "$p" && alive+=("$p"); done
         ((${#alive[@]} == 0)) && return 0
         sleep 0.1
     done
