@@ -33,7 +33,7 @@ const SCAN_DEADLINE: Duration = Duration::from_secs(600);
 struct LabRun {
     gt: Value,
     results: Value,
-    /// The TCP ports given to `-p`.
+    /// The TCP ports scanned (`-p`).
     ports: BTreeSet<u16>,
     exit_code: i32,
     /// Keeps the report directory alive for the whole test binary.
@@ -85,12 +85,26 @@ fn run_lab_scan() -> Result<LabRun, String> {
         ));
     }
 
-    let ports = scan_ports(&gt);
-    let port_arg = ports
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    // Default: every TCP port, so a listener the ground truth does not know
+    // fails the test. JCSTAR_LAB_PORTS=gt scans only the ground truth's ports
+    // plus `probe_closed_tcp` (faster, for iterating on one check).
+    let (ports, port_arg) = match std::env::var("JCSTAR_LAB_PORTS").as_deref() {
+        Ok("gt") => {
+            let ports = scan_ports(&gt);
+            let arg = ports
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            (ports, arg)
+        }
+        Ok("all") | Err(_) => ((1..=u16::MAX).collect(), "-".to_string()),
+        Ok(other) => {
+            return Err(format!(
+                "JCSTAR_LAB_PORTS={other:?}: use \"all\" (default) or \"gt\""
+            ))
+        }
+    };
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let inventory = manifest.join(gt["inventory"].as_str().unwrap_or("targets/lab.toml"));
     let out = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
@@ -152,7 +166,7 @@ fn run_lab_scan() -> Result<LabRun, String> {
 }
 
 /// Every TCP port the ground truth knows (open or filtered on some device)
-/// plus the ports it lists as closed everywhere.
+/// plus the ports it lists as closed everywhere (`JCSTAR_LAB_PORTS=gt`).
 fn scan_ports(gt: &Value) -> BTreeSet<u16> {
     let mut ports: BTreeSet<u16> = u16_list(&gt["probe_closed_tcp"]).into_iter().collect();
     for dev in devices(gt) {

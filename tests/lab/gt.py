@@ -322,6 +322,39 @@ def expected_s1_1_13(dev):
     return {"verdict": "pass", "because": ["every open port declared, no debug port"]}
 
 
+# ------------------------------------------------------------------ listeners
+
+def listeners(ns):
+    """(proto, port) of every socket listening inside NS on a non-loopback
+    address, from `ss`."""
+    out = run(["ip", "netns", "exec", ns, "ss", "-Hlntu"])
+    found = set()
+    for line in out.splitlines():
+        cols = line.split()
+        if len(cols) < 5:
+            continue
+        proto, local = cols[0], cols[4]
+        addr, _, port = local.rpartition(":")
+        if addr.startswith("127.") or addr in ("[::1]", "::1"):
+            continue
+        found.add((proto, int(port)))
+    return found
+
+
+def listener_problems(dev):
+    """The ground truth must name every listener in the device namespace, and
+    every open port it names must have one: a daemon's side port (net-snmp's
+    SMUX 199/tcp, say) cannot slip past it."""
+    have = listeners(dev["namespace"])
+    want = {("tcp", p["port"]) for p in dev["tcp"]["open"]} | {("udp", p["port"]) for p in dev["udp"]["open"]}
+    problems = []
+    for proto, port in sorted(have - want):
+        problems.append(f"{dev['name']}: {port}/{proto} listens but is not in the ground truth")
+    for proto, port in sorted(want - have):
+        problems.append(f"{dev['name']}: ground truth says {port}/{proto} is open but nothing listens")
+    return problems
+
+
 # ------------------------------------------------------------------ main
 
 def build(args):
@@ -384,6 +417,7 @@ def build(args):
     problems = []
     for name in order:
         dev = devices[name]
+        problems += listener_problems(dev)
         dev["tcp"]["open"].sort(key=lambda p: p["port"])
         dev["tcp"]["filtered"].sort()
         dev["udp"]["open"].sort(key=lambda p: p["port"])
@@ -410,7 +444,7 @@ def build(args):
         if name not in devices:
             problems.append(f"{args.inventory}: device {name} is not in the lab")
     if problems:
-        sys.exit("gt.py: lab and inventory disagree:\n  " + "\n  ".join(problems))
+        sys.exit("gt.py: ground truth, listeners and inventory disagree:\n  " + "\n  ".join(problems))
 
     return {
         "schema": SCHEMA,

@@ -81,7 +81,7 @@ sysName lab-router
 sysServices 72
 CONF
     start_daemon router-snmpd "$ns" env SNMP_PERSISTENT_DIR="$d/snmp" MIBS= \
-        snmpd -f -Lo -C -c "$d/snmpd.conf" -p "$d/snmpd.pid" -M /nonexistent
+        snmpd -f -Lo -C -c "$d/snmpd.conf" -p "$d/snmpd.pid" -M /nonexistent -I -smux
     gt udp_open "device=$RTR_NAME" "port=$RTR_SNMP_PORT" service=snmp daemon=net-snmp
     gt cred "device=$RTR_NAME" service=snmp "port=$RTR_SNMP_PORT" "username=" \
         "password=$RTR_SNMP_COMMUNITY" default=true source=snmp-default "note=community, v1/v2c, read-write"
