@@ -1,0 +1,304 @@
+//! The built-in device lab: simulated IoT devices served in-process on loopback
+//! addresses `127.77.<subnet>.<n>`, for `jcstar demo` and the integration tests.
+
+mod debug_port;
+mod http;
+mod limits;
+mod personas;
+mod request;
+mod rtsp;
+mod telnet;
+mod tls;
+
+use std::fmt::Write as _;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+pub use limits::Limits;
+use personas::{Persona, Protocol, PERSONAS};
+
+/// Options for starting a lab; different `subnet` values let several labs run at once (parallel tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LabOptions {
+    /// Devices live at `127.77.<subnet>.1`, `.2`, …
+    pub subnet: u8,
+}
+
+/// Why a lab could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// A device's listener could not bind its loopback address and port.
+    #[error("cannot bind demo device {device} on {address}: {source}")]
+    Bind {
+        /// The persona whose listener failed.
+        device: String,
+        /// The loopback address and port that could not be bound.
+        address: SocketAddr,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// A device's TLS certificate or configuration could not be created.
+    #[error("cannot set up TLS for demo device {device}: {reason}")]
+    Tls {
+        /// The persona whose TLS setup failed.
+        device: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// One simulated device of a running lab.
+#[derive(Debug, Clone)]
+pub struct LabDevice {
+    /// Inventory name, e.g. `weak-camera`.
+    pub name: String,
+    /// Persona the device plays (currently the same as `name`).
+    pub persona: String,
+    /// Loopback address the device listens on.
+    pub address: IpAddr,
+    /// Vendor model name.
+    pub model: String,
+    /// Open ports and their service kind: `telnet`, `http`, `rtsp`, `tls` or `unknown`.
+    pub listening: Vec<(u16, &'static str)>,
+    /// Ports the vendor declares; an open port missing here is undocumented.
+    pub declared: Vec<u16>,
+}
+
+/// A running lab; dropping it (or `shutdown`) stops every listener task.
+pub struct DemoLab {
+    devices: Vec<LabDevice>,
+    personas: Vec<&'static Persona>,
+    certificates: Vec<(String, CertificateDer<'static>)>,
+    tasks: JoinSet<()>,
+}
+
+/// A user name and password pair a simulated service accepts.
+#[derive(Debug, Clone, Copy)]
+struct Credential {
+    user: &'static str,
+    password: &'static str,
+}
+
+/// What serves the connections of one listener.
+enum Handler {
+    /// A server speaking directly on TCP.
+    Plain(&'static Protocol),
+    /// HTTP behind a TLS acceptor.
+    Tls(&'static http::Site, TlsAcceptor),
+}
+
+impl DemoLab {
+    /// Binds every persona's listeners and starts serving them, with default [`Limits`].
+    pub async fn start(options: LabOptions) -> Result<DemoLab, LabError> {
+        Self::start_with_limits(options, Limits::default()).await
+    }
+
+    /// Like [`DemoLab::start`], with explicit resource limits (e.g. short deadlines in tests).
+    pub async fn start_with_limits(
+        options: LabOptions,
+        limits: Limits,
+    ) -> Result<DemoLab, LabError> {
+        let mut bound = Vec::new();
+        let mut devices = Vec::new();
+        let mut certificates = Vec::new();
+        for persona in PERSONAS {
+            let address = IpAddr::V4(Ipv4Addr::new(127, 77, options.subnet, persona.host));
+            let mut tls = None;
+            if persona
+                .services
+                .iter()
+                .any(|s| matches!(s.protocol, Protocol::Https(_)))
+            {
+                let dns_name = format!("{}.lab", persona.name);
+                let identity =
+                    tls::identity(address, &dns_name, persona.model).map_err(|reason| {
+                        LabError::Tls {
+                            device: persona.name.to_owned(),
+                            reason,
+                        }
+                    })?;
+                certificates.push((persona.name.to_owned(), identity.certificate));
+                tls = Some(identity.acceptor);
+            }
+            for service in persona.services {
+                let socket = SocketAddr::new(address, service.port);
+                let listener =
+                    TcpListener::bind(socket)
+                        .await
+                        .map_err(|source| LabError::Bind {
+                            device: persona.name.to_owned(),
+                            address: socket,
+                            source,
+                        })?;
+                let handler = match (&service.protocol, &tls) {
+                    (Protocol::Https(site), Some(acceptor)) => Handler::Tls(site, acceptor.clone()),
+                    (protocol, _) => Handler::Plain(protocol),
+                };
+                bound.push((listener, handler));
+            }
+            devices.push(LabDevice {
+                name: persona.name.to_owned(),
+                persona: persona.name.to_owned(),
+                address,
+                model: persona.model.to_owned(),
+                listening: persona
+                    .services
+                    .iter()
+                    .map(|s| (s.port, s.protocol.kind()))
+                    .collect(),
+                declared: persona
+                    .services
+                    .iter()
+                    .filter(|s| s.declared)
+                    .map(|s| s.port)
+                    .collect(),
+            });
+        }
+
+        let limits = Arc::new(limits);
+        let mut tasks = JoinSet::new();
+        for (listener, handler) in bound {
+            tasks.spawn(run_listener(listener, Arc::new(handler), limits.clone()));
+        }
+        tracing::debug!(subnet = options.subnet, "demo lab started");
+        Ok(DemoLab {
+            devices,
+            personas: PERSONAS.iter().collect(),
+            certificates,
+            tasks,
+        })
+    }
+
+    /// The devices of this lab.
+    pub fn devices(&self) -> &[LabDevice] {
+        &self.devices
+    }
+
+    /// The self-signed certificate a TLS device presents, by device name.
+    pub fn tls_certificate(&self, device: &str) -> Option<&CertificateDer<'static>> {
+        self.certificates
+            .iter()
+            .find(|(name, _)| name == device)
+            .map(|(_, cert)| cert)
+    }
+
+    /// The lab as a jcstar inventory (TOML text) — the demo feeds this through the normal inventory parser.
+    pub fn inventory_toml(&self) -> String {
+        let mut out = String::from("# jcstar demo lab inventory (generated)\n");
+        for (device, persona) in self.devices.iter().zip(&self.personas) {
+            let services: Vec<String> = device
+                .declared
+                .iter()
+                .map(|port| toml_string(&format!("{port}/tcp")))
+                .collect();
+            let _ = write!(
+                out,
+                "\n[[device]]\nname = {}\naddress = {}\nmodel = {}\nservices = [{}]\n",
+                toml_string(&device.name),
+                toml_string(&device.address.to_string()),
+                toml_string(&device.model),
+                services.join(", "),
+            );
+            if !persona.evidence.is_empty() {
+                out.push_str("\n[device.evidence]\n");
+                for (key, value) in persona.evidence {
+                    let _ = writeln!(out, "{key} = {}", toml_string(value));
+                }
+            }
+        }
+        out
+    }
+
+    /// Stops every listener and open connection, and waits until they are gone.
+    pub async fn shutdown(mut self) {
+        self.tasks.shutdown().await;
+    }
+}
+
+/// Accepts connections until the lab stops; connection tasks die with the listener task.
+async fn run_listener(listener: TcpListener, handler: Arc<Handler>, limits: Arc<Limits>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    if connections.len() >= limits.max_connections {
+                        tracing::trace!(%peer, "connection cap reached; closing");
+                        continue;
+                    }
+                    tracing::trace!(%peer, "connection accepted");
+                    connections.spawn(serve_connection(stream, handler.clone(), limits.clone()));
+                }
+                Err(error) => {
+                    // Typically descriptor exhaustion: back off instead of spinning.
+                    tracing::trace!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Serves one connection, bounded by the session deadline.
+async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<Limits>) {
+    let Ok(local) = stream.local_addr() else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let limits = &*limits;
+    let session = async {
+        match &*handler {
+            Handler::Tls(site, acceptor) => tls::serve(stream, local, acceptor, site, limits).await,
+            Handler::Plain(Protocol::Telnet(login)) => telnet::serve(stream, login, limits).await,
+            Handler::Plain(Protocol::Http(site)) => http::serve(stream, local, site, limits).await,
+            Handler::Plain(Protocol::Rtsp(config)) => {
+                rtsp::serve(stream, local, config, limits).await
+            }
+            Handler::Plain(Protocol::DebugConsole) => debug_port::serve(stream, limits).await,
+            // Only reachable if TLS setup were skipped for an HTTPS service.
+            Handler::Plain(Protocol::Https(_)) => {}
+        }
+    };
+    if tokio::time::timeout(limits.session_timeout, session)
+        .await
+        .is_err()
+    {
+        tracing::trace!(%local, "session deadline reached");
+    }
+}
+
+/// A TOML basic string: quoted, with `"`, `\` and control characters escaped.
+fn toml_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod test_support;
+
+#[cfg(test)]
+mod tests;

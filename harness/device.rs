@@ -1,0 +1,156 @@
+//! A device under test: its address, what the vendor declares about it, and operator-supplied
+//! credentials (never written to a report).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Serialize, Serializer};
+
+/// Transport protocol of a declared service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+/// A service the vendor declares the device exposes, e.g. `443/tcp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeclaredService {
+    /// Port number.
+    pub port: u16,
+    /// Transport.
+    pub transport: Transport,
+}
+
+impl fmt::Display for DeclaredService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let proto = match self.transport {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        };
+        write!(f, "{}/{}", self.port, proto)
+    }
+}
+
+impl Serialize for DeclaredService {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A secret the operator supplied; its `Debug` and serialised forms are redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    /// The secret itself, for use on the wire only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<redacted>")
+    }
+}
+
+/// A credential the operator supplies for authenticated checks on one service.
+#[derive(Debug, Clone, Serialize)]
+pub struct Credential {
+    /// The service it is for (`telnet`, `ssh`, `http`, … or `port/tcp`).
+    pub service: String,
+    /// User name (not secret).
+    pub username: String,
+    /// Password (redacted in every report).
+    pub password: Secret,
+}
+
+/// A declared evidence value: text, or a list of texts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum EvidenceValue {
+    /// A single text value (URL, date, description).
+    Text(String),
+    /// A list of values (e.g. software components).
+    List(Vec<String>),
+}
+
+impl fmt::Display for EvidenceValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvidenceValue::Text(text) => f.write_str(text),
+            EvidenceValue::List(items) => f.write_str(&items.join(", ")),
+        }
+    }
+}
+
+/// A device to test, after its address is resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Device {
+    /// Name (from the inventory, else the address).
+    pub name: String,
+    /// Address probed.
+    pub address: IpAddr,
+    /// Hostname the user gave, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Declared model, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Declared services; `None` when the vendor declared none.
+    pub declared_services: Option<Vec<DeclaredService>>,
+    /// Operator-supplied credentials (passwords redacted when serialised).
+    #[serde(skip_serializing)]
+    pub credentials: Vec<Credential>,
+    /// Declared vendor evidence by field name.
+    pub evidence: BTreeMap<String, EvidenceValue>,
+}
+
+impl Device {
+    /// A device given only by address on the command line: nothing declared.
+    pub fn bare(address: IpAddr, hostname: Option<String>) -> Self {
+        Device {
+            name: hostname.clone().unwrap_or_else(|| address.to_string()),
+            address,
+            hostname,
+            model: None,
+            declared_services: None,
+            credentials: Vec::new(),
+            evidence: BTreeMap::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_appear_in_debug_or_json() {
+        let credential = Credential {
+            service: "telnet".into(),
+            username: "root".into(),
+            password: Secret::new("hunter2".into()),
+        };
+        assert!(!format!("{credential:?}").contains("hunter2"));
+        let json = serde_json::to_string(&credential).expect("serialise");
+        assert!(!json.contains("hunter2"));
+        assert!(json.contains("<redacted>"));
+    }
+}

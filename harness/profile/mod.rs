@@ -1,0 +1,323 @@
+//! Check profiles: the ★1 catalogue, scan settings, enabled checks and thresholds, loaded from
+//! TOML. The ★1 profile is embedded so the binary works alone.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{line_of_offset, InputError, Origin};
+use crate::ports::parse_port_spec;
+
+/// Name of the embedded ★1 profile.
+pub const BUILTIN_NAME: &str = "jc-star-1";
+
+/// Text of the embedded ★1 profile (`profiles/jc-star-1.toml`).
+pub const BUILTIN_TEXT: &str = include_str!("../../profiles/jc-star-1.toml");
+
+/// A loaded, validated profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Name, title and version of the profile.
+    pub profile: ProfileInfo,
+    /// Port list, timeouts and concurrency limits.
+    pub scan: ScanSettings,
+    /// Which checks run, and their thresholds.
+    pub checks: CheckSettings,
+    /// The criteria catalogue, in report order.
+    pub criteria: Vec<Criterion>,
+}
+
+/// Identity of a profile, recorded in every report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileInfo {
+    /// Short name, e.g. `jc-star-1`.
+    pub name: String,
+    /// Human title.
+    pub title: String,
+    /// Version of the profile data.
+    pub version: String,
+}
+
+/// Scan settings; durations in milliseconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanSettings {
+    /// Default TCP ports in nmap syntax.
+    pub tcp_ports: String,
+    /// Connect timeout before any RTT sample.
+    pub initial_timeout_ms: u64,
+    /// Floor of the adaptive connect timeout.
+    pub min_timeout_ms: u64,
+    /// Ceiling of the adaptive connect timeout.
+    pub max_timeout_ms: u64,
+    /// In-flight connects per host at the start.
+    pub per_host_start: usize,
+    /// Most in-flight connects per host while the host keeps up.
+    pub per_host_max: usize,
+    /// In-flight connects over all hosts; 0 derives it from RLIMIT_NOFILE.
+    pub global_limit: usize,
+    /// Largest number of addresses a target spec may expand to without `--allow-large`.
+    pub max_addresses: usize,
+    /// Byte cap of every banner read.
+    pub banner_bytes: usize,
+    /// Deadline of every banner read.
+    pub banner_timeout_ms: u64,
+}
+
+/// Which checks run and the data they use.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSettings {
+    /// Names of the checks that run.
+    pub enabled: Vec<String>,
+    /// Whether intrusive checks (credential guessing, lockout tests) may run.
+    pub intrusive: bool,
+    /// Ports whose service is a debug or backdoor interface.
+    #[serde(default)]
+    pub debug_ports: Vec<DebugPort>,
+}
+
+/// A known debug or backdoor port.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugPort {
+    /// TCP port number.
+    pub port: u16,
+    /// What usually listens there.
+    pub name: String,
+}
+
+/// The scheme's official evaluation type for a criterion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evaluation {
+    /// Evaluated from documents (manuals, website, specifications).
+    Document,
+    /// Evaluated only by tests on the real device.
+    Device,
+    /// Evaluated from documents and on the device.
+    Both,
+    /// Not confirmed from public material.
+    Unconfirmed,
+}
+
+/// One criterion of the catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    /// Identifier, e.g. `S1.1-13`.
+    pub id: String,
+    /// Short title.
+    pub title: String,
+    /// Paraphrased text of the criterion.
+    pub text: String,
+    /// The official evaluation type.
+    pub evaluation: Evaluation,
+    /// Whether the evaluation type is confirmed from public material.
+    #[serde(default = "default_true")]
+    pub evaluation_confirmed: bool,
+    /// Corresponding ETSI EN 303 645 provisions.
+    pub en_303_645: Vec<String>,
+    /// What jcstar does for the criterion.
+    pub jcstar_checks: String,
+    /// Inventory evidence fields that document-evaluate the criterion.
+    pub evidence: Vec<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Checks a profile may enable.
+pub const KNOWN_CHECKS: &[&str] = &["interfaces", "declared_evidence"];
+
+impl Profile {
+    /// The embedded ★1 profile.
+    pub fn builtin() -> Profile {
+        match Profile::parse(BUILTIN_TEXT, Path::new("<built-in jc-star-1>")) {
+            Ok(profile) => profile,
+            // The embedded text is checked by a unit test; reaching this is a build defect.
+            Err(e) => panic!("embedded profile is invalid: {e}"),
+        }
+    }
+
+    /// Loads `name_or_path`: the built-in name, or a TOML file.
+    pub fn load(name_or_path: &str) -> Result<Profile, InputError> {
+        if name_or_path == BUILTIN_NAME {
+            return Ok(Profile::builtin());
+        }
+        let path = Path::new(name_or_path);
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            InputError::arg(format!(
+                "cannot read profile {name_or_path:?}: {e}; give a profile file or the built-in name {BUILTIN_NAME:?}"
+            ))
+        })?;
+        Profile::parse(&text, path)
+    }
+
+    /// Parses and validates profile text read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Profile, InputError> {
+        let profile: Profile = toml::from_str(text).map_err(|e| toml_error(text, path, &e))?;
+        profile.validate(text, path)?;
+        Ok(profile)
+    }
+
+    fn validate(&self, text: &str, path: &Path) -> Result<(), InputError> {
+        let at = |needle: &str| Origin::file_line(path, line_of(text, needle));
+        let scan = &self.scan;
+        parse_port_spec(&scan.tcp_ports, at("tcp_ports"))?;
+        if scan.min_timeout_ms == 0 || scan.min_timeout_ms > scan.max_timeout_ms {
+            return Err(InputError::new(
+                at("min_timeout_ms"),
+                "min_timeout_ms must be at least 1 and not above max_timeout_ms",
+            ));
+        }
+        if scan.per_host_start == 0 || scan.per_host_start > scan.per_host_max {
+            return Err(InputError::new(
+                at("per_host_start"),
+                "per_host_start must be at least 1 and not above per_host_max",
+            ));
+        }
+        if scan.banner_bytes == 0 || scan.banner_bytes > 1 << 20 {
+            return Err(InputError::new(
+                at("banner_bytes"),
+                "banner_bytes must be between 1 and 1048576",
+            ));
+        }
+        for check in &self.checks.enabled {
+            if !KNOWN_CHECKS.contains(&check.as_str()) {
+                return Err(InputError::new(
+                    at(&format!("\"{check}\"")),
+                    format!(
+                        "unknown check {check:?}; known checks: {}",
+                        KNOWN_CHECKS.join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut ids = BTreeSet::new();
+        for criterion in &self.criteria {
+            if !ids.insert(criterion.id.as_str()) {
+                return Err(InputError::new(
+                    at(&format!("id = \"{}\"", criterion.id)),
+                    format!("criterion {} is defined twice", criterion.id),
+                ));
+            }
+        }
+        if self.criteria.is_empty() {
+            return Err(InputError::new(
+                Origin::file(path),
+                "the profile defines no [[criteria]]; add the catalogue",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every evidence field any criterion reads, for validating inventories.
+    pub fn evidence_fields(&self) -> BTreeSet<&str> {
+        self.criteria
+            .iter()
+            .flat_map(|c| c.evidence.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// Whether the named check is enabled.
+    pub fn check_enabled(&self, name: &str) -> bool {
+        self.checks.enabled.iter().any(|c| c == name)
+    }
+
+    /// The default TCP port list (validated at load).
+    pub fn default_ports(&self) -> Vec<u16> {
+        parse_port_spec(&self.scan.tcp_ports, Origin::command_line()).unwrap_or_default()
+    }
+}
+
+impl ScanSettings {
+    /// Milliseconds as a [`Duration`].
+    pub fn ms(value: u64) -> Duration {
+        Duration::from_millis(value)
+    }
+}
+
+/// Turns a TOML parse error into a one-line input error with file and line.
+pub fn toml_error(text: &str, path: &Path, error: &toml::de::Error) -> InputError {
+    let line = error
+        .span()
+        .map(|span| line_of_offset(text, span.start))
+        .unwrap_or(1);
+    let message = error.message().trim().replace('\n', "; ");
+    InputError::new(Origin::file_line(path, line), message)
+}
+
+/// 1-based line of the first occurrence of `needle`, or 1.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .map(|offset| line_of_offset(text, offset))
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_profile_has_all_sixteen_criteria() {
+        let profile = Profile::parse(BUILTIN_TEXT, Path::new("p.toml")).expect("valid");
+        let ids: Vec<_> = profile.criteria.iter().map(|c| c.id.clone()).collect();
+        let expected: Vec<_> = (1..=16).map(|n| format!("S1.1-{n:02}")).collect();
+        assert_eq!(ids, expected);
+        assert!(profile.default_ports().contains(&2323));
+        assert_eq!(profile.default_ports().len(), 27);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_its_line() {
+        let text = BUILTIN_TEXT.replace("intrusive = true", "intrusive = true\nintrusiv = false");
+        let err = Profile::parse(&text, Path::new("custom.toml")).expect_err("unknown key");
+        let expected_line = line_of(&text, "intrusiv = false");
+        assert_eq!(
+            err.origin,
+            Origin::file_line(Path::new("custom.toml"), expected_line)
+        );
+        assert!(err.message.contains("intrusiv"), "{}", err.message);
+    }
+
+    #[test]
+    fn wrong_type_is_an_error_with_its_line() {
+        let text = BUILTIN_TEXT.replace("per_host_start = 64", "per_host_start = \"many\"");
+        let err = Profile::parse(&text, Path::new("custom.toml")).expect_err("wrong type");
+        assert_eq!(err.origin.line, Some(line_of(&text, "per_host_start")));
+        assert!(err.to_string().starts_with("custom.toml:"), "{err}");
+    }
+
+    #[test]
+    fn bad_port_list_names_the_line() {
+        let text = BUILTIN_TEXT.replace("tcp_ports = \"21,", "tcp_ports = \"0,");
+        let err = Profile::parse(&text, Path::new("custom.toml")).expect_err("port 0");
+        assert_eq!(err.origin.line, Some(line_of(&text, "tcp_ports")));
+    }
+
+    #[test]
+    fn unknown_check_is_refused() {
+        let text = BUILTIN_TEXT.replace("enabled = [\"interfaces\"", "enabled = [\"interfacez\"");
+        let err = Profile::parse(&text, Path::new("custom.toml")).expect_err("unknown check");
+        assert!(err.message.contains("interfacez"), "{}", err.message);
+    }
+
+    #[test]
+    fn duplicate_criterion_is_refused() {
+        let text = BUILTIN_TEXT.replace("id = \"S1.1-15\"", "id = \"S1.1-14\"");
+        let err = Profile::parse(&text, Path::new("custom.toml")).expect_err("duplicate");
+        assert!(err.message.contains("S1.1-14"), "{}", err.message);
+    }
+
+    #[test]
+    fn missing_file_is_a_one_line_error() {
+        let err = Profile::load("/nonexistent/profile.toml").expect_err("missing");
+        assert!(err.message.contains("cannot read profile"));
+    }
+}

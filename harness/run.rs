@@ -1,0 +1,238 @@
+//! One run: resolve the devices, scan them concurrently, run the checks, aggregate each
+//! criterion, and build the report. Ctrl-C stops the scan and still yields a report.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use chrono::{Local, SecondsFormat};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::checks::{self, Observation};
+use crate::device::Device;
+use crate::error::InputError;
+use crate::inventory::InventoryEntry;
+use crate::model::{aggregate, Finding};
+use crate::ports::format_port_ranges;
+use crate::profile::{Profile, ScanSettings};
+use crate::report::{
+    worst_verdict, DeviceReport, IntrusiveInfo, PortSummary, ProfileRef, RunReport, ScanInfo,
+    Summary, ToolInfo, SCHEMA_VERSION,
+};
+use crate::scan::{self, HostScan, PortState, ScanConfig};
+use crate::targets::spec::{expand, ExpandOptions, SpecSource, TargetHost};
+
+/// Everything a run needs, decided before any packet is sent.
+pub struct RunPlan {
+    /// The profile in force.
+    pub profile: Profile,
+    /// Devices to test, in report order.
+    pub devices: Vec<Device>,
+    /// TCP ports to probe on every device.
+    pub ports: Vec<u16>,
+    /// Whether intrusive checks may run.
+    pub intrusive: IntrusiveInfo,
+    /// Draw a progress bar on the terminal.
+    pub show_progress: bool,
+    /// Print resource limits and timing detail.
+    pub verbose: bool,
+}
+
+/// Resolves inventory entries and command-line hosts into devices, inventory first.
+///
+/// A command-line host that is also in the inventory is tested once, as the inventory device.
+pub async fn resolve_devices(
+    entries: Vec<InventoryEntry>,
+    cli_hosts: Vec<TargetHost>,
+    options: &ExpandOptions,
+) -> Result<Vec<Device>, InputError> {
+    let mut devices: Vec<Device> = Vec::new();
+    for entry in entries {
+        let source = SpecSource {
+            text: entry.address.clone(),
+            origin: entry.origin.clone(),
+        };
+        let hosts = expand(std::slice::from_ref(&source), &[], options).await?;
+        let [host] = hosts.as_slice() else {
+            return Err(InputError::new(
+                entry.origin,
+                format!(
+                    "device {:?}: address {:?} names {} addresses; a device has exactly one address",
+                    entry.name,
+                    entry.address,
+                    hosts.len()
+                ),
+            ));
+        };
+        if let Some(other) = devices.iter().find(|d| d.address == host.address) {
+            return Err(InputError::new(
+                entry.origin,
+                format!(
+                    "device {:?} has the same address {} as device {:?}; list each device once",
+                    entry.name, host.address, other.name
+                ),
+            ));
+        }
+        devices.push(Device {
+            name: entry.name,
+            address: host.address,
+            hostname: host.hostname.clone(),
+            model: entry.model,
+            declared_services: entry.services,
+            credentials: entry.credentials,
+            evidence: entry.evidence,
+        });
+    }
+    for host in cli_hosts {
+        if !devices.iter().any(|d| d.address == host.address) {
+            devices.push(Device::bare(host.address, host.hostname));
+        }
+    }
+    Ok(devices)
+}
+
+/// The scanner configuration a profile and port list describe.
+pub fn scan_config(profile: &Profile, ports: &[u16]) -> ScanConfig {
+    let s = &profile.scan;
+    ScanConfig {
+        ports: ports.to_vec(),
+        initial_timeout: ScanSettings::ms(s.initial_timeout_ms),
+        min_timeout: ScanSettings::ms(s.min_timeout_ms),
+        max_timeout: ScanSettings::ms(s.max_timeout_ms),
+        per_host_start: s.per_host_start,
+        per_host_max: s.per_host_max,
+        global_limit: (s.global_limit > 0).then_some(s.global_limit),
+        banner_bytes: s.banner_bytes,
+        banner_timeout: ScanSettings::ms(s.banner_timeout_ms),
+        ..ScanConfig::default()
+    }
+}
+
+/// Runs the plan and returns the report; never fails once the plan is made.
+pub async fn execute(plan: &RunPlan) -> RunReport {
+    let started = Local::now();
+    let clock = Instant::now();
+    let config = scan_config(&plan.profile, &plan.ports);
+    let limits = scan::prepare_limits(&config);
+    if plan.verbose {
+        eprintln!(
+            "jcstar: RLIMIT_NOFILE soft {} (hard {}); {} connects in flight at most, {} per host at the start",
+            limits.nofile_soft, limits.nofile_hard, limits.global_in_flight, config.per_host_start
+        );
+    }
+    let addresses: Vec<IpAddr> = plan.devices.iter().map(|d| d.address).collect();
+    let progress = progress_bar(plan, addresses.len() * plan.ports.len());
+    let scans = tokio::select! {
+        scans = scan::scan_hosts(&addresses, &config, &limits, &progress) => Some(scans),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    progress.finish_and_clear();
+    let interrupted = scans.is_none();
+    if interrupted {
+        eprintln!("jcstar: interrupted; writing the results gathered so far");
+    }
+    let by_address: BTreeMap<IpAddr, HostScan> = scans
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s.address, s))
+        .collect();
+    let today = started.date_naive();
+    let devices: Vec<DeviceReport> = plan
+        .devices
+        .iter()
+        .map(|device| {
+            let scan = by_address.get(&device.address);
+            let observation = Observation {
+                device,
+                scan,
+                scanned_ports: &plan.ports,
+                today,
+            };
+            device_report(
+                device,
+                scan,
+                checks::run_all(&observation, &plan.profile),
+                &plan.profile,
+            )
+        })
+        .collect();
+    let finished = Local::now();
+    RunReport {
+        schema: "jcstar.results",
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::current(),
+        profile: ProfileRef {
+            name: plan.profile.profile.name.clone(),
+            title: plan.profile.profile.title.clone(),
+            version: plan.profile.profile.version.clone(),
+        },
+        started: started.to_rfc3339_opts(SecondsFormat::Millis, false),
+        finished: finished.to_rfc3339_opts(SecondsFormat::Millis, false),
+        duration_ms: clock.elapsed().as_millis() as u64,
+        interrupted,
+        intrusive: plan.intrusive.clone(),
+        scan: ScanInfo {
+            tcp_ports: format_port_ranges(&plan.ports),
+            tcp_port_count: plan.ports.len(),
+            nofile_soft: limits.nofile_soft,
+            global_in_flight: limits.global_in_flight,
+            per_host_start: config.per_host_start,
+        },
+        summary: Summary::of(&devices),
+        devices,
+    }
+}
+
+fn device_report(
+    device: &Device,
+    scan: Option<&HostScan>,
+    findings: Vec<Finding>,
+    profile: &Profile,
+) -> DeviceReport {
+    let criteria: Vec<_> = profile
+        .criteria
+        .iter()
+        .map(|criterion| {
+            let own: Vec<Finding> = findings
+                .iter()
+                .filter(|f| f.criteria.contains(&criterion.id))
+                .cloned()
+                .collect();
+            aggregate(&criterion.id, &criterion.title, own)
+        })
+        .collect();
+    DeviceReport {
+        device: device.clone(),
+        verdict: worst_verdict(&criteria),
+        ports: scan.map(port_summary).unwrap_or_default(),
+        scan_stats: scan.map(|s| s.stats.clone()),
+        criteria,
+    }
+}
+
+fn port_summary(scan: &HostScan) -> PortSummary {
+    let in_state = |state: PortState| scan.ports.iter().filter(move |p| p.state == state);
+    PortSummary {
+        open: in_state(PortState::Open).cloned().collect(),
+        filtered: format_port_ranges(
+            &in_state(PortState::Filtered)
+                .map(|p| p.port)
+                .collect::<Vec<_>>(),
+        ),
+        closed_count: in_state(PortState::Closed).count(),
+        errors: in_state(PortState::Error).cloned().collect(),
+    }
+}
+
+fn progress_bar(plan: &RunPlan, probes: usize) -> ProgressBar {
+    if !plan.show_progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(probes as u64);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} scanning [{bar:40}] {pos}/{len} probes ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

@@ -1,0 +1,213 @@
+//! One TCP connect probe: socket2 socket with SO_LINGER=0, tokio connect
+//! under a deadline, outcome classified from the errno.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+
+/// What one connect attempt showed.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The handshake completed (SYN-ACK).
+    Open(Duration),
+    /// The host answered with RST (or ICMP port unreachable).
+    Closed(Duration),
+    /// No answer before the deadline.
+    Filtered,
+    /// We ran out of something (descriptors, buffers, source ports): says
+    /// nothing about the port, so the attempt must be repeated later.
+    LocalResource(io::Error),
+    /// The kernel picked the destination port as our source port and the
+    /// socket connected to itself; nothing was listening. Try again.
+    SelfConnect,
+    /// Any other failure (unreachable host or network, …).
+    Error(io::Error),
+}
+
+/// Errno values meaning "we are short of a resource", per platform.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod errno {
+    pub const EAGAIN: i32 = 11;
+    pub const ENOMEM: i32 = 12;
+    pub const ENFILE: i32 = 23;
+    pub const EMFILE: i32 = 24;
+    pub const ENOSPC: i32 = 28;
+    pub const EADDRNOTAVAIL: i32 = 99;
+    pub const ENOBUFS: i32 = 105;
+    pub const EINPROGRESS: i32 = 115;
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod errno {
+    pub const EAGAIN: i32 = 35;
+    pub const ENOMEM: i32 = 12;
+    pub const ENFILE: i32 = 23;
+    pub const EMFILE: i32 = 24;
+    pub const ENOSPC: i32 = 28;
+    pub const EINPROGRESS: i32 = 36;
+    pub const EADDRNOTAVAIL: i32 = 49;
+    pub const ENOBUFS: i32 = 55;
+}
+
+/// True when `err` is a shortage on our side rather than an answer.
+pub(crate) fn is_local_resource(err: &io::Error) -> bool {
+    use errno::*;
+    matches!(err.kind(), io::ErrorKind::OutOfMemory)
+        || matches!(
+            err.raw_os_error(),
+            Some(EAGAIN | ENOMEM | ENFILE | EMFILE | ENOSPC | EADDRNOTAVAIL | ENOBUFS)
+        )
+}
+
+/// A non-blocking TCP socket for `addr`'s family whose close sends RST.
+fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
+    let domain = Domain::for_address(*addr);
+    #[cfg(target_os = "linux")]
+    let socket = Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
+    #[cfg(not(target_os = "linux"))]
+    let socket = {
+        let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+        s.set_nonblocking(true)?;
+        s
+    };
+    // Linger 0: close() aborts with RST, so no TIME_WAIT piles up.
+    socket.set_linger(Some(Duration::ZERO))?;
+    Ok(socket)
+}
+
+/// Why [`connect`] gave no stream.
+#[derive(Debug)]
+pub(crate) enum ConnectFail {
+    /// No answer within the deadline.
+    Timeout,
+    /// The OS reported an error.
+    Io(io::Error),
+}
+
+/// Connects to `addr` within `deadline`; returns the stream and the handshake
+/// round trip.
+pub(crate) async fn connect(
+    addr: SocketAddr,
+    deadline: Duration,
+) -> Result<(TcpStream, Duration), ConnectFail> {
+    let start = Instant::now();
+    let socket = new_socket(&addr).map_err(ConnectFail::Io)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => {}
+        Err(e) => return Err(ConnectFail::Io(e)),
+    }
+    // On loopback and very near hosts the answer (often an RST) has already
+    // been processed inside connect(): settle it without touching the reactor.
+    match socket.take_error() {
+        Ok(None) => {}
+        Ok(Some(e)) | Err(e) => return Err(ConnectFail::Io(e)),
+    }
+    let stream = TcpStream::from_std(socket.into()).map_err(ConnectFail::Io)?;
+    let remaining = deadline.saturating_sub(start.elapsed());
+    match tokio::time::timeout(remaining, wait_connected(&stream)).await {
+        Ok(Ok(())) => Ok((stream, start.elapsed())),
+        Ok(Err(e)) => Err(ConnectFail::Io(e)),
+        Err(_) => Err(ConnectFail::Timeout),
+    }
+}
+
+/// Waits until a connect in progress has succeeded or failed.
+async fn wait_connected(stream: &TcpStream) -> io::Result<()> {
+    loop {
+        stream.writable().await?;
+        if let Some(e) = stream.take_error()? {
+            return Err(e);
+        }
+        match stream.peer_addr() {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                // Spurious readiness: clear it and wait again.
+                let _ = stream.try_io(Interest::WRITABLE, || {
+                    Err::<(), _>(io::Error::from(io::ErrorKind::WouldBlock))
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Probes one port: connect, classify, close with RST.
+pub(crate) async fn probe(addr: SocketAddr, deadline: Duration) -> Outcome {
+    let start = Instant::now();
+    match connect(addr, deadline).await {
+        Ok((stream, rtt)) => match stream.local_addr() {
+            Ok(local) if local == addr => Outcome::SelfConnect,
+            _ => Outcome::Open(rtt),
+        },
+        Err(ConnectFail::Timeout) => Outcome::Filtered,
+        Err(ConnectFail::Io(e)) => classify_error(e, start.elapsed()),
+    }
+}
+
+fn classify_error(e: io::Error, rtt: Duration) -> Outcome {
+    if e.kind() == io::ErrorKind::ConnectionRefused {
+        return Outcome::Closed(rtt);
+    }
+    if is_local_resource(&e) {
+        return Outcome::LocalResource(e);
+    }
+    Outcome::Error(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_errors_are_recognised() {
+        for code in [
+            errno::EMFILE,
+            errno::ENFILE,
+            errno::ENOBUFS,
+            errno::EADDRNOTAVAIL,
+        ] {
+            let e = io::Error::from_raw_os_error(code);
+            assert!(is_local_resource(&e), "{e}");
+            assert!(matches!(
+                classify_error(e, Duration::ZERO),
+                Outcome::LocalResource(_)
+            ));
+        }
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert!(matches!(
+            classify_error(refused, Duration::ZERO),
+            Outcome::Closed(_)
+        ));
+        let other = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert!(matches!(
+            classify_error(other, Duration::ZERO),
+            Outcome::Error(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn probe_open_and_closed_on_loopback() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap();
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let d = Duration::from_secs(5);
+        assert!(matches!(probe(open, d).await, Outcome::Open(_)));
+        // A self-connect (source port chosen == closed port) is possible, if rare.
+        let mut outcome = probe(closed, d).await;
+        for _ in 0..3 {
+            if !matches!(outcome, Outcome::SelfConnect) {
+                break;
+            }
+            outcome = probe(closed, d).await;
+        }
+        assert!(matches!(outcome, Outcome::Closed(_)), "{outcome:?}");
+    }
+}

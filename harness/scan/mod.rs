@@ -1,0 +1,766 @@
+//! Concurrent TCP connect scanner with nmap-style adaptive timing and
+//! banner-based service identification.
+//!
+//! Each host runs its own controller task: it launches connect probes up to
+//! its adaptive window ([`timing`]), every probe also holding a permit of the
+//! global semaphore shared by all hosts ([`Limits::global_in_flight`]).
+//! Open ports are identified ([`identify_service`]) within the same window.
+
+mod connect;
+mod limits;
+mod service;
+mod timing;
+
+use std::collections::{HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+use serde::Serialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+pub use limits::prepare_limits;
+pub use service::identify_service;
+
+use connect::Outcome;
+use timing::{RttEstimator, Window};
+
+/// Ports probed first by [`all_ports_prioritized`]: the usual IoT services,
+/// so the first answers (and RTT samples) arrive early.
+pub const PRIORITY_PORTS: &[u16] = &[
+    80, 23, 443, 22, 554, 8080, 1883, 8883, 21, 8443, 8000, 8081, 8888, 2323, 5000, 7547, 49152,
+    5683, 502, 9000, 8554, 81, 88, 37777, 34567, 5555, 9100, 515, 631, 139, 445, 53, 25, 110, 143,
+    993, 995, 3389, 5900, 6668, 1900, 8008, 8009, 10000, 4443, 9443,
+];
+
+/// Every TCP port 1–65535, [`PRIORITY_PORTS`] first, then ascending.
+pub fn all_ports_prioritized() -> Vec<u16> {
+    let mut seen = HashSet::with_capacity(PRIORITY_PORTS.len());
+    let mut ports: Vec<u16> = PRIORITY_PORTS
+        .iter()
+        .copied()
+        .filter(|p| seen.insert(*p))
+        .collect();
+    ports.extend((1..=u16::MAX).filter(|p| !seen.contains(p)));
+    ports
+}
+
+/// What to scan and how hard.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanConfig {
+    /// TCP ports to probe; the order given is the probe priority.
+    pub ports: Vec<u16>,
+    /// Probe timeout before any RTT sample.
+    pub initial_timeout: Duration,
+    /// Lowest adaptive timeout.
+    pub min_timeout: Duration,
+    /// Highest adaptive timeout.
+    pub max_timeout: Duration,
+    /// Per-host in-flight window at start.
+    pub per_host_start: usize,
+    /// Largest per-host window, reached while the host keeps up.
+    pub per_host_max: usize,
+    /// Global in-flight limit; `None` derives it from RLIMIT_NOFILE.
+    pub global_limit: Option<usize>,
+    /// Byte cap for every banner read.
+    pub banner_bytes: usize,
+    /// Deadline for each banner read.
+    pub banner_timeout: Duration,
+    /// Identify the service on open ports.
+    pub grab_banners: bool,
+    /// How many times a silent (filtered) port is re-probed, after all other
+    /// ports, before it is reported filtered.
+    pub filtered_retries: u32,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            ports: all_ports_prioritized(),
+            initial_timeout: Duration::from_millis(1000),
+            min_timeout: Duration::from_millis(100),
+            max_timeout: Duration::from_millis(1500),
+            per_host_start: 64,
+            per_host_max: 1024,
+            global_limit: None,
+            banner_bytes: 2048,
+            banner_timeout: Duration::from_millis(1500),
+            grab_banners: true,
+            filtered_retries: 1,
+        }
+    }
+}
+
+/// State of one probed port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortState {
+    /// The handshake completed.
+    Open,
+    /// The host refused (RST).
+    Closed,
+    /// No answer within the timeout, retries included.
+    Filtered,
+    /// The probe failed otherwise; see [`PortResult::error`].
+    Error,
+}
+
+/// Service identified on an open port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    /// Telnet (IAC negotiation or a login prompt).
+    Telnet,
+    /// SSH (`SSH-` identification string).
+    Ssh,
+    /// HTTP (`HTTP/` status line).
+    Http,
+    /// RTSP (`RTSP/` status line).
+    Rtsp,
+    /// FTP (`220` greeting).
+    Ftp,
+    /// TLS (handshake or alert record).
+    Tls,
+    /// MQTT (CONNACK).
+    Mqtt,
+    /// Open, but nothing recognisable answered.
+    Unknown,
+}
+
+/// Service identification result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceInfo {
+    /// The service.
+    pub kind: ServiceKind,
+    /// The reply, printable ASCII kept, other bytes `\xNN`, at most 256 chars.
+    pub banner: String,
+    /// Which probe got the reply: "null", "http-get", "rtsp-options",
+    /// "tls-client-hello" or "mqtt-connect".
+    pub probe: String,
+}
+
+/// Result for one port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortResult {
+    /// The TCP port.
+    pub port: u16,
+    /// What the probe found.
+    pub state: PortState,
+    /// Handshake or refusal round trip, when there was an answer.
+    pub rtt: Option<Duration>,
+    /// Why the probe failed, for [`PortState::Error`].
+    pub error: Option<String>,
+    /// Identified service, for open ports when banners are grabbed.
+    pub service: Option<ServiceInfo>,
+}
+
+/// Timing and counts for one host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HostStats {
+    /// Connect attempts made, retries included (identification excluded).
+    pub probes: u64,
+    /// Ports found open.
+    pub open: u32,
+    /// Ports found closed.
+    pub closed: u32,
+    /// Ports found filtered.
+    pub filtered: u32,
+    /// Ports that ended in error.
+    pub errors: u32,
+    /// Final smoothed RTT in microseconds, if any answer came.
+    pub srtt_us: Option<u64>,
+    /// Probe timeout at the end of the scan.
+    pub final_timeout_ms: u64,
+    /// Largest per-host window reached.
+    pub peak_window: usize,
+    /// Wall time spent on this host, identification included.
+    pub elapsed_ms: u64,
+}
+
+/// Scan result for one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostScan {
+    /// The host.
+    pub address: IpAddr,
+    /// Every probed port, sorted by port.
+    pub ports: Vec<PortResult>,
+    /// Timing and counts.
+    pub stats: HostStats,
+}
+
+/// Process limits the scan runs under, from [`prepare_limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// Soft RLIMIT_NOFILE after raising it.
+    pub nofile_soft: u64,
+    /// Hard RLIMIT_NOFILE.
+    pub nofile_hard: u64,
+    /// Sockets all hosts together may have in flight.
+    pub global_in_flight: usize,
+}
+
+/// Scans every host concurrently; each host gets its own adaptive window and
+/// all hosts share the global limit. Results come back in the order of
+/// `hosts`. `progress` is incremented once per port whose state is settled.
+pub async fn scan_hosts(
+    hosts: &[IpAddr],
+    config: &ScanConfig,
+    limits: &Limits,
+    progress: &ProgressBar,
+) -> Vec<HostScan> {
+    let config = Arc::new(config.clone());
+    let mut seen = HashSet::with_capacity(config.ports.len());
+    let ports: Arc<[u16]> = config
+        .ports
+        .iter()
+        .copied()
+        .filter(|p| seen.insert(*p))
+        .collect();
+    let global = Arc::new(Semaphore::new(limits.global_in_flight.max(1)));
+
+    let mut tasks = JoinSet::new();
+    for (i, &address) in hosts.iter().enumerate() {
+        let host = HostRun::new(
+            address,
+            Arc::clone(&ports),
+            Arc::clone(&config),
+            Arc::clone(&global),
+            progress.clone(),
+        );
+        tasks.spawn(async move { (i, host.run().await) });
+    }
+    let mut out: Vec<Option<HostScan>> = vec![None; hosts.len()];
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, scan)) => out[i] = Some(scan),
+            Err(e) => tracing::error!(error = %e, "host scan task failed"),
+        }
+    }
+    out.into_iter()
+        .zip(hosts)
+        .map(|(scan, &address)| scan.unwrap_or_else(|| failed_host(address, &ports)))
+        .collect()
+}
+
+fn failed_host(address: IpAddr, ports: &[u16]) -> HostScan {
+    let mut ports: Vec<PortResult> = ports
+        .iter()
+        .map(|&port| PortResult {
+            port,
+            state: PortState::Error,
+            rtt: None,
+            error: Some("internal error: host scan task failed".into()),
+            service: None,
+        })
+        .collect();
+    ports.sort_by_key(|p| p.port);
+    HostScan {
+        address,
+        stats: HostStats {
+            errors: ports.len() as u32,
+            ..HostStats::default()
+        },
+        ports,
+    }
+}
+
+/// Identifications running at once on one host, at most (each also takes a
+/// window slot): a fragile device is not flooded with payloads.
+const IDENT_PER_HOST: usize = 4;
+
+/// Attempts for a probe failing on local resource shortage before the port
+/// is reported as an error.
+const RESOURCE_ATTEMPTS: u32 = 40;
+
+/// Self-connects tolerated before a port is reported closed.
+const SELF_CONNECT_ATTEMPTS: u32 = 4;
+
+const BACKOFF_MIN: Duration = Duration::from_millis(5);
+const BACKOFF_MAX: Duration = Duration::from_millis(1000);
+
+/// A port waiting to be (re-)probed.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    idx: usize,
+    resource_errors: u32,
+    timeouts: u32,
+    self_connects: u32,
+}
+
+impl Pending {
+    fn fresh(idx: usize) -> Self {
+        Pending {
+            idx,
+            resource_errors: 0,
+            timeouts: 0,
+            self_connects: 0,
+        }
+    }
+}
+
+enum Done {
+    Probe(Pending, Outcome),
+    Ident(usize, Option<ServiceInfo>),
+}
+
+/// One host's controller.
+struct HostRun {
+    address: IpAddr,
+    ports: Arc<[u16]>,
+    config: Arc<ScanConfig>,
+    global: Arc<Semaphore>,
+    progress: ProgressBar,
+    results: Vec<Option<PortResult>>,
+    rtt: RttEstimator,
+    window: Window,
+    stats: HostStats,
+    next_fresh: usize,
+    retry_now: VecDeque<Pending>,
+    retry_filtered: VecDeque<Pending>,
+    ident_queue: VecDeque<usize>,
+    in_flight: usize,
+    ident_in_flight: usize,
+    backoff: Duration,
+    backoff_until: Option<tokio::time::Instant>,
+}
+
+impl HostRun {
+    fn new(
+        address: IpAddr,
+        ports: Arc<[u16]>,
+        config: Arc<ScanConfig>,
+        global: Arc<Semaphore>,
+        progress: ProgressBar,
+    ) -> Self {
+        HostRun {
+            address,
+            results: vec![None; ports.len()],
+            rtt: RttEstimator::new(
+                config.initial_timeout,
+                config.min_timeout,
+                config.max_timeout,
+            ),
+            window: Window::new(config.per_host_start, config.per_host_max),
+            ports,
+            config,
+            global,
+            progress,
+            stats: HostStats::default(),
+            next_fresh: 0,
+            retry_now: VecDeque::new(),
+            retry_filtered: VecDeque::new(),
+            ident_queue: VecDeque::new(),
+            in_flight: 0,
+            ident_in_flight: 0,
+            backoff: BACKOFF_MIN,
+            backoff_until: None,
+        }
+    }
+
+    async fn run(mut self) -> HostScan {
+        let started = Instant::now();
+        let mut tasks: JoinSet<Done> = JoinSet::new();
+        loop {
+            if self
+                .backoff_until
+                .is_some_and(|t| t <= tokio::time::Instant::now())
+            {
+                self.backoff_until = None;
+            }
+            while self.in_flight < self.window.size() {
+                let Some(job) = self.next_job() else { break };
+                let Ok(permit) = Arc::clone(&self.global).acquire_owned().await else {
+                    break;
+                };
+                self.launch(&mut tasks, job, permit);
+            }
+            if self.in_flight == 0 {
+                match self.backoff_until {
+                    Some(t) if self.has_probe_work() => {
+                        tokio::time::sleep_until(t).await;
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+            let joined = match self.backoff_until {
+                Some(t) => tokio::select! {
+                    joined = tasks.join_next() => joined,
+                    _ = tokio::time::sleep_until(t) => continue,
+                },
+                None => tasks.join_next().await,
+            };
+            match joined {
+                Some(Ok(done)) => self.complete(done),
+                Some(Err(e)) => {
+                    // A probe task cannot panic by design; keep the books right anyway.
+                    tracing::error!(error = %e, "probe task failed");
+                    self.in_flight = self.in_flight.saturating_sub(1);
+                }
+                None => self.in_flight = 0,
+            }
+        }
+        self.finish(started)
+    }
+
+    fn has_probe_work(&self) -> bool {
+        !self.retry_now.is_empty()
+            || self.next_fresh < self.ports.len()
+            || !self.retry_filtered.is_empty()
+    }
+
+    fn next_job(&mut self) -> Option<Job> {
+        if self.ident_in_flight < IDENT_PER_HOST {
+            if let Some(idx) = self.ident_queue.pop_front() {
+                return Some(Job::Ident(idx));
+            }
+        }
+        if self.backoff_until.is_some() {
+            return None;
+        }
+        if let Some(p) = self.retry_now.pop_front() {
+            return Some(Job::Probe(p));
+        }
+        if self.next_fresh < self.ports.len() {
+            self.next_fresh += 1;
+            return Some(Job::Probe(Pending::fresh(self.next_fresh - 1)));
+        }
+        self.retry_filtered.pop_front().map(Job::Probe)
+    }
+
+    fn launch(&mut self, tasks: &mut JoinSet<Done>, job: Job, permit: OwnedSemaphorePermit) {
+        self.in_flight += 1;
+        match job {
+            Job::Probe(pending) => {
+                self.stats.probes += 1;
+                let addr = SocketAddr::new(self.address, self.ports[pending.idx]);
+                let deadline = self.rtt.timeout();
+                tasks.spawn(async move {
+                    let outcome = connect::probe(addr, deadline).await;
+                    drop(permit);
+                    Done::Probe(pending, outcome)
+                });
+            }
+            Job::Ident(idx) => {
+                self.ident_in_flight += 1;
+                let addr = SocketAddr::new(self.address, self.ports[idx]);
+                let config = Arc::clone(&self.config);
+                tasks.spawn(async move {
+                    let info = identify_service(addr, &config).await;
+                    drop(permit);
+                    Done::Ident(idx, info)
+                });
+            }
+        }
+    }
+
+    fn complete(&mut self, done: Done) {
+        self.in_flight -= 1;
+        let (mut pending, outcome) = match done {
+            Done::Ident(idx, info) => {
+                self.ident_in_flight -= 1;
+                if let Some(Some(result)) = self.results.get_mut(idx) {
+                    result.service = info;
+                }
+                return;
+            }
+            Done::Probe(pending, outcome) => (pending, outcome),
+        };
+        match outcome {
+            Outcome::Open(rtt) => {
+                self.answered(rtt);
+                if self.config.grab_banners {
+                    self.ident_queue.push_back(pending.idx);
+                }
+                self.settle(pending.idx, PortState::Open, Some(rtt), None);
+            }
+            Outcome::Closed(rtt) => {
+                self.answered(rtt);
+                self.settle(pending.idx, PortState::Closed, Some(rtt), None);
+            }
+            Outcome::Filtered => {
+                self.window.on_completion(self.rtt.inflated());
+                if pending.timeouts < self.config.filtered_retries {
+                    pending.timeouts += 1;
+                    self.retry_filtered.push_back(pending);
+                } else {
+                    self.settle(pending.idx, PortState::Filtered, None, None);
+                }
+            }
+            Outcome::SelfConnect => {
+                pending.self_connects += 1;
+                if pending.self_connects < SELF_CONNECT_ATTEMPTS {
+                    self.retry_now.push_front(pending);
+                } else {
+                    self.settle(pending.idx, PortState::Closed, None, None);
+                }
+            }
+            Outcome::LocalResource(e) => {
+                self.window.on_resource_error();
+                pending.resource_errors += 1;
+                let now = tokio::time::Instant::now();
+                self.backoff_until = Some(now + self.backoff);
+                self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                if pending.resource_errors < RESOURCE_ATTEMPTS {
+                    tracing::debug!(host = %self.address, error = %e, "local resource shortage, backing off");
+                    self.retry_now.push_front(pending);
+                } else {
+                    let msg = format!(
+                        "local resource exhausted after {} attempts: {e}",
+                        pending.resource_errors
+                    );
+                    self.settle(pending.idx, PortState::Error, None, Some(msg));
+                }
+            }
+            Outcome::Error(e) => {
+                self.window.on_completion(self.rtt.inflated());
+                self.settle(pending.idx, PortState::Error, None, Some(e.to_string()));
+            }
+        }
+    }
+
+    fn answered(&mut self, rtt: Duration) {
+        self.rtt.sample(rtt);
+        self.window.on_completion(self.rtt.inflated());
+        self.backoff = BACKOFF_MIN;
+    }
+
+    fn settle(
+        &mut self,
+        idx: usize,
+        state: PortState,
+        rtt: Option<Duration>,
+        error: Option<String>,
+    ) {
+        match state {
+            PortState::Open => self.stats.open += 1,
+            PortState::Closed => self.stats.closed += 1,
+            PortState::Filtered => self.stats.filtered += 1,
+            PortState::Error => self.stats.errors += 1,
+        }
+        self.results[idx] = Some(PortResult {
+            port: self.ports[idx],
+            state,
+            rtt,
+            error,
+            service: None,
+        });
+        self.progress.inc(1);
+    }
+
+    fn finish(mut self, started: Instant) -> HostScan {
+        let mut ports: Vec<PortResult> = Vec::with_capacity(self.results.len());
+        for (idx, result) in self.results.into_iter().enumerate() {
+            ports.push(result.unwrap_or_else(|| {
+                self.stats.errors += 1;
+                PortResult {
+                    port: self.ports[idx],
+                    state: PortState::Error,
+                    rtt: None,
+                    error: Some("not probed: scan interrupted".into()),
+                    service: None,
+                }
+            }));
+        }
+        ports.sort_by_key(|p| p.port);
+        self.stats.srtt_us = self.rtt.srtt_us();
+        self.stats.final_timeout_ms = self.rtt.timeout().as_millis() as u64;
+        self.stats.peak_window = self.window.peak();
+        self.stats.elapsed_ms = started.elapsed().as_millis() as u64;
+        HostScan {
+            address: self.address,
+            ports,
+            stats: self.stats,
+        }
+    }
+}
+
+enum Job {
+    Probe(Pending),
+    Ident(usize),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr, TcpListener};
+
+    fn scan_config(ports: Vec<u16>) -> ScanConfig {
+        ScanConfig {
+            ports,
+            grab_banners: false,
+            ..ScanConfig::default()
+        }
+    }
+
+    /// Listeners kept open, and ports known free (bound, then released).
+    fn open_and_closed(ip: IpAddr, n: usize) -> (Vec<TcpListener>, Vec<u16>, Vec<u16>) {
+        let listeners: Vec<TcpListener> = (0..n)
+            .map(|_| TcpListener::bind(SocketAddr::new(ip, 0)).unwrap())
+            .collect();
+        let open = listeners
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect();
+        let closed = (0..n)
+            .map(|_| {
+                TcpListener::bind(SocketAddr::new(ip, 0))
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port()
+            })
+            .collect();
+        (listeners, open, closed)
+    }
+
+    async fn assert_exact_states(ip: IpAddr) {
+        let (_listeners, open, closed) = open_and_closed(ip, 5);
+        let mut ports: Vec<u16> = closed.iter().chain(&open).copied().collect();
+        ports.push(open[0]); // duplicates are probed once
+        let config = scan_config(ports);
+        let limits = prepare_limits(&config);
+        let progress = ProgressBar::hidden();
+        let scans = scan_hosts(&[ip], &config, &limits, &progress).await;
+
+        assert_eq!(scans.len(), 1);
+        let scan = &scans[0];
+        assert_eq!(scan.address, ip);
+        assert_eq!(scan.ports.len(), 10);
+        assert!(scan.ports.windows(2).all(|w| w[0].port < w[1].port));
+        for r in &scan.ports {
+            let expected = if open.contains(&r.port) {
+                PortState::Open
+            } else {
+                assert!(closed.contains(&r.port));
+                PortState::Closed
+            };
+            assert_eq!(r.state, expected, "port {}: {r:?}", r.port);
+            assert!(r.error.is_none());
+            assert!(r.service.is_none());
+        }
+        assert_eq!((scan.stats.open, scan.stats.closed), (5, 5));
+        assert_eq!((scan.stats.filtered, scan.stats.errors), (0, 0));
+        assert!(scan.stats.probes >= 10);
+        assert!(scan.stats.srtt_us.is_some());
+        assert!(scan.stats.final_timeout_ms >= 100 && scan.stats.final_timeout_ms <= 1500);
+        assert_eq!(progress.position(), 10);
+    }
+
+    #[tokio::test]
+    async fn exact_open_closed_ipv4() {
+        assert_exact_states(IpAddr::V4(Ipv4Addr::LOCALHOST)).await;
+    }
+
+    #[tokio::test]
+    async fn exact_open_closed_ipv6() {
+        if TcpListener::bind("[::1]:0").is_err() {
+            println!("note: no IPv6 loopback on this machine, skipping");
+            return;
+        }
+        assert_exact_states(IpAddr::V6(Ipv6Addr::LOCALHOST)).await;
+    }
+
+    #[tokio::test]
+    async fn several_hosts_share_a_tiny_global_limit() {
+        let mut hosts = vec![IpAddr::V4(Ipv4Addr::LOCALHOST)];
+        if cfg!(target_os = "linux") {
+            hosts.push(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)));
+        }
+        if TcpListener::bind("[::1]:0").is_ok() {
+            hosts.push(IpAddr::V6(Ipv6Addr::LOCALHOST));
+        }
+        let mut keep = Vec::new();
+        let mut expected = Vec::new();
+        let mut ports = Vec::new();
+        for &ip in &hosts {
+            let (listeners, open, closed) = open_and_closed(ip, 2);
+            keep.extend(listeners);
+            ports.extend(open.iter().chain(&closed));
+            expected.push(open);
+        }
+        let config = ScanConfig {
+            global_limit: Some(2),
+            per_host_start: 1,
+            per_host_max: 2,
+            ..scan_config(ports.clone())
+        };
+        let limits = prepare_limits(&config);
+        assert_eq!(limits.global_in_flight, 2);
+        let progress = ProgressBar::hidden();
+        let scans = scan_hosts(&hosts, &config, &limits, &progress).await;
+        assert_eq!(scans.len(), hosts.len());
+        for ((scan, &ip), open) in scans.iter().zip(&hosts).zip(&expected) {
+            assert_eq!(scan.address, ip);
+            let mut unique = ports.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(scan.ports.len(), unique.len());
+            assert!(scan.stats.peak_window <= 2);
+            for r in &scan.ports {
+                // Ports of the other hosts' listeners are closed here.
+                let want = if open.contains(&r.port) {
+                    PortState::Open
+                } else {
+                    PortState::Closed
+                };
+                assert_eq!(r.state, want, "{ip} port {}", r.port);
+            }
+        }
+        assert_eq!(
+            progress.position() as usize,
+            scans.iter().map(|s| s.ports.len()).sum::<usize>()
+        );
+    }
+
+    #[tokio::test]
+    async fn open_ports_get_identified() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _ = s.write_all(b"SSH-2.0-dropbear_2022.83\r\n").await;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                });
+            }
+        });
+        let config = ScanConfig {
+            grab_banners: true,
+            ..scan_config(vec![port])
+        };
+        let limits = prepare_limits(&config);
+        let scans = scan_hosts(
+            &[IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            &config,
+            &limits,
+            &ProgressBar::hidden(),
+        )
+        .await;
+        let r = &scans[0].ports[0];
+        assert_eq!(r.state, PortState::Open);
+        let service = r.service.as_ref().expect("identified");
+        assert_eq!(service.kind, ServiceKind::Ssh);
+        assert_eq!(service.probe, "null");
+        assert_eq!(service.banner, "SSH-2.0-dropbear_2022.83\\x0d\\x0a");
+    }
+
+    #[test]
+    fn prioritized_ports_cover_everything_once() {
+        let ports = all_ports_prioritized();
+        assert_eq!(ports.len(), 65_535);
+        assert_eq!(&ports[..3], &[80, 23, 443]);
+        let unique: HashSet<u16> = ports.iter().copied().collect();
+        assert_eq!(unique.len(), 65_535);
+        assert!(!unique.contains(&0));
+    }
+
+    #[test]
+    fn serde_names_are_lowercase() {
+        let json = serde_json::to_string(&(PortState::Filtered, ServiceKind::Mqtt)).unwrap();
+        assert_eq!(json, r#"["filtered","mqtt"]"#);
+    }
+}

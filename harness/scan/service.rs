@@ -1,0 +1,638 @@
+//! Banner grabbing and service identification on an open port.
+//!
+//! Every probe uses a fresh connection. The null probe only listens; if the
+//! server does not speak first, up to three payload probes follow, in an
+//! order hinted by the port number. Classification looks only at the bytes
+//! that came back, never at which probe was sent.
+
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::connect::{self, ConnectFail};
+use super::{ScanConfig, ServiceInfo, ServiceKind};
+
+/// Longest banner string kept, in characters after escaping.
+const BANNER_CHARS: usize = 256;
+
+/// Once some bytes arrived, a read ends after this long without more.
+const IDLE_GAP: Duration = Duration::from_millis(200);
+
+/// One identification probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probe {
+    Null,
+    Http,
+    Rtsp,
+    Tls,
+    Mqtt,
+}
+
+impl Probe {
+    /// The name reported in [`ServiceInfo::probe`].
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Probe::Null => "null",
+            Probe::Http => "http-get",
+            Probe::Rtsp => "rtsp-options",
+            Probe::Tls => "tls-client-hello",
+            Probe::Mqtt => "mqtt-connect",
+        }
+    }
+
+    fn payload(self) -> Vec<u8> {
+        match self {
+            Probe::Null => Vec::new(),
+            Probe::Http => b"GET / HTTP/1.0\r\n\r\n".to_vec(),
+            Probe::Rtsp => b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n".to_vec(),
+            Probe::Tls => tls_client_hello(),
+            Probe::Mqtt => mqtt_connect(),
+        }
+    }
+}
+
+/// Payload probes to try, after the null probe, for a silent server on `port`.
+pub(crate) fn probe_order(port: u16) -> [Probe; 3] {
+    match port {
+        554 | 8554 | 10554 => [Probe::Rtsp, Probe::Http, Probe::Tls],
+        1883 => [Probe::Mqtt, Probe::Http, Probe::Tls],
+        8883 => [Probe::Tls, Probe::Mqtt, Probe::Http],
+        443 | 465 | 563 | 636 | 853 | 989 | 990 | 992 | 993 | 994 | 995 | 4433 | 5061 | 5986
+        | 6514 | 8443 | 9443 | 10443 => [Probe::Tls, Probe::Http, Probe::Mqtt],
+        _ => [Probe::Http, Probe::Tls, Probe::Mqtt],
+    }
+}
+
+/// Identifies the service on one open port: the null probe first, then up to
+/// three payload probes (HTTP, RTSP, TLS, MQTT, ordered by port hint), each on
+/// a fresh connection, each read capped at [`ScanConfig::banner_bytes`] and
+/// [`ScanConfig::banner_timeout`]. `None` when the port no longer accepts
+/// connections; `Some` with [`ServiceKind::Unknown`] when nothing answered
+/// recognisably (the banner then holds whatever bytes came first).
+/// Connections use [`ScanConfig::max_timeout`] as their deadline.
+pub async fn identify_service(addr: SocketAddr, config: &ScanConfig) -> Option<ServiceInfo> {
+    let first = run_probe(addr, Probe::Null, config).await?;
+    if let Some(kind) = classify(&first) {
+        return Some(info(kind, &first, Probe::Null));
+    }
+    let mut fallback = (!first.is_empty()).then_some((first, Probe::Null));
+    for probe in probe_order(addr.port()) {
+        let Some(reply) = run_probe(addr, probe, config).await else {
+            continue;
+        };
+        if let Some(kind) = classify(&reply) {
+            return Some(info(kind, &reply, probe));
+        }
+        if fallback.is_none() && !reply.is_empty() {
+            fallback = Some((reply, probe));
+        }
+    }
+    Some(match fallback {
+        Some((bytes, probe)) => info(ServiceKind::Unknown, &bytes, probe),
+        None => info(ServiceKind::Unknown, &[], Probe::Null),
+    })
+}
+
+fn info(kind: ServiceKind, bytes: &[u8], probe: Probe) -> ServiceInfo {
+    ServiceInfo {
+        kind,
+        banner: escape_banner(bytes),
+        probe: probe.name().to_string(),
+    }
+}
+
+/// Runs one probe on a fresh connection; `None` if the connection failed.
+async fn run_probe(addr: SocketAddr, probe: Probe, config: &ScanConfig) -> Option<Vec<u8>> {
+    let (mut stream, _) = match connect::connect(addr, config.max_timeout).await {
+        Ok(ok) => ok,
+        Err(ConnectFail::Timeout) => return None,
+        Err(ConnectFail::Io(e)) => {
+            tracing::debug!(%addr, probe = probe.name(), error = %e, "identification connect failed");
+            return None;
+        }
+    };
+    let payload = probe.payload();
+    if !payload.is_empty() {
+        // A server that closes at once may still have said something.
+        let _ = stream.write_all(&payload).await;
+    }
+    Some(read_banner(&mut stream, config.banner_bytes, config.banner_timeout).await)
+}
+
+/// Reads until `cap` bytes, end of stream, the deadline, or a short silence
+/// after the first bytes.
+async fn read_banner(stream: &mut TcpStream, cap: usize, deadline: Duration) -> Vec<u8> {
+    let end = Instant::now() + deadline;
+    let mut buf = vec![0u8; cap];
+    let mut len = 0;
+    while len < cap {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        let mut wait = end - now;
+        if len > 0 {
+            wait = wait.min(IDLE_GAP);
+        }
+        match tokio::time::timeout(wait, stream.read(&mut buf[len..])).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => len += n,
+        }
+    }
+    buf.truncate(len);
+    buf
+}
+
+/// The service a reply identifies, judged by its bytes alone.
+pub(crate) fn classify(reply: &[u8]) -> Option<ServiceKind> {
+    let two = |a: u8, b: u8| reply.len() >= 2 && reply[0] == a && reply[1] == b;
+    if reply.starts_with(b"SSH-") {
+        Some(ServiceKind::Ssh)
+    } else if reply.starts_with(b"HTTP/") {
+        Some(ServiceKind::Http)
+    } else if reply.starts_with(b"RTSP/") {
+        Some(ServiceKind::Rtsp)
+    } else if reply.first() == Some(&0xFF) {
+        Some(ServiceKind::Telnet)
+    } else if two(0x16, 0x03) || two(0x15, 0x03) {
+        Some(ServiceKind::Tls)
+    } else if two(0x20, 0x02) {
+        Some(ServiceKind::Mqtt)
+    } else if reply.starts_with(b"220") && matches!(reply.get(3), None | Some(b' ' | b'-')) {
+        Some(ServiceKind::Ftp)
+    } else if contains_ignore_case(reply, b"login:") || contains_ignore_case(reply, b"password:") {
+        Some(ServiceKind::Telnet)
+    } else {
+        None
+    }
+}
+
+fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Printable ASCII kept, backslash doubled, every other byte as `\xNN`;
+/// at most [`BANNER_CHARS`] characters.
+pub(crate) fn escape_banner(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(BANNER_CHARS.min(bytes.len() * 4));
+    for &b in bytes {
+        let piece_len = match b {
+            b'\\' => 2,
+            0x20..=0x7e => 1,
+            _ => 4,
+        };
+        if out.len() + piece_len > BANNER_CHARS {
+            break;
+        }
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\x");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+    }
+    out
+}
+
+/// Non-cryptographic random bytes (std's per-process random hash keys):
+/// enough for a throwaway key share and client id.
+fn random_bytes(out: &mut [u8]) {
+    let state = std::collections::hash_map::RandomState::new();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        let mut h = state.build_hasher();
+        h.write_usize(i);
+        h.write_u128(nanos);
+        let word = h.finish().to_le_bytes();
+        chunk.copy_from_slice(&word[..chunk.len()]);
+    }
+}
+
+fn push_u16(buf: &mut Vec<u8>, v: usize) {
+    buf.extend_from_slice(&(v as u16).to_be_bytes());
+}
+
+fn push_u24(buf: &mut Vec<u8>, v: usize) {
+    buf.extend_from_slice(&(v as u32).to_be_bytes()[1..]);
+}
+
+/// One TLS extension: type, length, body.
+fn extension(buf: &mut Vec<u8>, kind: u16, body: &[u8]) {
+    buf.extend_from_slice(&kind.to_be_bytes());
+    push_u16(buf, body.len());
+    buf.extend_from_slice(body);
+}
+
+/// A TLS ClientHello acceptable to TLS 1.2 and TLS 1.3-only servers: modern
+/// suites, supported_versions 1.3/1.2, x25519/secp256r1 groups, common
+/// signature schemes and an x25519 key share (random bytes: the handshake is
+/// never finished, only the server's first answer matters).
+pub(crate) fn tls_client_hello() -> Vec<u8> {
+    const SUITES: [u16; 14] = [
+        0x1301, 0x1302, 0x1303, // TLS 1.3 AEADs
+        0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, // ECDHE GCM / ChaCha
+        0xc013, 0xc014, 0x009c, 0x009d, 0x002f, // legacy CBC / RSA
+    ];
+    const SIG_ALGS: [u16; 9] = [
+        0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601, 0x0807,
+    ];
+
+    let mut random = [0u8; 64];
+    random_bytes(&mut random);
+
+    let mut exts = Vec::with_capacity(160);
+    extension(&mut exts, 0x002b, &[4, 0x03, 0x04, 0x03, 0x03]); // supported_versions
+    extension(
+        &mut exts,
+        0x000a,
+        &[0, 6, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18],
+    ); // groups
+    let mut sigs = Vec::with_capacity(2 + SIG_ALGS.len() * 2);
+    push_u16(&mut sigs, SIG_ALGS.len() * 2);
+    for s in SIG_ALGS {
+        sigs.extend_from_slice(&s.to_be_bytes());
+    }
+    extension(&mut exts, 0x000d, &sigs); // signature_algorithms
+    extension(&mut exts, 0x000b, &[1, 0]); // ec_point_formats: uncompressed
+    extension(&mut exts, 0x0017, &[]); // extended_master_secret
+    extension(&mut exts, 0xff01, &[0]); // renegotiation_info
+    extension(&mut exts, 0x002d, &[1, 1]); // psk_key_exchange_modes: psk_dhe_ke
+    let mut share = Vec::with_capacity(38);
+    push_u16(&mut share, 36);
+    share.extend_from_slice(&[0x00, 0x1d, 0x00, 0x20]);
+    share.extend_from_slice(&random[32..64]);
+    extension(&mut exts, 0x0033, &share); // key_share: x25519
+
+    let mut hello = Vec::with_capacity(256);
+    hello.extend_from_slice(&[0x03, 0x03]);
+    hello.extend_from_slice(&random[..32]);
+    hello.push(32);
+    // Legacy session id (middlebox compatibility mode): reuse the random.
+    hello.extend_from_slice(&random[..32]);
+    push_u16(&mut hello, SUITES.len() * 2);
+    for s in SUITES {
+        hello.extend_from_slice(&s.to_be_bytes());
+    }
+    hello.extend_from_slice(&[1, 0]); // compression: null
+    push_u16(&mut hello, exts.len());
+    hello.extend_from_slice(&exts);
+
+    let mut handshake = Vec::with_capacity(hello.len() + 4);
+    handshake.push(0x01); // client_hello
+    push_u24(&mut handshake, hello.len());
+    handshake.extend_from_slice(&hello);
+
+    let mut record = Vec::with_capacity(handshake.len() + 5);
+    record.extend_from_slice(&[0x16, 0x03, 0x01]);
+    push_u16(&mut record, handshake.len());
+    record.extend_from_slice(&handshake);
+    record
+}
+
+/// An MQTT 3.1.1 CONNECT with a clean session and a random client id.
+pub(crate) fn mqtt_connect() -> Vec<u8> {
+    let mut id_bytes = [0u8; 4];
+    random_bytes(&mut id_bytes);
+    let mut client_id = String::from("jcstar-");
+    for b in id_bytes {
+        client_id.push_str(&format!("{b:02x}"));
+    }
+    let mut body = Vec::with_capacity(32);
+    body.extend_from_slice(&[0x00, 0x04]);
+    body.extend_from_slice(b"MQTT");
+    body.push(0x04); // protocol level 3.1.1
+    body.push(0x02); // clean session
+    body.extend_from_slice(&[0x00, 0x3c]); // keep-alive 60 s
+    push_u16(&mut body, client_id.len());
+    body.extend_from_slice(client_id.as_bytes());
+    let mut packet = Vec::with_capacity(body.len() + 2);
+    packet.push(0x10);
+    packet.push(body.len() as u8); // < 128: one length byte
+    packet.extend_from_slice(&body);
+    packet
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::sync::Arc;
+    use tokio::net::TcpListener;
+
+    fn test_config() -> ScanConfig {
+        ScanConfig {
+            banner_timeout: Duration::from_millis(800),
+            ..ScanConfig::default()
+        }
+    }
+
+    /// A loopback server running `handler` on every connection.
+    async fn serve<F, Fut>(handler: F) -> SocketAddr
+    where
+        F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handler = Arc::new(handler);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(handler(stream));
+            }
+        });
+        addr
+    }
+
+    /// Sends `greeting` on connect, then stays open without reading.
+    async fn speaker(greeting: &'static [u8]) -> SocketAddr {
+        serve(move |mut s| async move {
+            let _ = s.write_all(greeting).await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        })
+        .await
+    }
+
+    /// Stays silent until the client sends something, then answers `reply(request)`.
+    async fn responder(reply: fn(&[u8]) -> Option<Vec<u8>>) -> SocketAddr {
+        serve(move |mut s| async move {
+            let mut buf = vec![0u8; 4096];
+            let Ok(n) = s.read(&mut buf).await else {
+                return;
+            };
+            if let Some(answer) = reply(&buf[..n]) {
+                let _ = s.write_all(&answer).await;
+            }
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        })
+        .await
+    }
+
+    async fn identify(addr: SocketAddr) -> ServiceInfo {
+        identify_service(addr, &test_config())
+            .await
+            .expect("port is open")
+    }
+
+    #[tokio::test]
+    async fn ssh_banner() {
+        let info = identify(speaker(b"SSH-2.0-OpenSSH_9.6\r\n").await).await;
+        assert_eq!(info.kind, ServiceKind::Ssh);
+        assert_eq!(info.probe, "null");
+        assert_eq!(info.banner, "SSH-2.0-OpenSSH_9.6\\x0d\\x0a");
+    }
+
+    #[tokio::test]
+    async fn telnet_with_option_negotiation() {
+        let info = identify(speaker(b"\xff\xfd\x01\xff\xfb\x01login: ").await).await;
+        assert_eq!(info.kind, ServiceKind::Telnet);
+        assert_eq!(info.probe, "null");
+        assert!(
+            info.banner.starts_with("\\xff\\xfd\\x01"),
+            "{}",
+            info.banner
+        );
+    }
+
+    #[tokio::test]
+    async fn telnet_plain_prompt() {
+        let info = identify(speaker(b"\r\nBusyBox on camera\r\nPassword: ").await).await;
+        assert_eq!(info.kind, ServiceKind::Telnet);
+    }
+
+    #[tokio::test]
+    async fn ftp_greeting() {
+        let info = identify(speaker(b"220 (vsFTPd 3.0.3)\r\n").await).await;
+        assert_eq!(info.kind, ServiceKind::Ftp);
+        assert_eq!(info.probe, "null");
+    }
+
+    #[tokio::test]
+    async fn http_server() {
+        let addr = responder(|req| {
+            req.starts_with(b"GET ")
+                .then(|| b"HTTP/1.0 200 OK\r\nServer: lighttpd\r\n\r\nhello".to_vec())
+        })
+        .await;
+        let info = identify(addr).await;
+        assert_eq!(info.kind, ServiceKind::Http);
+        assert_eq!(info.probe, "http-get");
+        assert!(info.banner.contains("Server: lighttpd"));
+    }
+
+    fn rtsp_reply(req: &[u8]) -> Option<Vec<u8>> {
+        Some(if req.starts_with(b"OPTIONS ") {
+            b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: DESCRIBE, SETUP, PLAY\r\n\r\n".to_vec()
+        } else {
+            b"RTSP/1.0 400 Bad Request\r\n\r\n".to_vec()
+        })
+    }
+
+    #[tokio::test]
+    async fn rtsp_answering_the_http_probe_is_rtsp() {
+        let info = identify(responder(rtsp_reply).await).await;
+        assert_eq!(info.kind, ServiceKind::Rtsp);
+        assert_eq!(info.probe, "http-get");
+        assert!(info.banner.starts_with("RTSP/1.0 400"));
+    }
+
+    #[tokio::test]
+    async fn rtsp_options_probe() {
+        // Only OPTIONS gets an answer; on an unhinted port that is not tried
+        // first, so ask the probe directly.
+        let addr = responder(|req| req.starts_with(b"OPTIONS ").then(|| rtsp_reply(req))?).await;
+        let reply = run_probe(addr, Probe::Rtsp, &test_config()).await.unwrap();
+        assert_eq!(classify(&reply), Some(ServiceKind::Rtsp));
+        assert_eq!(probe_order(554)[0], Probe::Rtsp);
+        assert_eq!(probe_order(8554)[0], Probe::Rtsp);
+    }
+
+    #[tokio::test]
+    async fn mqtt_broker_stub() {
+        let addr = responder(|req| {
+            // CONNECT with protocol name MQTT: answer CONNACK accepted.
+            (req.first() == Some(&0x10) && req.get(4..8) == Some(b"MQTT"))
+                .then(|| vec![0x20, 0x02, 0x00, 0x00])
+        })
+        .await;
+        let info = identify(addr).await;
+        assert_eq!(info.kind, ServiceKind::Mqtt);
+        assert_eq!(info.probe, "mqtt-connect");
+        assert_eq!(info.banner, " \\x02\\x00\\x00");
+    }
+
+    #[tokio::test]
+    async fn silent_server_is_unknown() {
+        let addr = serve(|s| async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            drop(s);
+        })
+        .await;
+        let info = identify(addr).await;
+        assert_eq!(info.kind, ServiceKind::Unknown);
+        assert_eq!(info.banner, "");
+        assert_eq!(info.probe, "null");
+    }
+
+    #[tokio::test]
+    async fn megabyte_of_garbage_is_capped() {
+        let addr = serve(|mut s| async move {
+            let chunk: Vec<u8> = (0..64 * 1024).map(|i| (i % 7 + 1) as u8).collect();
+            for _ in 0..16 {
+                if s.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        let config = test_config();
+        let raw = run_probe(addr, Probe::Null, &config).await.unwrap();
+        assert_eq!(raw.len(), config.banner_bytes);
+        let info = identify(addr).await;
+        assert_eq!(info.kind, ServiceKind::Unknown);
+        assert_eq!(info.probe, "null");
+        assert!(info.banner.len() <= BANNER_CHARS);
+        assert!(info.banner.starts_with("\\x01\\x02\\x03"));
+    }
+
+    #[tokio::test]
+    async fn closed_port_gives_none() {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        assert_eq!(identify_service(addr, &test_config()).await, None);
+    }
+
+    fn tls_acceptor(
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> tokio_rustls::TlsAcceptor {
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap();
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    }
+
+    async fn tls_server(versions: &[&'static rustls::SupportedProtocolVersion]) -> SocketAddr {
+        let acceptor = tls_acceptor(versions);
+        serve(move |s| {
+            let acceptor = acceptor.clone();
+            async move {
+                let _ = acceptor.accept(s).await;
+            }
+        })
+        .await
+    }
+
+    /// Sends our ClientHello and returns the first record's bytes.
+    async fn hello_reply(addr: SocketAddr) -> Vec<u8> {
+        run_probe(addr, Probe::Tls, &test_config()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn tls13_only_server_answers_server_hello() {
+        let addr = tls_server(&[&rustls::version::TLS13]).await;
+        let reply = hello_reply(addr).await;
+        // handshake record, TLS 1.x, first message server_hello (2)
+        assert_eq!(&reply[..2], &[0x16, 0x03], "{}", escape_banner(&reply));
+        assert_eq!(reply.get(5), Some(&0x02));
+        let info = identify(addr).await;
+        assert_eq!(info.kind, ServiceKind::Tls);
+    }
+
+    #[tokio::test]
+    async fn tls12_only_server_answers_server_hello() {
+        let addr = tls_server(&[&rustls::version::TLS12]).await;
+        let reply = hello_reply(addr).await;
+        assert_eq!(&reply[..2], &[0x16, 0x03], "{}", escape_banner(&reply));
+        assert_eq!(reply.get(5), Some(&0x02));
+    }
+
+    #[tokio::test]
+    async fn tls_is_tried_first_on_tls_ports() {
+        assert_eq!(probe_order(443)[0], Probe::Tls);
+        assert_eq!(probe_order(8883)[0], Probe::Tls);
+        assert_eq!(probe_order(1883)[0], Probe::Mqtt);
+        assert_eq!(probe_order(8080)[0], Probe::Http);
+    }
+
+    #[test]
+    fn classification_by_reply_bytes() {
+        use ServiceKind::*;
+        let cases: &[(&[u8], Option<ServiceKind>)] = &[
+            (b"SSH-1.99-Cisco", Some(Ssh)),
+            (b"HTTP/1.1 404 Not Found", Some(Http)),
+            (b"RTSP/1.0 200 OK", Some(Rtsp)),
+            (b"\xff\xfb\x01", Some(Telnet)),
+            (b"\x16\x03\x03\x00\x7a\x02", Some(Tls)),
+            (b"\x15\x03\x01\x00\x02\x02\x28", Some(Tls)),
+            (b"\x20\x02\x00\x05", Some(Mqtt)),
+            (b"220-FileZilla", Some(Ftp)),
+            (b"220 ready", Some(Ftp)),
+            (b"2200 things", None),
+            (b"\r\nLOGIN: ", Some(Telnet)),
+            (b"", None),
+            (b"\x16", None),
+            (b"\x00\x01garbage", None),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(classify(bytes), *want, "{}", escape_banner(bytes));
+        }
+    }
+
+    #[test]
+    fn banner_escaping_and_cap() {
+        assert_eq!(
+            escape_banner(b"ok \\ \x00\x7f\xff"),
+            "ok \\\\ \\x00\\x7f\\xff"
+        );
+        assert_eq!(escape_banner(&[b'a'; 1000]).len(), BANNER_CHARS);
+        let escaped = escape_banner(&[0u8; 1000]);
+        assert_eq!(escaped.len(), BANNER_CHARS);
+        assert!(escaped.ends_with("\\x00"));
+    }
+
+    #[test]
+    fn client_hello_lengths_are_consistent() {
+        let hello = tls_client_hello();
+        assert_eq!(&hello[..3], &[0x16, 0x03, 0x01]);
+        let record_len = usize::from(u16::from_be_bytes([hello[3], hello[4]]));
+        assert_eq!(record_len, hello.len() - 5);
+        assert_eq!(hello[5], 0x01);
+        let hs_len =
+            (usize::from(hello[6]) << 16) | (usize::from(hello[7]) << 8) | usize::from(hello[8]);
+        assert_eq!(hs_len, hello.len() - 9);
+        assert_ne!(tls_client_hello()[11..43], hello[11..43], "fresh random");
+    }
+
+    #[test]
+    fn mqtt_connect_is_well_formed() {
+        let p = mqtt_connect();
+        assert_eq!(p[0], 0x10);
+        assert_eq!(usize::from(p[1]), p.len() - 2);
+        assert_eq!(&p[2..8], b"\x00\x04MQTT");
+        assert_eq!(p[8], 0x04);
+        let id_len = usize::from(u16::from_be_bytes([p[12], p[13]]));
+        assert_eq!(id_len, p.len() - 14);
+        assert!(p[14..].starts_with(b"jcstar-"));
+    }
+}

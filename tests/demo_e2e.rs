@@ -1,0 +1,127 @@
+//! `jcstar demo` end to end: the reports say what the simulated lab really is.
+
+mod common;
+
+use common::{criterion, device, finding_text, jcstar, results, transcript};
+
+#[test]
+fn demo_reports_match_the_simulated_lab() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let out_dir = out.path().join("run");
+    let output = jcstar(&[
+        "demo",
+        "--subnet",
+        "201",
+        "--quiet",
+        "--out",
+        out_dir.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let results = results(&out_dir);
+    assert_eq!(results["schema"], "jcstar.results");
+    assert_eq!(results["schema_version"], 1);
+    assert_eq!(results["interrupted"], false);
+
+    let camera = device(&results, "weak-camera");
+    assert_eq!(camera["device"]["address"], "127.77.201.1");
+    let open: Vec<u64> = camera["ports"]["open"]
+        .as_array()
+        .expect("open ports")
+        .iter()
+        .map(|p| p["port"].as_u64().expect("port"))
+        .collect();
+    assert_eq!(
+        open,
+        [2323, 8080, 8554, 9527],
+        "exactly the camera's listeners"
+    );
+    let services: Vec<&str> = camera["ports"]["open"]
+        .as_array()
+        .expect("open ports")
+        .iter()
+        .map(|p| p["service"]["kind"].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(services, ["telnet", "http", "rtsp", "unknown"]);
+    let interfaces = criterion(camera, "S1.1-13");
+    assert_eq!(interfaces["verdict"], "fail");
+    let text = finding_text(interfaces);
+    assert!(text.contains("undeclared open port 9527/tcp"), "{text}");
+    assert!(text.contains("debug/backdoor port 2323/tcp"), "{text}");
+    assert_eq!(criterion(camera, "S1.1-05")["verdict"], "inconclusive");
+    assert_eq!(criterion(camera, "S1.1-04")["verdict"], "inconclusive");
+
+    let hardened = device(&results, "hardened-device");
+    let open: Vec<u64> = hardened["ports"]["open"]
+        .as_array()
+        .expect("open ports")
+        .iter()
+        .map(|p| p["port"].as_u64().expect("port"))
+        .collect();
+    assert_eq!(open, [8443]);
+    assert_eq!(hardened["ports"]["open"][0]["service"]["kind"], "tls");
+    let interfaces = criterion(hardened, "S1.1-13");
+    assert_eq!(interfaces["verdict"], "pass", "{interfaces}");
+    assert_eq!(criterion(hardened, "S1.1-05")["verdict"], "declared");
+    assert_eq!(criterion(hardened, "S1.1-16")["verdict"], "declared");
+
+    for dev in results["devices"].as_array().expect("devices") {
+        assert_eq!(dev["criteria"].as_array().expect("criteria").len(), 16);
+        for c in dev["criteria"].as_array().expect("criteria") {
+            let verdict = c["verdict"].as_str().expect("verdict");
+            if verdict == "pass" {
+                assert_eq!(c["id"], "S1.1-13", "only S1.1-13 can pass so far: {c}");
+            }
+        }
+    }
+    junit_matches_json(&out_dir, &results);
+}
+
+/// The JUnit file is well-formed XML and its counts agree with the JSON verdicts.
+fn junit_matches_json(out_dir: &std::path::Path, results: &serde_json::Value) {
+    let xml = std::fs::read_to_string(out_dir.join("junit.xml")).expect("junit.xml written");
+    let doc = roxmltree::Document::parse(&xml).expect("junit.xml is well-formed XML");
+    let suites: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    let devices = results["devices"].as_array().expect("devices");
+    assert_eq!(suites.len(), devices.len());
+    for (suite, dev) in suites.iter().zip(devices) {
+        let count = |verdicts: &[&str]| {
+            dev["criteria"]
+                .as_array()
+                .expect("criteria")
+                .iter()
+                .filter(|c| verdicts.contains(&c["verdict"].as_str().unwrap_or("")))
+                .count()
+                .to_string()
+        };
+        let cases: Vec<_> = suite
+            .children()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        assert_eq!(cases.len(), 16);
+        assert_eq!(suite.attribute("tests"), Some("16"));
+        let with_child = |tag: &str| {
+            cases
+                .iter()
+                .filter(|c| c.children().any(|n| n.has_tag_name(tag)))
+                .count()
+                .to_string()
+        };
+        assert_eq!(with_child("failure"), count(&["fail"]));
+        assert_eq!(suite.attribute("failures"), Some(count(&["fail"]).as_str()));
+        assert_eq!(with_child("error"), count(&["error"]));
+        assert_eq!(
+            with_child("skipped"),
+            count(&["inconclusive", "declared", "not_applicable"])
+        );
+        let address = dev["device"]["address"].as_str().expect("address");
+        assert!(
+            suite.descendants().any(|n| n.has_tag_name("property")
+                && n.attribute("name") == Some("address")
+                && n.attribute("value") == Some(address)),
+            "address property"
+        );
+    }
+}
