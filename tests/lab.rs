@@ -541,8 +541,9 @@ fn lab_service_kinds_match() {
 }
 
 /// S1.1-13: fail where a debug port (telnet) or an undeclared port is open,
-/// pass on the good device. Other devices' verdicts are printed, not asserted
-/// (S1.1-13 may also weigh what later issues' checks find).
+/// pass on the good device, never pass without a declaration. Other devices'
+/// verdicts are printed, not asserted (S1.1-13 may also weigh what later
+/// issues' checks find).
 #[test]
 fn lab_s1_1_13_verdicts() {
     let Some(run) = lab("lab_s1_1_13_verdicts") else {
@@ -567,6 +568,14 @@ fn lab_s1_1_13_verdicts() {
                 "{}: S1.1-13 {got}, want {}",
                 name(dev),
                 want.unwrap_or("none")
+            ));
+        }
+        // Without a declared service list nothing can prove every open port
+        // is needed: never a pass.
+        if want.is_none() && got == "pass" {
+            failures.push(format!(
+                "{}: S1.1-13 pass without a service declaration",
+                name(dev)
             ));
         }
     }
