@@ -1,0 +1,107 @@
+# shellcheck shell=bash
+# weak-camera: what a cheap IP camera ships with.
+#   23/tcp   BusyBox telnetd, local user root with a Mirai-list password
+#   80/tcp   BusyBox httpd: / and /status.html open, /admin/ Basic admin/admin
+#   21/tcp   vsftpd, anonymous login (users "anonymous" and "ftp")
+#   554/tcp  RTSP (tinyd.py: Debian has no small RTSP server), no auth
+
+CAM_NAME=weak-camera
+CAM_MODEL=LAB-CAM-1
+CAM_TELNET_PORT=23
+CAM_TELNET_USER=root
+CAM_TELNET_PASS=xc3511          # Mirai list, first pair
+CAM_HTTP_PORT=80
+CAM_HTTP_USER=admin
+CAM_HTTP_PASS=admin             # Mirai list
+CAM_HTTP_PROTECTED=/admin
+CAM_FTP_PORT=21
+CAM_RTSP_PORT=554
+
+persona_cam() {
+    local ns=$1 ip=$2 d=$LAB_STATE/cam
+    mkdir -p "$d/www/admin" "$d/ftp/pub" "$d/ftp-empty"
+    gt device "key=cam" "name=$CAM_NAME" "persona=weak-camera" "model=$CAM_MODEL" \
+        "namespace=$ns" "address=$ip"
+
+    # Accounts: root/xc3511, MD5-crypt like the firmware it imitates.
+    lab_users_begin "$ns"
+    lab_user "$ns" "$CAM_TELNET_USER" 0 "$FAKESH" "$CAM_TELNET_PASS" 1
+    lab_users_end "$ns"
+    LAB_HOSTNAME[$ns]=ipcam
+    printf '%s network camera\n' "$CAM_MODEL" | lab_etc_file "$ns" issue.net
+    printf '\n%s firmware 1.0.3\n\n' "$CAM_MODEL" | lab_etc_file "$ns" motd
+
+    # Telnet: busybox telnetd runs busybox login (applet picked by argv[0]).
+    ln -sf "$(command -v busybox)" "$d/login"
+    start_daemon cam-telnetd "$ns" busybox telnetd -F -b "$ip:$CAM_TELNET_PORT" -l "$d/login"
+    gt tcp_open "device=$CAM_NAME" "port=$CAM_TELNET_PORT" service=telnet "daemon=busybox telnetd + busybox login"
+    gt cred "device=$CAM_NAME" service=telnet "port=$CAM_TELNET_PORT" "username=$CAM_TELNET_USER" \
+        "password=$CAM_TELNET_PASS" default=true source=mirai
+
+    # HTTP: busybox httpd with Basic auth on /admin.
+    cat >"$d/www/index.html" <<HTML
+<html><head><title>$CAM_MODEL</title></head><body>
+<h1>$CAM_MODEL network camera</h1><p>Firmware 1.0.3 (jcstar lab)</p>
+<a href="/status.html">Status</a> <a href="/admin/">Administration</a></body></html>
+HTML
+    cat >"$d/www/status.html" <<HTML
+<html><body><h1>$CAM_MODEL status</h1><p>Stream: rtsp://$ip:$CAM_RTSP_PORT/live</p>
+<p>Wi-Fi SSID: lab-ssid</p></body></html>
+HTML
+    cat >"$d/www/admin/index.html" <<HTML
+<html><body><h1>$CAM_MODEL administration</h1><form>Firmware update: <input type=file></form></body></html>
+HTML
+    printf '%s:%s:%s\n' "$CAM_HTTP_PROTECTED" "$CAM_HTTP_USER" "$CAM_HTTP_PASS" >"$d/httpd.conf"
+    start_daemon cam-httpd "$ns" busybox httpd -f -vv -p "$ip:$CAM_HTTP_PORT" -h "$d/www" -c "$d/httpd.conf" \
+        -r "$CAM_MODEL"
+    gt tcp_open "device=$CAM_NAME" "port=$CAM_HTTP_PORT" service=http "daemon=busybox httpd"
+    gt cred "device=$CAM_NAME" service=http "port=$CAM_HTTP_PORT" "username=$CAM_HTTP_USER" \
+        "password=$CAM_HTTP_PASS" default=true source=mirai "path=$CAM_HTTP_PROTECTED/"
+    gt unauth "device=$CAM_NAME" service=http "port=$CAM_HTTP_PORT" "what=GET / and /status.html answer 200 without credentials; $CAM_HTTP_PROTECTED/ answers 401"
+
+    # FTP: vsftpd, anonymous read-only.
+    echo "$CAM_MODEL recordings" >"$d/ftp/pub/README"
+    cat >"$d/vsftpd.conf" <<CONF
+listen=YES
+listen_ipv6=NO
+listen_address=$ip
+listen_port=$CAM_FTP_PORT
+background=NO
+anonymous_enable=YES
+no_anon_password=YES
+anon_root=$d/ftp
+local_enable=NO
+write_enable=NO
+secure_chroot_dir=$d/ftp-empty
+seccomp_sandbox=NO
+xferlog_enable=NO
+dirmessage_enable=NO
+ftpd_banner=$CAM_MODEL FTP server ready.
+pasv_enable=YES
+pasv_address=$ip
+pasv_min_port=30000
+pasv_max_port=30009
+pam_service_name=vsftpd
+CONF
+    start_daemon cam-vsftpd "$ns" vsftpd "$d/vsftpd.conf"
+    gt tcp_open "device=$CAM_NAME" "port=$CAM_FTP_PORT" service=ftp daemon=vsftpd
+    gt cred "device=$CAM_NAME" service=ftp "port=$CAM_FTP_PORT" username=anonymous password= \
+        default=true source=anonymous-ftp "note=any password"
+    gt cred "device=$CAM_NAME" service=ftp "port=$CAM_FTP_PORT" username=ftp password= \
+        default=true source=anonymous-ftp "note=any password"
+    gt unauth "device=$CAM_NAME" service=ftp "port=$CAM_FTP_PORT" "what=anonymous login, read-only, /pub/README"
+
+    # RTSP: tiny responder, no authentication on any method.
+    start_daemon cam-rtsp "$ns" "$LAB_PYTHON" "$LAB_STATE/bin/tinyd.py" rtsp "$ip" "$CAM_RTSP_PORT" \
+        "$CAM_MODEL RTSP Server"
+    gt tcp_open "device=$CAM_NAME" "port=$CAM_RTSP_PORT" service=rtsp "daemon=tinyd.py rtsp"
+    gt unauth "device=$CAM_NAME" service=rtsp "port=$CAM_RTSP_PORT" "what=DESCRIBE rtsp://$ip/live (any path) answers 200 with SDP, no credentials"
+}
+
+persona_cam_ready() {
+    local ns=$1 ip=$2
+    wait_listen "$ns" tcp "$ip" "$CAM_TELNET_PORT"
+    wait_listen "$ns" tcp "$ip" "$CAM_HTTP_PORT"
+    wait_listen "$ns" tcp "$ip" "$CAM_FTP_PORT"
+    wait_listen "$ns" tcp "$ip" "$CAM_RTSP_PORT"
+}

@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# defended-login: brute force against its login really gets locked out.
+#   22/tcp  OpenSSH, password login through PAM with pam_faillock: after
+#           DENY failed logins within FAIL_INTERVAL the user is locked for
+#           UNLOCK_TIME seconds, and while locked even the correct password
+#           is refused. Lockout is per user (other names are unaffected);
+#           root cannot log in at all. pam_unix adds its ~2 s failure delay.
+# The tally lives in the state dir, so every `up` starts unlocked.
+
+DEF_NAME=defended-login
+DEF_MODEL=LAB-DEF-1
+DEF_SSH_PORT=22
+DEF_SSH_USER=operator
+DEF_SSH_PASS='Lab-Operator-4417'
+DEF_DENY=3
+DEF_UNLOCK_TIME=60
+DEF_FAIL_INTERVAL=900
+
+persona_def() {
+    local ns=$1 ip=$2 d=$LAB_STATE/def
+    mkdir -p "$d/faillock"
+    gt device "key=def" "name=$DEF_NAME" "persona=defended-login" "model=$DEF_MODEL" \
+        "namespace=$ns" "address=$ip"
+
+    lab_users_begin "$ns"
+    lab_user "$ns" "$DEF_SSH_USER" 1000 /bin/sh "$DEF_SSH_PASS" 6
+    lab_users_end "$ns"
+    LAB_HOSTNAME[$ns]=defended
+
+    # The namespace's own /etc/pam.d (bind-mounted over the host's by
+    # ip netns exec): sshd and a deny-all "other".
+    local fl="dir=$d/faillock deny=$DEF_DENY unlock_time=$DEF_UNLOCK_TIME fail_interval=$DEF_FAIL_INTERVAL"
+    mkdir -p "/etc/netns/$ns/pam.d"
+    cat >"/etc/netns/$ns/pam.d/sshd" <<PAM
+# jcstar lab (defended-login): pam_faillock lockout
+auth     required                    pam_faillock.so preauth silent $fl
+auth     [success=1 default=bad]     pam_unix.so
+auth     [default=die]               pam_faillock.so authfail $fl
+auth     sufficient                  pam_faillock.so authsucc $fl
+auth     required                    pam_deny.so
+account  required                    pam_faillock.so $fl
+account  required                    pam_unix.so
+password required                    pam_deny.so
+session  required                    pam_permit.so
+PAM
+    cat >"/etc/netns/$ns/pam.d/other" <<PAM
+auth     required pam_deny.so
+account  required pam_deny.so
+password required pam_deny.so
+session  required pam_deny.so
+PAM
+
+    ssh-keygen -q -t ed25519 -N '' -C '' -f "$d/ssh_host_ed25519_key"
+    ssh-keygen -q -t rsa -b 2048 -N '' -C '' -f "$d/ssh_host_rsa_key"
+    cat >"$d/sshd_config" <<CONF
+ListenAddress $ip:$DEF_SSH_PORT
+HostKey $d/ssh_host_ed25519_key
+HostKey $d/ssh_host_rsa_key
+PidFile none
+UsePAM yes
+PermitRootLogin no
+PasswordAuthentication yes
+PermitEmptyPasswords no
+KbdInteractiveAuthentication no
+PubkeyAuthentication no
+AuthorizedKeysFile none
+HostbasedAuthentication no
+StrictModes no
+MaxAuthTries 6
+MaxStartups 30:30:100
+PermitTTY no
+PermitUserRC no
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+AllowTcpForwarding no
+AllowAgentForwarding no
+AllowStreamLocalForwarding no
+PermitTunnel no
+ForceCommand $FAKESH
+CONF
+    sshd -t -f "$d/sshd_config" || die "def sshd_config rejected"
+    start_daemon def-sshd "$ns" "$(command -v sshd)" -D -e -f "$d/sshd_config"
+    gt tcp_open "device=$DEF_NAME" "port=$DEF_SSH_PORT" service=ssh daemon=openssh
+    gt ssh "device=$DEF_NAME" "port=$DEF_SSH_PORT" daemon=openssh "config=$d/sshd_config" \
+        auth_methods=password root_login=false \
+        "host_keys=$d/ssh_host_ed25519_key.pub,$d/ssh_host_rsa_key.pub"
+    gt cred "device=$DEF_NAME" service=ssh "port=$DEF_SSH_PORT" "username=$DEF_SSH_USER" \
+        "password=$DEF_SSH_PASS" default=false source=operator "note=also in targets/lab.toml as the operator credential"
+    gt lockout "device=$DEF_NAME" service=ssh "port=$DEF_SSH_PORT" "username=$DEF_SSH_USER" \
+        mechanism=pam_faillock "deny=$DEF_DENY" "unlock_time_s=$DEF_UNLOCK_TIME" \
+        "fail_interval_s=$DEF_FAIL_INTERVAL" per_user=true correct_login_refused_while_locked=true \
+        root_exempt=true failure_delay_s=2 "tally_dir=$d/faillock"
+}
+
+persona_def_ready() {
+    wait_listen "$1" tcp "$2" "$DEF_SSH_PORT"
+}
