@@ -2,7 +2,11 @@
 # Loopback port-scan benchmark: jcstar's scanner (examples/bench_scan.rs) and,
 # when installed, nmap -sT on the same targets. Traffic stays on 127.0.0.0/8.
 #
-# Usage: bench/portscan.sh [--drop-host] [bench_scan arguments, e.g. --runs 3]
+# Usage: bench/portscan.sh [--drop-host] [--lab] [bench_scan arguments, e.g. --runs 3]
+#
+# --lab (root, the device lab up: tests/lab/up) also times a full -p- sweep of the namespace lab
+# (198.18.77.10-15) from the scanner namespace with the jcstar binary, checks every open port of
+# the lab's ground truth was found, and runs nmap -sT -T4 -p- on the same hosts when installed.
 #
 # --drop-host (root and nft needed) also times a default-DROP host: a
 # temporary nftables table drops every SYN to 127.0.3.1 except ports 8080,
@@ -11,9 +15,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 drop_host=0
+lab=0
 args=()
 for a in "$@"; do
-    if [[ $a == --drop-host ]]; then drop_host=1; else args+=("$a"); fi
+    case $a in
+    --drop-host) drop_host=1 ;;
+    --lab) lab=1 ;;
+    *) args+=("$a") ;;
+    esac
 done
 
 cargo build --release --quiet --example bench_scan
@@ -75,5 +84,36 @@ PY
         time_it "(c) nmap -sT -T4 -p- 127.0.3.1 (capped at 180 s)" \
             timeout 180 nmap -n -Pn -sT -T4 -p- 127.0.3.1
         kill "$listeners" 2>/dev/null || true
+    fi
+fi
+
+if ((lab)); then
+    gt=/run/jcstar-lab/ground-truth.json
+    if [[ $(id -u) != 0 ]] || ! ip netns list | grep -q '^jcs-scanner' || [[ ! -r $gt ]]; then
+        echo "== --lab needs root and the device lab up (tests/lab/up): skipped"
+        exit 0
+    fi
+    cargo build --release --quiet
+    out=$(mktemp -d)
+    trap 'rm -rf "$out"' EXIT
+    echo "== namespace lab: 6 devices x 65535 TCP ports from jcs-scanner"
+    start=$(date +%s%N)
+    ip netns exec jcs-scanner target/release/jcstar scan --targets targets/lab.toml -p- \
+        --no-intrusive --quiet --out "$out" >/dev/null || true
+    ms=$((($(date +%s%N) - start) / 1000000))
+    python3 - "$gt" "$out/results.json" "$ms" <<'PY'
+import json, sys
+gt, res, ms = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), int(sys.argv[3])
+want = {(d["address"], p) for d in gt["devices"] for p in d["tcp"]["open_ports"]}
+got = {(d["device"]["address"], p["port"]) for d in res["devices"] for p in d["ports"]["open"]}
+probes = sum(d["scan_stats"]["probes"] for d in res["devices"] if d.get("scan_stats"))
+scan_ms = max(d["scan_stats"]["elapsed_ms"] for d in res["devices"] if d.get("scan_stats"))
+print(f"jcstar scan -p- (with service identification): {ms / 1000:.2f} s wall, "
+      f"slowest host sweep {scan_ms / 1000:.2f} s, {probes} probes, "
+      f"open {len(got)}/{len(want)}, missed {len(want - got)}, extra {len(got - want)}")
+PY
+    if ((have_nmap)); then
+        time_it "nmap -sT -T4 -p- 198.18.77.10-15 (from jcs-scanner)" \
+            ip netns exec jcs-scanner nmap -n -Pn -sT -T4 -p- 198.18.77.10-15
     fi
 fi
