@@ -91,7 +91,8 @@ pub struct ScanArgs {
     /// TOML inventory of devices with declared services, credentials and vendor evidence.
     #[arg(long = "targets", value_name = "FILE")]
     pub inventory: Option<PathBuf>,
-    /// Allow target specs that expand to more addresses than the profile's max_addresses.
+    /// Allow target specs that expand to more addresses than the profile's max_addresses (never
+    /// more than 16,777,216, a /8).
     #[arg(long)]
     pub allow_large: bool,
     /// Run options.
