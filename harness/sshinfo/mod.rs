@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-pub use wire::{parse_host_key, parse_kexinit, HostKey, KexInit};
+pub use wire::{kexinit_payload, packet, parse_host_key, parse_kexinit, HostKey, KexInit};
 
 /// Bounds for inspecting one SSH port.
 #[derive(Debug, Clone)]
