@@ -125,7 +125,11 @@ fn demo_reports_match_the_simulated_lab() {
         .map(str::to_string)
         .collect();
     tls12.sort();
-    assert_eq!(tls12, ["0xc02b", "0xc02c", "0xcca9"], "rustls ECDSA AEAD suites");
+    assert_eq!(
+        tls12,
+        ["0xc02b", "0xc02c", "0xcca9"],
+        "rustls ECDSA AEAD suites"
+    );
     assert!(
         !finding_text(tls).contains("accepts"),
         "no weak version or suite"

@@ -100,8 +100,8 @@ fn fingerprints(findings: &[Finding]) -> BTreeMap<(String, String), Vec<String>>
         let fingerprint = value.split_whitespace().next().unwrap_or(value).to_string();
         let place = evidence
             .label
-            .splitn(2, ' ')
-            .nth(1)
+            .split_once(' ')
+            .map(|(_, place)| place)
             .unwrap_or("")
             .to_string();
         let places = out.entry((kind.to_string(), fingerprint)).or_default();

@@ -71,7 +71,7 @@ pub fn parse_kexinit(payload: &[u8]) -> Option<KexInit> {
         return None;
     }
     r.bytes(16)?;
-    Some(KexInit {
+    let kexinit = KexInit {
         kex: r.name_list()?,
         host_key: r.name_list()?,
         ciphers_c2s: r.name_list()?,
@@ -80,7 +80,12 @@ pub fn parse_kexinit(payload: &[u8]) -> Option<KexInit> {
         macs_s2c: r.name_list()?,
         compression_c2s: r.name_list()?,
         compression_s2c: r.name_list()?,
-    })
+    };
+    // Languages both ways, first_kex_packet_follows, reserved.
+    r.string()?;
+    r.string()?;
+    r.bytes(5)?;
+    Some(kexinit)
 }
 
 fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -142,7 +147,7 @@ pub fn packet(payload: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&(length as u32).to_be_bytes());
     out.push(padding as u8);
     out.extend_from_slice(payload);
-    out.extend(std::iter::repeat_n(0u8, padding));
+    out.resize(out.len() + padding, 0);
     out
 }
 
@@ -217,7 +222,7 @@ mod tests {
     #[test]
     fn truncated_or_garbage_kexinit_is_none() {
         let payload = kexinit_payload(&sample());
-        for cut in 0..payload.len() - 5 {
+        for cut in 0..payload.len() {
             assert!(parse_kexinit(&payload[..cut]).is_none(), "cut {cut}");
         }
         let mut seed = 7u32;

@@ -343,3 +343,72 @@ pub fn suite_name(id: u16) -> String {
         .map(|s| s.name.to_string())
         .unwrap_or_else(|| format!("0x{id:04x}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server answering every connection with `reply` (or holding it open when
+    /// `reply` is empty); bounded to the test's lifetime.
+    async fn server(reply: &'static [u8]) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 2048];
+                    let _ = stream.read(&mut buf).await;
+                    if reply.is_empty() {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                    } else {
+                        let _ = stream.write_all(reply).await;
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn short() -> TlsLimits {
+        TlsLimits {
+            handshake_timeout: Duration::from_millis(300),
+            port_deadline: Duration::from_secs(3),
+            max_handshakes: 50,
+            fallback_chunk: 64,
+        }
+    }
+
+    #[tokio::test]
+    async fn garbage_server_is_incomplete_not_accepted() {
+        let addr = server(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        let report = inspect(addr, &short(), Arc::new(Semaphore::new(HOST_CONCURRENCY))).await;
+        assert!(report.versions.is_empty());
+        assert!(
+            report
+                .incomplete
+                .iter()
+                .any(|r| r.contains("not a TLS record")),
+            "{:?}",
+            report.incomplete
+        );
+        assert!(report.handshakes <= 50);
+    }
+
+    #[tokio::test]
+    async fn stalling_server_is_bounded_by_the_deadlines() {
+        let addr = server(b"").await;
+        let started = Instant::now();
+        let report = inspect(addr, &short(), Arc::new(Semaphore::new(HOST_CONCURRENCY))).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(report.versions.is_empty());
+        assert!(report
+            .incomplete
+            .iter()
+            .any(|r| r.contains("no complete answer")));
+    }
+}
