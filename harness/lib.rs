@@ -16,4 +16,6 @@ pub mod profile;
 pub mod report;
 pub mod run;
 pub mod scan;
+pub mod sshinfo;
 pub mod targets;
+pub mod tls;

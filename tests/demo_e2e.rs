@@ -64,6 +64,85 @@ fn demo_reports_match_the_simulated_lab() {
     assert_eq!(criterion(hardened, "S1.1-05")["verdict"], "declared");
     assert_eq!(criterion(hardened, "S1.1-16")["verdict"], "declared");
 
+    let tls = criterion(hardened, "S1.1-12");
+    assert_eq!(tls["verdict"], "warn", "self-signed only: {tls}");
+    let text = finding_text(tls);
+    assert!(
+        text.contains("port 8443/tcp: TLS TLSv1.3 with 3 suites"),
+        "{text}"
+    );
+    assert!(
+        text.contains("certificate ECDSA P-256, ecdsa-with-SHA256, self-signed"),
+        "{text}"
+    );
+    assert!(!text.contains("TLSv1.2"), "{text}");
+
+    let camera_crypto = finding_text(criterion(camera, "S1.1-12"));
+    assert!(
+        camera_crypto.contains("telnet on 2323/tcp carries logins in plaintext"),
+        "{camera_crypto}"
+    );
+    assert!(
+        camera_crypto.contains("HTTP login on plain HTTP at 8080/tcp /admin"),
+        "{camera_crypto}"
+    );
+
+    let legacy = device(&results, "legacy-nvr");
+    let tls = criterion(legacy, "S1.1-12");
+    assert_eq!(tls["verdict"], "fail");
+    assert_eq!(
+        evidence(tls, "tls 8443/tcp TLSv1 suites").as_deref(),
+        Some("0x000a,0x002f,0x0035")
+    );
+    assert_eq!(
+        evidence(tls, "tls 8443/tcp TLSv1.1 suites").as_deref(),
+        Some("0x000a,0x002f,0x0035")
+    );
+    assert_eq!(evidence(tls, "tls 8443/tcp TLSv1.2 suites"), None);
+    assert_eq!(evidence(tls, "tls 8443/tcp SSLv3 suites"), None);
+    let text = finding_text(tls);
+    assert!(
+        text.contains(
+            "accepts TLSv1, TLSv1.1 with TLS_RSA_WITH_3DES_EDE_CBC_SHA (cipher 3des: fail"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("certificate RSA-1024 below 2048 bits, sha1WithRSAEncryption, expired 2021-03-01, self-signed"), "{text}");
+
+    let gateway = device(&results, "modern-gateway");
+    let tls = criterion(gateway, "S1.1-12");
+    assert_eq!(tls["verdict"], "warn", "{tls}");
+    let mut tls13: Vec<String> = evidence(tls, "tls 8443/tcp TLSv1.3 suites")
+        .expect("TLS 1.3 suites")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    tls13.sort();
+    assert_eq!(tls13, ["0x1301", "0x1302", "0x1303"]);
+    let mut tls12: Vec<String> = evidence(tls, "tls 8443/tcp TLSv1.2 suites")
+        .expect("TLS 1.2 suites")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    tls12.sort();
+    assert_eq!(
+        tls12,
+        ["0xc02b", "0xc02c", "0xcca9"],
+        "rustls ECDSA AEAD suites"
+    );
+    assert!(
+        !finding_text(tls).contains("accepts"),
+        "no weak version or suite"
+    );
+
+    let router = device(&results, "old-router");
+    let ssh = criterion(router, "S1.1-12");
+    assert_eq!(ssh["verdict"], "fail");
+    assert_eq!(
+        evidence(ssh, "ssh 8888/tcp weak").as_deref(),
+        Some("kex:diffie-hellman-group1-sha1,kex:diffie-hellman-group14-sha1,host key:ssh-rsa,host key:ssh-dss,cipher:aes128-cbc,cipher:3des-cbc,mac:hmac-md5,mac:hmac-sha1-96,mac:hmac-sha1")
+    );
+
     for dev in results["devices"].as_array().expect("devices") {
         assert_eq!(dev["criteria"].as_array().expect("criteria").len(), 16);
         for c in dev["criteria"].as_array().expect("criteria") {
@@ -74,6 +153,16 @@ fn demo_reports_match_the_simulated_lab() {
         }
     }
     junit_matches_json(&out_dir, &results);
+}
+
+/// The value of the first evidence piece labelled `label` in a criterion's findings.
+fn evidence(criterion: &serde_json::Value, label: &str) -> Option<String> {
+    criterion["findings"]
+        .as_array()?
+        .iter()
+        .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
+        .find(|e| e["label"] == label)
+        .and_then(|e| e["received"].as_str().map(str::to_string))
 }
 
 /// The JUnit file is well-formed XML and its counts agree with the JSON verdicts.

@@ -607,3 +607,163 @@ fn lab_s1_1_13_verdicts() {
 //   judged as locking out (correct login refused while locked); the weak
 //   router and camera are not. Run these last or against a fresh `up`: they
 //   lock the account for `unlock_time_s`.
+
+// ---------------------------------------------------------------- TLS and SSH (S1.1-12)
+
+/// The value of the evidence piece labelled `label` anywhere in a device's S1.1-12 findings.
+fn s1_1_12_evidence(rdev: &Value, label: &str) -> Option<String> {
+    res_criterion(rdev, "S1.1-12")?["findings"]
+        .as_array()?
+        .iter()
+        .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
+        .find(|e| e["label"] == label)
+        .and_then(|e| e["received"].as_str().map(str::to_string))
+}
+
+fn id_set(list: Option<String>) -> BTreeSet<String> {
+    list.map(|l| {
+        l.split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+#[test]
+fn lab_tls_versions_suites_and_certificates_are_exact() {
+    let Some(run) = lab("lab_tls_versions_suites_and_certificates_are_exact") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        for tls in gt_tls(dev) {
+            let port = tls["port"].as_u64().unwrap_or(0);
+            if !run.ports.contains(&(port as u16)) {
+                continue;
+            }
+            let versions: BTreeSet<&str> = tls["versions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            for version in ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] {
+                let got = id_set(s1_1_12_evidence(
+                    rdev,
+                    &format!("tls {port}/tcp {version} suites"),
+                ));
+                let want: BTreeSet<String> = tls["suites"][version]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s["id"].as_str().map(str::to_lowercase))
+                    .collect();
+                let want = if versions.contains(version) {
+                    want
+                } else {
+                    BTreeSet::new()
+                };
+                if got != want {
+                    failures.push(format!(
+                        "{} {port} {version}: got {got:?}, want {want:?}",
+                        name(dev)
+                    ));
+                }
+            }
+            let cert = &tls["certificate"];
+            let facts =
+                s1_1_12_evidence(rdev, &format!("tls {port}/tcp certificate")).unwrap_or_default();
+            let key = match (cert["key_type"].as_str(), cert["key_bits"].as_u64()) {
+                (Some("rsa"), Some(bits)) => format!("key=RSA-{bits} "),
+                (Some("ec" | "ecdsa"), Some(bits)) => format!("key=ECDSA P-{bits} "),
+                (other, bits) => format!("key={other:?}-{bits:?} "),
+            };
+            let expected = [
+                key,
+                format!("hash={} ", cert["signature_hash"].as_str().unwrap_or("?")),
+                format!("expired={} ", cert["expired"]),
+                format!("self_signed={} ", cert["self_signed"]),
+            ];
+            for piece in expected {
+                if !facts.contains(&piece) {
+                    failures.push(format!(
+                        "{} {port} certificate: {piece:?} not in {facts:?}",
+                        name(dev)
+                    ));
+                }
+            }
+        }
+        let verdict = res_criterion(rdev, "S1.1-12").map(|c| c["verdict"].clone());
+        if name(dev) == "legacy-tls" && verdict != Some(Value::from("fail")) {
+            failures.push(format!("legacy-tls S1.1-12 {verdict:?}, want fail"));
+        }
+    }
+    assert!(failures.is_empty(), "TLS:\n  {}", failures.join("\n  "));
+}
+
+#[test]
+fn lab_ssh_weak_algorithms_match_kexinit() {
+    let Some(run) = lab("lab_ssh_weak_algorithms_match_kexinit") else {
+        return;
+    };
+    let policy = jcstar::profile::Profile::builtin().ssh_policy();
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        for ssh in gt_ssh(dev) {
+            let port = ssh["port"].as_u64().unwrap_or(0);
+            if !run.ports.contains(&(port as u16)) {
+                continue;
+            }
+            let k = &ssh["kexinit"];
+            let mut want = BTreeSet::new();
+            for (kind, key) in [
+                ("kex", "kex_algorithms"),
+                ("host key", "server_host_key_algorithms"),
+                ("cipher", "ciphers_client_to_server"),
+                ("cipher", "ciphers_server_to_client"),
+                ("mac", "macs_client_to_server"),
+                ("mac", "macs_server_to_client"),
+            ] {
+                for algorithm in k[key]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    if policy.algorithms.contains_key(algorithm) {
+                        want.insert(format!("{kind}:{algorithm}"));
+                    }
+                }
+            }
+            let got = id_set(s1_1_12_evidence(rdev, &format!("ssh {port}/tcp weak")));
+            if got != want {
+                failures.push(format!("{} {port}: weak {got:?}, want {want:?}", name(dev)));
+            }
+            let id = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp identification"));
+            if id.as_deref() != k["identification"].as_str() {
+                failures.push(format!("{} {port}: identification {id:?}", name(dev)));
+            }
+            for key in ssh["host_keys"].as_array().into_iter().flatten() {
+                let fp = key["sha256_fingerprint"].as_str().unwrap_or("?");
+                let found = res_criterion(rdev, "S1.1-12")
+                    .and_then(|c| c["findings"].as_array())
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
+                    .any(|e| {
+                        e["label"]
+                            .as_str()
+                            .is_some_and(|l| l.starts_with(&format!("ssh_host_key {port}/tcp")))
+                            && e["received"].as_str().is_some_and(|r| r.starts_with(fp))
+                    });
+                if !found {
+                    failures.push(format!("{} {port}: host key {fp} not reported", name(dev)));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "SSH:\n  {}", failures.join("\n  "));
+}

@@ -4,6 +4,7 @@
 //! own to the device's services (credential probes, TLS/SSH inspection, …); they run after the
 //! port scan, one task per device, and can be interrupted.
 
+pub mod crypto;
 pub mod declared;
 pub mod interfaces;
 
@@ -21,7 +22,7 @@ pub const PASSIVE_CHECKS: &[(&str, &[&str])] =
     &[("interfaces", &["S1.1-13"]), ("declared_evidence", &[])];
 
 /// Active checks a profile may enable: (name in `[checks] enabled`, criteria it bears on).
-pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[];
+pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[("crypto", &["S1.1-12", "S1.1-11"])];
 
 /// Whether `name` is a check jcstar knows.
 pub fn is_known_check(name: &str) -> bool {
@@ -112,15 +113,19 @@ pub struct ActiveTarget {
 
 /// Runs every active check the profile enables against one device.
 pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> Vec<Finding> {
-    let findings = Vec::new();
+    let mut findings = Vec::new();
     // Active checks register here, each gated by `context.profile.check_enabled(..)` and, when
     // intrusive, by `context.intrusive`.
-    let _ = (&target, &context);
+    if context.profile.check_enabled("crypto") {
+        findings.extend(crypto::check(&target, &context).await);
+    }
     findings
 }
 
 /// Checks that compare devices with each other (e.g. keys shared across units); they run once
 /// every device's findings are in. `findings[i]` belongs to `devices[i]`.
 pub fn run_cross_device(devices: &[Device], findings: &mut [Vec<Finding>], profile: &Profile) {
-    let _ = (devices, findings, profile);
+    if profile.check_enabled("crypto") {
+        crypto::key_reuse(devices, findings);
+    }
 }

@@ -3,12 +3,15 @@
 
 mod debug_port;
 mod http;
+mod legacy_tls;
 mod limits;
 mod personas;
 mod request;
 mod rtsp;
 mod telnet;
 mod tls;
+mod tls_modern;
+mod weak_ssh;
 
 use std::fmt::Write as _;
 use std::io;
@@ -65,7 +68,7 @@ pub struct LabDevice {
     pub address: IpAddr,
     /// Vendor model name.
     pub model: String,
-    /// Open ports and their service kind: `telnet`, `http`, `rtsp`, `tls` or `unknown`.
+    /// Open ports and their service kind: `telnet`, `http`, `rtsp`, `tls`, `ssh` or `unknown`.
     pub listening: Vec<(u16, &'static str)>,
     /// Ports the vendor declares; an open port missing here is undocumented.
     pub declared: Vec<u16>,
@@ -111,18 +114,26 @@ impl DemoLab {
         for persona in PERSONAS {
             let address = IpAddr::V4(Ipv4Addr::new(127, 77, options.subnet, persona.host));
             let mut tls = None;
-            if persona
+            let modern = persona
                 .services
                 .iter()
-                .any(|s| matches!(s.protocol, Protocol::Https(_)))
+                .any(|s| matches!(s.protocol, Protocol::Https12(_)));
+            if modern
+                || persona
+                    .services
+                    .iter()
+                    .any(|s| matches!(s.protocol, Protocol::Https(_)))
             {
                 let dns_name = format!("{}.lab", persona.name);
+                let mint = if modern {
+                    tls_modern::identity
+                } else {
+                    tls::identity
+                };
                 let identity =
-                    tls::identity(address, &dns_name, persona.model).map_err(|reason| {
-                        LabError::Tls {
-                            device: persona.name.to_owned(),
-                            reason,
-                        }
+                    mint(address, &dns_name, persona.model).map_err(|reason| LabError::Tls {
+                        device: persona.name.to_owned(),
+                        reason,
                     })?;
                 certificates.push((persona.name.to_owned(), identity.certificate));
                 tls = Some(identity.acceptor);
@@ -138,7 +149,9 @@ impl DemoLab {
                             source,
                         })?;
                 let handler = match (&service.protocol, &tls) {
-                    (Protocol::Https(site), Some(acceptor)) => Handler::Tls(site, acceptor.clone()),
+                    (Protocol::Https(site) | Protocol::Https12(site), Some(acceptor)) => {
+                        Handler::Tls(site, acceptor.clone())
+                    }
                     (protocol, _) => Handler::Plain(protocol),
                 };
                 bound.push((listener, handler));
@@ -264,8 +277,10 @@ async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<
                 rtsp::serve(stream, local, config, limits).await
             }
             Handler::Plain(Protocol::DebugConsole) => debug_port::serve(stream, limits).await,
+            Handler::Plain(Protocol::LegacyTls) => legacy_tls::serve(stream, limits).await,
+            Handler::Plain(Protocol::WeakSsh) => weak_ssh::serve(stream, limits).await,
             // Only reachable if TLS setup were skipped for an HTTPS service.
-            Handler::Plain(Protocol::Https(_)) => {}
+            Handler::Plain(Protocol::Https(_) | Protocol::Https12(_)) => {}
         }
     };
     if tokio::time::timeout(limits.session_timeout, session)

@@ -40,6 +40,12 @@ pub(crate) enum Protocol {
     /// HTTP inside TLS 1.3, with a certificate minted at lab start.
     Https(Site),
     DebugConsole,
+    /// Hand-crafted TLS 1.0/1.1 with 3DES/CBC and an RSA-1024 SHA-1 expired certificate.
+    LegacyTls,
+    /// HTTP inside TLS 1.2 and 1.3 (rustls, AEAD only), certificate minted at lab start.
+    Https12(Site),
+    /// An SSH banner and a KEXINIT with weak algorithms.
+    WeakSsh,
 }
 
 impl Protocol {
@@ -51,6 +57,8 @@ impl Protocol {
             Protocol::Rtsp(_) => "rtsp",
             Protocol::Https(_) => "tls",
             Protocol::DebugConsole => "unknown",
+            Protocol::LegacyTls | Protocol::Https12(_) => "tls",
+            Protocol::WeakSsh => "ssh",
         }
     }
 }
@@ -152,5 +160,46 @@ pub(crate) const PERSONAS: &[Persona] = &[
                 "unique per-unit password printed on the label",
             ),
         ],
+    },
+    Persona {
+        name: "legacy-nvr",
+        host: 3,
+        model: "JCS-NVR-300",
+        services: &[Service {
+            port: 8443,
+            declared: true,
+            protocol: Protocol::LegacyTls,
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "modern-gateway",
+        host: 4,
+        model: "JCS-GW-400",
+        services: &[Service {
+            port: 8443,
+            declared: true,
+            protocol: Protocol::Https12(Site {
+                title: "JCS-GW-400",
+                model: "JCS-GW-400",
+                server: "jcs-httpd/2.1",
+                protected: &["/admin"],
+                admin: None,
+                live_view_port: None,
+                extra_headers: &[("Strict-Transport-Security", "max-age=31536000")],
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "old-router",
+        host: 5,
+        model: "JCS-RTR-500",
+        services: &[Service {
+            port: 8888,
+            declared: true,
+            protocol: Protocol::WeakSsh,
+        }],
+        evidence: &[],
     },
 ];

@@ -12,7 +12,20 @@ use super::*;
 async fn devices_describe_the_personas() {
     let lab = start_lab(111).await;
     let devices = lab.devices();
-    assert_eq!(devices.len(), 2);
+    assert_eq!(devices.len(), 5);
+    let listening: Vec<_> = devices[2..]
+        .iter()
+        .map(|d| (d.name.as_str(), d.listening.clone()))
+        .collect();
+    assert_eq!(
+        listening,
+        [
+            ("legacy-nvr", vec![(8443, "tls")]),
+            ("modern-gateway", vec![(8443, "tls")]),
+            ("old-router", vec![(8888, "ssh")]),
+        ]
+    );
+    assert!(lab.tls_certificate("modern-gateway").is_some());
 
     let camera = &devices[0];
     assert_eq!(camera.name, "weak-camera");
@@ -90,7 +103,7 @@ async fn inventory_is_valid_toml_with_the_expected_fields() {
     assert!(text.starts_with("# jcstar demo lab inventory (generated)\n"));
     let inventory: toml::Table = text.parse().expect("valid TOML");
     let devices = inventory["device"].as_array().expect("device array");
-    assert_eq!(devices.len(), 2);
+    assert_eq!(devices.len(), 5);
 
     let camera = devices[0].as_table().unwrap();
     assert_eq!(camera["name"].as_str(), Some("weak-camera"));

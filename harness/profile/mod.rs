@@ -1,7 +1,7 @@
 //! Check profiles: the ★1 catalogue, scan settings, enabled checks and thresholds, loaded from
 //! TOML. The ★1 profile is embedded so the binary works alone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -28,6 +28,73 @@ pub struct Profile {
     pub checks: CheckSettings,
     /// The criteria catalogue, in report order.
     pub criteria: Vec<Criterion>,
+    /// TLS and plaintext-channel policy (S1.1-12); the built-in one when absent.
+    #[serde(default)]
+    pub tls_policy: Option<TlsPolicy>,
+    /// SSH algorithm policy (S1.1-12); the built-in one when absent.
+    #[serde(default)]
+    pub ssh_policy: Option<SshPolicy>,
+}
+
+/// How the policy rates one protocol, algorithm or property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rating {
+    /// Acceptable.
+    Pass,
+    /// Weak, not a clear breach.
+    Warn,
+    /// A breach.
+    Fail,
+}
+
+/// The TLS policy: every version, suite class, group, key size and signature hash rated.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsPolicy {
+    /// Protocol versions by OpenSSL name (`SSLv3`, `TLSv1`, `TLSv1.1`, `TLSv1.2`, `TLSv1.3`).
+    pub versions: BTreeMap<String, Rating>,
+    /// Key-exchange classes (`ecdhe`, `dhe`, `rsa`, `anonymous`, `export`, …).
+    pub key_exchange: BTreeMap<String, Rating>,
+    /// Cipher classes (`aes-gcm`, `aes-cbc`, `3des`, `rc4`, `null`, …).
+    pub ciphers: BTreeMap<String, Rating>,
+    /// Named groups by IANA name (`x25519`, `secp256r1`, …).
+    pub groups: BTreeMap<String, Rating>,
+    /// Rating of anything the tables above do not list.
+    pub unlisted: Rating,
+    /// Smallest acceptable DHE prime, in bits.
+    pub dhe_min_bits: u32,
+    /// Smallest acceptable RSA (and DSA) certificate key, in bits.
+    pub rsa_min_bits: u32,
+    /// Smallest acceptable EC certificate key, in bits.
+    pub ec_min_bits: u32,
+    /// Rating of a DHE prime or certificate key below its minimum.
+    pub weak_key: Rating,
+    /// Certificate signature hashes (`md5`, `sha1`, `sha256`, …, `intrinsic` for EdDSA).
+    pub signature_hashes: BTreeMap<String, Rating>,
+    /// Rating of an expired certificate.
+    pub expired: Rating,
+    /// Rating of a certificate not yet valid.
+    pub not_yet_valid: Rating,
+    /// Rating of a self-signed certificate.
+    pub self_signed: Rating,
+    /// Plaintext channels carrying credentials (`telnet`, `ftp`, `http_login`, `mqtt`,
+    /// `rtsp_basic`, `snmp`).
+    pub plaintext_channels: BTreeMap<String, Rating>,
+}
+
+/// The SSH policy: algorithms by name, host key sizes, protocol 1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshPolicy {
+    /// Rating of a server speaking SSH protocol 1.
+    pub protocol1: Rating,
+    /// Algorithms rated `warn` or `fail` (any list: kex, host key, cipher, MAC); others pass.
+    pub algorithms: BTreeMap<String, Rating>,
+    /// Smallest acceptable RSA host key, in bits.
+    pub rsa_min_bits: u32,
+    /// Rating of an RSA host key below the minimum.
+    pub weak_key: Rating,
 }
 
 /// Identity of a profile, recorded in every report.
@@ -227,6 +294,26 @@ impl Profile {
         self.checks.enabled.iter().any(|c| c == name)
     }
 
+    /// The TLS policy in force: the profile's, else the built-in one.
+    pub fn tls_policy(&self) -> TlsPolicy {
+        match &self.tls_policy {
+            Some(policy) => policy.clone(),
+            None => Profile::builtin().tls_policy.unwrap_or_else(|| {
+                panic!("the embedded profile has no [tls_policy]; checked by a unit test")
+            }),
+        }
+    }
+
+    /// The SSH policy in force: the profile's, else the built-in one.
+    pub fn ssh_policy(&self) -> SshPolicy {
+        match &self.ssh_policy {
+            Some(policy) => policy.clone(),
+            None => Profile::builtin().ssh_policy.unwrap_or_else(|| {
+                panic!("the embedded profile has no [ssh_policy]; checked by a unit test")
+            }),
+        }
+    }
+
     /// The default TCP port list (validated at load).
     pub fn default_ports(&self) -> Vec<u16> {
         parse_port_spec(&self.scan.tcp_ports, Origin::command_line()).unwrap_or_default()
@@ -269,6 +356,10 @@ mod tests {
         assert_eq!(ids, expected);
         assert!(profile.default_ports().contains(&2323));
         assert_eq!(profile.default_ports().len(), 27);
+        let tls = profile.tls_policy.expect("[tls_policy]");
+        assert_eq!(tls.versions["TLSv1"], Rating::Fail);
+        assert_eq!(tls.ciphers["3des"], Rating::Fail);
+        assert!(profile.ssh_policy.is_some());
     }
 
     #[test]
