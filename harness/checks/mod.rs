@@ -4,6 +4,7 @@
 //! own to the device's services (credential probes, TLS/SSH inspection, …); they run after the
 //! port scan, one task per device, and can be interrupted.
 
+pub mod access;
 pub mod declared;
 pub mod interfaces;
 
@@ -21,7 +22,10 @@ pub const PASSIVE_CHECKS: &[(&str, &[&str])] =
     &[("interfaces", &["S1.1-13"]), ("declared_evidence", &[])];
 
 /// Active checks a profile may enable: (name in `[checks] enabled`, criteria it bears on).
-pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[];
+pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[
+    ("unauthenticated_access", &["S1.1-01"]),
+    ("default_credentials", &["S1.1-02"]),
+];
 
 /// Whether `name` is a check jcstar knows.
 pub fn is_known_check(name: &str) -> bool {
@@ -99,6 +103,8 @@ pub struct ActiveContext {
     pub profile: Arc<Profile>,
     /// Whether intrusive checks (credential guessing, lockout tests) may run.
     pub intrusive: bool,
+    /// Every device of the run, for rules across units of one model.
+    pub peers: Arc<Vec<Device>>,
 }
 
 /// One device's input to the active checks, owned so each device runs in its own task.
@@ -112,10 +118,22 @@ pub struct ActiveTarget {
 
 /// Runs every active check the profile enables against one device.
 pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> Vec<Finding> {
-    let findings = Vec::new();
+    let mut findings = Vec::new();
     // Active checks register here, each gated by `context.profile.check_enabled(..)` and, when
     // intrusive, by `context.intrusive`.
-    let _ = (&target, &context);
+    let unauthenticated = context.profile.check_enabled("unauthenticated_access");
+    let credentials = context.profile.check_enabled("default_credentials");
+    if unauthenticated || credentials {
+        findings.extend(
+            access::check(&target, &context)
+                .await
+                .into_iter()
+                .filter(|f| {
+                    (unauthenticated && f.check == access::UNAUTHENTICATED)
+                        || (credentials && f.check == access::DEFAULT_CREDENTIALS)
+                }),
+        );
+    }
     findings
 }
 

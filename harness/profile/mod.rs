@@ -28,6 +28,9 @@ pub struct Profile {
     pub checks: CheckSettings,
     /// The criteria catalogue, in report order.
     pub criteria: Vec<Criterion>,
+    /// Access-control and default-credential checks (S1.1-01, S1.1-02).
+    #[serde(default)]
+    pub access: crate::checks::access::settings::AccessSettings,
 }
 
 /// Identity of a profile, recorded in every report.
@@ -195,6 +198,9 @@ impl Profile {
                     ),
                 ));
             }
+        }
+        if let Err(message) = self.access.validate() {
+            return Err(InputError::new(at("[access"), message));
         }
         let mut ids = BTreeSet::new();
         for criterion in &self.criteria {
