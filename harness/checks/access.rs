@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use super::{ActiveContext, ActiveTarget};
 use crate::model::{Evidence, Finding, Verdict};
 use crate::probes::io::Bounds;
-use crate::probes::{ftp, http, mqtt, rtsp, telnet, vnc, Exposure, Login};
+use crate::probes::{ftp, http, mqtt, rtsp, ssh, telnet, vnc, Exposure, Login};
 use crate::scan::{PortState, ServiceKind};
 use surface::{guess, Guessed, Surface};
 
@@ -60,12 +60,20 @@ async fn discover(
         ServiceKind::Telnet => {
             let exposure = telnet::exposure(address, &bounds).await;
             let protected = matches!(exposure, Exposure::Protected { .. });
-            found.exposures.push((format!("telnet {port}/tcp"), exposure));
+            found
+                .exposures
+                .push((format!("telnet {port}/tcp"), exposure));
             if protected {
                 found.surfaces.push(Surface::Telnet(address));
             }
         }
-        ServiceKind::Ssh => found.surfaces.push(Surface::Ssh(address)),
+        ServiceKind::Ssh => {
+            found.exposures.push((
+                format!("ssh {port}/tcp"),
+                ssh::exposure(address, &bounds).await,
+            ));
+            found.surfaces.push(Surface::Ssh(address));
+        }
         ServiceKind::Http | ServiceKind::Tls => {
             let tls = kind == ServiceKind::Tls;
             let scheme = if tls { "https" } else { "http" };
@@ -80,7 +88,9 @@ async fn discover(
                     if matches!(exposure, Exposure::Protected { .. }) {
                         found.surfaces.push(Surface::Mqtt(address, true));
                     }
-                    found.exposures.push((format!("mqtts {port}/tcp"), exposure));
+                    found
+                        .exposures
+                        .push((format!("mqtts {port}/tcp"), exposure));
                 }
                 return found;
             }
@@ -96,7 +106,9 @@ async fn discover(
                         what: format!("{} demand authentication", paths.join(", ")),
                     },
                 ));
-                found.surfaces.push(Surface::Http(address, tls, first.clone()));
+                found
+                    .surfaces
+                    .push(Surface::Http(address, tls, first.clone()));
             }
         }
         ServiceKind::Rtsp => {
@@ -134,7 +146,9 @@ async fn discover(
                 ));
                 // Anonymous accounts take any password: reported with an empty one.
                 for (user, evidence) in anonymous {
-                    found.accepted.push((surface.clone(), user, String::new(), evidence));
+                    found
+                        .accepted
+                        .push((surface.clone(), user, String::new(), evidence));
                 }
             }
             found.surfaces.push(surface);
@@ -168,7 +182,9 @@ pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Findin
         if port.state != PortState::Open {
             continue;
         }
-        let Some(service) = &port.service else { continue };
+        let Some(service) = &port.service else {
+            continue;
+        };
         tasks.spawn(discover(
             SocketAddr::new(ip, port.port),
             service.kind,
@@ -262,7 +278,10 @@ async fn guess_all(
         let concurrency = settings.concurrency;
         tasks.spawn(async move {
             // A control attempt with random values: a service that accepts it checks nothing.
-            let (user, password) = (format!("jcs{}", crate::probes::io::nonce(4)), crate::probes::io::nonce(6));
+            let (user, password) = (
+                format!("jcs{}", crate::probes::io::nonce(4)),
+                crate::probes::io::nonce(6),
+            );
             match surface.login(&user, &password, &bounds).await {
                 Login::Accepted(evidence) => return (index, Outcome::AcceptsAnything(evidence)),
                 Login::Unsupported(why) => {
@@ -276,7 +295,10 @@ async fn guess_all(
                 }
                 _ => {}
             }
-            (index, Outcome::Guessed(guess(surface, Arc::new(pairs), concurrency, bounds).await))
+            (
+                index,
+                Outcome::Guessed(guess(surface, Arc::new(pairs), concurrency, bounds).await),
+            )
         });
     }
     let mut out: Vec<(usize, Outcome)> = Vec::new();

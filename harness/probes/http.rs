@@ -175,8 +175,20 @@ pub struct Survey {
 /// Requests each admin path without credentials.
 pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &Bounds) -> Survey {
     let mut survey = Survey::default();
+    // A server that answers 200 to a random path says nothing about its admin pages unless
+    // they differ from that answer (e.g. `openssl s_server -www` serves one page for all).
+    let control = format!("/jcstar-{}", io::nonce(6));
+    let catch_all = match get(address, tls, &control, None, bounds).await {
+        Ok(r) if r.status == 200 => Some(page_title(&r.body)),
+        _ => None,
+    };
     for path in paths {
         match get(address, tls, path, None, bounds).await {
+            Ok(r) if r.status == 200 && catch_all.as_ref() == Some(&page_title(&r.body)) => {
+                survey
+                    .other
+                    .push(format!("{path}: 200, the same page as any random path"));
+            }
             Ok(r) if r.status == 200 => {
                 let title = page_title(&r.body).unwrap_or_else(|| "untitled page".into());
                 survey.open.push(Exposure::Open {
@@ -249,6 +261,24 @@ fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
             .as_bytes(),
             r.status_line.as_bytes(),
         )),
+        // Basic/Digest failures answer 401; a redirect after credentials means they passed
+        // (e.g. `/admin` to `/admin/`), unless it points at a login page.
+        300..=399
+            if !r
+                .header_values("Location")
+                .iter()
+                .any(|l| l.to_ascii_lowercase().contains("login")) =>
+        {
+            Login::Accepted(Evidence::exchange(
+                format!("GET {path} with {} auth as {user:?}", challenge.scheme()),
+                format!(
+                    "GET {path} HTTP/1.1 (Authorization: {} …)",
+                    challenge.scheme()
+                )
+                .as_bytes(),
+                r.status_line.as_bytes(),
+            ))
+        }
         429 | 503 => Login::Locked(Evidence::observed(
             format!("GET {path}: rate limit"),
             &r.status_line,

@@ -160,7 +160,8 @@ pub async fn login(address: SocketAddr, community: &str, bounds: &Bounds) -> Log
             .await
             .is_err()
         {
-            return Login::Failed("send failed".into());
+            // An earlier ICMP port unreachable surfaces on the next send.
+            return Login::Unsupported("no SNMP agent (port unreachable)".into());
         }
     }
     // A refused community is silence: wait no longer than needed for a LAN answer.

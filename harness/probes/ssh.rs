@@ -10,7 +10,7 @@ use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::MethodKind;
 
 use super::io::Bounds;
-use super::Login;
+use super::{Exposure, Login};
 use crate::model::Evidence;
 
 struct AcceptAnyKey;
@@ -36,6 +36,45 @@ fn config(bounds: &Bounds) -> Arc<client::Config> {
 /// The deadline of one whole SSH attempt: handshake plus authentication.
 fn attempt_deadline(bounds: &Bounds) -> Duration {
     bounds.connect + bounds.read * 2
+}
+
+/// Whether the server lets `root` in with the `none` method (no authentication at all).
+pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
+    let probe = async {
+        let stream = super::io::connect(address, bounds)
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        let mut session = client::connect_stream(config(bounds), stream, AcceptAnyKey)
+            .await
+            .map_err(|e| format!("SSH handshake failed: {e}"))?;
+        let result = session.authenticate_none("root").await;
+        let _ = session
+            .disconnect(russh::Disconnect::ByApplication, "", "en")
+            .await;
+        match result {
+            Ok(AuthResult::Success) => Ok(Exposure::Open {
+                what: "SSH login as root with no authentication (method none)".into(),
+                evidence: Evidence::observed(
+                    "SSH none authentication as \"root\"",
+                    "SSH_MSG_USERAUTH_SUCCESS",
+                ),
+            }),
+            Ok(AuthResult::Failure {
+                remaining_methods, ..
+            }) => Ok(Exposure::Protected {
+                what: format!(
+                    "SSH demands authentication ({})",
+                    method_names(&remaining_methods)
+                ),
+            }),
+            Err(e) => Err(format!("SSH authentication failed: {e}")),
+        }
+    };
+    match tokio::time::timeout(attempt_deadline(bounds), probe).await {
+        Ok(Ok(exposure)) => exposure,
+        Ok(Err(e)) => Exposure::Unknown(e),
+        Err(_) => Exposure::Unknown("SSH probe timed out".into()),
+    }
 }
 
 /// Tries `user`/`password` with password authentication, else keyboard-interactive.

@@ -8,7 +8,10 @@ use crate::model::{Evidence, Finding, Verdict};
 
 /// `<surface> username="<u>" password="<p>"`, the value of an accepted-credential evidence.
 pub fn accepted_value(surface: &Surface, user: &str, password: &str) -> String {
-    format!("{} username={user:?} password={password:?}", surface.label())
+    format!(
+        "{} username={user:?} password={password:?}",
+        surface.label()
+    )
 }
 
 fn accepted_finding(surface: &Surface, user: &str, password: &str, proof: &Evidence) -> Finding {
@@ -77,13 +80,11 @@ pub fn credential_findings(
                         )
                         .with_evidence(signal.clone()),
                     );
+                } else if matches!(surface, Surface::Snmp(_)) {
+                    // SNMP agents ignore unknown communities: silence cannot tell a refusal
+                    // from no agent, so SNMP is reported only when a community is accepted.
                 } else if let Some(why) = &g.unsupported {
-                    // SNMP silence on every community means no agent, not a tested surface.
-                    if !matches!(surface, Surface::Snmp(_)) {
-                        tested.push(format!("{} ({why})", surface.label()));
-                    }
-                } else if g.tried == 0 && matches!(surface, Surface::Snmp(_)) {
-                    // No agent answered anything.
+                    tested.push(format!("{} ({why})", surface.label()));
                 } else if g.failed.len() > g.tried {
                     findings.push(
                         Finding::new(
@@ -102,8 +103,6 @@ pub fn credential_findings(
                             g.failed.first().cloned().unwrap_or_default(),
                         )),
                     );
-                } else if matches!(surface, Surface::Snmp(_)) && g.tried > 0 {
-                    tested.push(format!("{} ({} communities refused)", surface.label(), g.tried));
                 } else {
                     tested.push(format!("{} ({} pairs refused)", surface.label(), g.tried));
                 }

@@ -74,7 +74,13 @@ impl Default for AccessSettings {
             connect_timeout_ms: 3000,
             read_timeout_ms: 5000,
             max_response_bytes: 64 * 1024,
-            http_paths: names(&["/admin", "/admin/", "/cgi-bin/config", "/config", "/status.html"]),
+            http_paths: names(&[
+                "/admin",
+                "/admin/",
+                "/cgi-bin/config",
+                "/config",
+                "/status.html",
+            ]),
             rtsp_paths: names(&["/live", "/", "/stream1", "/h264"]),
             snmp_port: 161,
             guess_where_operator_credential: false,
@@ -111,7 +117,13 @@ pub fn list(name: &str) -> Option<Vec<(String, String)>> {
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .map(|l| {
-                let unquote = |s: &str| if s == "\"\"" { String::new() } else { s.to_string() };
+                let unquote = |s: &str| {
+                    if s == "\"\"" {
+                        String::new()
+                    } else {
+                        s.to_string()
+                    }
+                };
                 match l.split_once(char::is_whitespace) {
                     Some((user, password)) => (unquote(user), unquote(password.trim())),
                     None => (String::new(), unquote(l)),
@@ -150,9 +162,11 @@ impl AccessSettings {
             return Err("access.max_response_bytes must be between 512 and 1048576".into());
         }
         let l = &self.lists;
-        for name in [&l.telnet, &l.ssh, &l.http, &l.rtsp, &l.ftp, &l.mqtt, &l.snmp, &l.vnc]
-            .into_iter()
-            .flatten()
+        for name in [
+            &l.telnet, &l.ssh, &l.http, &l.rtsp, &l.ftp, &l.mqtt, &l.snmp, &l.vnc,
+        ]
+        .into_iter()
+        .flatten()
         {
             if list(name).is_none() {
                 let known: Vec<&str> = BUILTIN_LISTS.iter().map(|(n, _)| *n).collect();
@@ -176,8 +190,15 @@ mod tests {
         assert_eq!(mirai.len(), 62);
         assert_eq!(mirai[0], ("root".to_string(), "xc3511".to_string()));
         assert!(mirai.contains(&("root".to_string(), String::new())));
-        assert_eq!(pairs(&["mirai-telnet".to_string()]).len(), 60, "two duplicates");
-        assert_eq!(list("snmp-communities").expect("built in")[0], (String::new(), "public".into()));
+        assert_eq!(
+            pairs(&["mirai-telnet".to_string()]).len(),
+            60,
+            "two duplicates"
+        );
+        assert_eq!(
+            list("snmp-communities").expect("built in")[0],
+            (String::new(), "public".into())
+        );
     }
 
     #[test]

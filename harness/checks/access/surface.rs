@@ -65,7 +65,11 @@ impl Surface {
 
     /// `telnet 23/tcp`, `snmp 161/udp`, `http 80/tcp /admin/`.
     pub fn label(&self) -> String {
-        let transport = if matches!(self, Surface::Snmp(_)) { "udp" } else { "tcp" };
+        let transport = if matches!(self, Surface::Snmp(_)) {
+            "udp"
+        } else {
+            "tcp"
+        };
         let base = format!("{} {}/{transport}", self.protocol(), self.address().port());
         match self {
             Surface::Http(_, _, p) => format!("{base} {}", p.path),
@@ -102,7 +106,9 @@ impl Surface {
         match self {
             Surface::Telnet(a) => telnet::login(*a, user, password, bounds).await,
             Surface::Ssh(a) => ssh::login(*a, user, password, bounds).await,
-            Surface::Http(a, tls, path) => http::login(*a, *tls, path, user, password, bounds).await,
+            Surface::Http(a, tls, path) => {
+                http::login(*a, *tls, path, user, password, bounds).await
+            }
             Surface::Rtsp(a, stream) => rtsp::login(*a, stream, user, password, bounds).await,
             Surface::Ftp(a) => ftp::login(*a, user, password, bounds).await,
             Surface::Mqtt(a, tls) => mqtt::login(*a, *tls, user, password, bounds).await,
