@@ -632,7 +632,11 @@ fn accepted_credentials(rdev: &Value) -> Vec<String> {
 
 /// Whether an accepted-credential value is the ground-truth credential `cred`.
 fn is_credential(value: &str, cred: &Value) -> bool {
-    let transport = if cred["service"] == "snmp" { "udp" } else { "tcp" };
+    let transport = if cred["service"] == "snmp" {
+        "udp"
+    } else {
+        "tcp"
+    };
     let prefix = format!(
         "{} {}/{transport}",
         cred["service"].as_str().unwrap_or("?"),
@@ -660,7 +664,10 @@ fn lab_default_credentials() {
         eprintln!("lab: {} accepted credentials: {found:?}", name(dev));
         for cred in gt_default_credentials(dev) {
             if !found.iter().any(|v| is_credential(v, cred)) {
-                failures.push(format!("{}: default credential not found: {cred}", name(dev)));
+                failures.push(format!(
+                    "{}: default credential not found: {cred}",
+                    name(dev)
+                ));
             }
         }
         for value in &found {
@@ -668,19 +675,26 @@ fn lab_default_credentials() {
                 .iter()
                 .any(|c| is_credential(value, c))
             {
-                failures.push(format!("{}: reported but not a default: {value}", name(dev)));
+                failures.push(format!(
+                    "{}: reported but not a default: {value}",
+                    name(dev)
+                ));
             }
             if gt_non_default_credentials(dev)
                 .iter()
                 .any(|c| is_credential(value, c))
             {
-                failures.push(format!("{}: a unique credential reported: {value}", name(dev)));
+                failures.push(format!(
+                    "{}: a unique credential reported: {value}",
+                    name(dev)
+                ));
             }
         }
         let fails = access_findings(rdev, "S1.1-02", "access.default_credentials")
             .iter()
             .any(|f| f["verdict"] == "fail");
-        if fails != !gt_default_credentials(dev).is_empty() {
+        let expect_fail = !gt_default_credentials(dev).is_empty();
+        if fails != expect_fail {
             failures.push(format!("{}: S1.1-02 access fail = {fails}", name(dev)));
         }
     }
@@ -703,11 +717,18 @@ fn lab_unauthenticated_access() {
             .map(|f| f["summary"].as_str().unwrap_or("").to_string())
             .collect();
         eprintln!("lab: {} S1.1-01 fails: {fails:#?}", name(dev));
-        let expected: Vec<&Value> = dev["unauthenticated"].as_array().into_iter().flatten().collect();
+        let expected: Vec<&Value> = dev["unauthenticated"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .collect();
         for u in &expected {
             let service = u["service"].as_str().unwrap_or("?");
             let port = format!(" {}/", u["port"]);
-            if !fails.iter().any(|s| s.starts_with(service) && s.contains(&port)) {
+            if !fails
+                .iter()
+                .any(|s| s.starts_with(service) && s.contains(&port))
+            {
                 failures.push(format!("{}: not reported: {u}", name(dev)));
             }
         }

@@ -171,7 +171,7 @@ pub async fn guess(
                     Login::Accepted(evidence) => {
                         r.tried += 1;
                         stop.store(true, Ordering::SeqCst);
-                        if r.accepted.as_ref().is_none_or(|(i, ..)| index < *i) {
+                        if !r.accepted.as_ref().is_some_and(|(i, ..)| *i < index) {
                             r.accepted = Some((index, user.clone(), password.clone(), evidence));
                         }
                     }
