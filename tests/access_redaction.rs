@@ -64,6 +64,12 @@ async fn inventory_passwords_never_appear_in_reports() {
             .contains("declare the same initial telnet password"),
         "{a}"
     );
+    assert!(
+        a.to_string().contains("unit \\\"unit-b\\\" declares for user \\\"root\\\" (not shown) logs in to this unit too"),
+        "{a}"
+    );
+    let b = criterion(device(&results, "unit-b"), "S1.1-02");
+    assert!(!b.to_string().contains("logs in to this unit"), "{b}");
     // The operator credential's service is not guessed on.
     assert!(a.to_string().contains("telnet 2323/tcp: not tried"), "{a}");
 }

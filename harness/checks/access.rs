@@ -236,6 +236,9 @@ pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Findin
             ));
         }
     }
+    if context.intrusive {
+        findings.extend(cross_unit(target, context, &surfaces, bounds).await);
+    }
     findings.extend(unauthenticated_findings(&exposures));
     findings.extend(report::credential_findings(
         target, context, &surfaces, &results, &anonymous,
@@ -311,6 +314,51 @@ async fn guess_all(
     out.into_iter()
         .map(|(i, outcome)| (surfaces[i].clone(), outcome))
         .collect()
+}
+
+/// Tries the initial passwords other units of the same model declare on this unit's matching
+/// surfaces: a password that opens two units is not unique per unit. Passwords stay unnamed.
+async fn cross_unit(
+    target: &ActiveTarget,
+    context: &ActiveContext,
+    surfaces: &[Surface],
+    bounds: Bounds,
+) -> Vec<Finding> {
+    let me = &target.device;
+    let Some(model) = &me.model else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    let peers = context
+        .peers
+        .iter()
+        .filter(|p| p.name != me.name && p.model.as_ref() == Some(model));
+    for peer in peers {
+        for credential in peer.credentials.iter().filter(|c| c.initial) {
+            for surface in surfaces
+                .iter()
+                .filter(|s| s.matches_service(&credential.service))
+            {
+                let outcome = surface
+                    .login(&credential.username, credential.password.expose(), &bounds)
+                    .await;
+                if let Login::Accepted(_) = outcome {
+                    findings.push(Finding::new(
+                        DEFAULT_CREDENTIALS,
+                        "S1.1-02",
+                        Verdict::Fail,
+                        format!(
+                            "{}: the initial password unit {:?} declares for user {:?} (not shown) logs in to this unit too: it is not unique per unit",
+                            surface.label(),
+                            peer.name,
+                            credential.username
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    findings
 }
 
 /// S1.1-01 findings from what answered without credentials.

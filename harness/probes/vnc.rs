@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn key_bits_are_reversed_and_padded() {
         assert_eq!(key("ab"), [0x86, 0x46, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(key("longerthan8")[7], b'a'.reverse_bits());
+        assert_eq!(key("longerthan8")[7], b'h'.reverse_bits());
         let r1 = response("password", &[0u8; 16]);
         assert_eq!(r1[..8], r1[8..]);
         assert_ne!(
