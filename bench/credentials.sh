@@ -45,7 +45,8 @@ report() { # label ms attempts found
 }
 
 run_jcstar() { # ns host port proto
-    local ns=$1 host=$2 port=$3 proto=$4 start ms out=$work/j-$host-$port
+    local ns=$1 host=$2 port=$3 proto=$4 start ms out
+    out=$work/j-$host-$port
     start=$(date +%s%N)
     ${ns:+ip netns exec "$ns"} "$bin" scan "$host" -p "$port" --profile "$work/profile.toml" \
         --quiet --out "$out" >/dev/null 2>&1 || true
@@ -69,7 +70,8 @@ PY
 }
 
 run_hydra() { # ns host port module
-    local ns=$1 host=$2 port=$3 module=$4 start ms out=$work/h-$host-$port found attempts
+    local ns=$1 host=$2 port=$3 module=$4 start ms out found attempts
+    out=$work/h-$host-$port
     start=$(date +%s%N)
     ${ns:+ip netns exec "$ns"} timeout 300 hydra -q -t 16 -w 5 -C "$work/mirai.combo" -s "$port" \
         -o "$out" "$host" "$module" >/dev/null 2>&1 || true
