@@ -79,6 +79,8 @@ pub struct Credential {
     pub username: String,
     /// Password (redacted in every report).
     pub password: Secret,
+    /// Whether this is the unit's initial (factory) password, for the multi-unit rule.
+    pub initial: bool,
 }
 
 /// A declared evidence value: text, or a list of texts.
@@ -147,6 +149,7 @@ mod tests {
             service: "telnet".into(),
             username: "root".into(),
             password: Secret::new("hunter2".into()),
+            initial: false,
         };
         assert!(!format!("{credential:?}").contains("hunter2"));
         let json = serde_json::to_string(&credential).expect("serialise");

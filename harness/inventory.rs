@@ -56,6 +56,8 @@ struct RawCredential {
     service: String,
     username: String,
     password: String,
+    #[serde(default)]
+    initial: bool,
 }
 
 /// Reads and validates an inventory file against the profile's evidence fields.
@@ -127,6 +129,7 @@ pub fn parse(
                 service: c.service,
                 username: c.username,
                 password: Secret::new(c.password),
+                initial: c.initial,
             })
             .collect();
         entries.push(InventoryEntry {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod inventory;
 pub mod model;
 pub mod ports;
+pub mod probes;
 pub mod profile;
 pub mod report;
 pub mod run;

@@ -259,6 +259,7 @@ async fn run_active_checks(
     let context = ActiveContext {
         profile: Arc::new(plan.profile.clone()),
         intrusive: plan.intrusive.enabled,
+        peers: Arc::new(plan.devices.clone()),
     };
     let mut tasks = JoinSet::new();
     for device in &plan.devices {

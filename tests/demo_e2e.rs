@@ -49,6 +49,48 @@ fn demo_reports_match_the_simulated_lab() {
     assert!(text.contains("debug/backdoor port 2323/tcp"), "{text}");
     assert_eq!(criterion(camera, "S1.1-05")["verdict"], "inconclusive");
     assert_eq!(criterion(camera, "S1.1-04")["verdict"], "inconclusive");
+    // S1.1-01: the RTSP stream answers DESCRIBE without credentials.
+    let access = criterion(camera, "S1.1-01");
+    assert_eq!(access["verdict"], "fail", "{access}");
+    let text = finding_text(access);
+    assert!(
+        text.contains("rtsp 8554/tcp needs no authentication"),
+        "{text}"
+    );
+    assert!(!text.contains("telnet 2323/tcp needs"), "{text}");
+    // S1.1-02: exactly the two defaults the camera ships with, on their services.
+    let defaults = criterion(camera, "S1.1-02");
+    assert_eq!(defaults["verdict"], "fail", "{defaults}");
+    assert_eq!(
+        accepted(defaults),
+        [
+            "http 8080/tcp /admin username=\"admin\" password=\"admin\"",
+            "telnet 2323/tcp username=\"root\" password=\"xc3511\"",
+        ]
+    );
+
+    // The strong camera: unique passwords, prompt characters in its telnet banner, every
+    // admin path protected. No false positive, and a pass naming what was tried.
+    let strong = device(&results, "strong-camera");
+    assert_eq!(accepted(criterion(strong, "S1.1-02")), Vec::<String>::new());
+    // Without a declared password scheme the criterion stays inconclusive; the probe passes.
+    assert_eq!(
+        access_verdicts(criterion(strong, "S1.1-02")),
+        ["pass"],
+        "{}",
+        criterion(strong, "S1.1-02")
+    );
+    let tried = finding_text(criterion(strong, "S1.1-02"));
+    assert!(
+        tried.contains("telnet 2323/tcp (") && tried.contains("http 8080/tcp /admin ("),
+        "{tried}"
+    );
+    assert_eq!(access_verdicts(criterion(strong, "S1.1-01")), ["pass"]);
+    let demanded = finding_text(criterion(strong, "S1.1-01"));
+    assert!(
+        demanded.contains("telnet 2323/tcp: telnet asks for a login"),
+        "{demanded}"
+    );
 
     let hardened = device(&results, "hardened-device");
     let open: Vec<u64> = hardened["ports"]["open"]
@@ -148,7 +190,10 @@ fn demo_reports_match_the_simulated_lab() {
         for c in dev["criteria"].as_array().expect("criteria") {
             let verdict = c["verdict"].as_str().expect("verdict");
             if verdict == "pass" {
-                assert_eq!(c["id"], "S1.1-13", "only S1.1-13 can pass so far: {c}");
+                assert!(
+                    ["S1.1-01", "S1.1-02", "S1.1-13"].contains(&c["id"].as_str().unwrap_or("")),
+                    "only S1.1-01, -02 and -13 can pass so far: {c}"
+                );
             }
         }
     }
@@ -163,6 +208,31 @@ fn evidence(criterion: &serde_json::Value, label: &str) -> Option<String> {
         .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
         .find(|e| e["label"] == label)
         .and_then(|e| e["received"].as_str().map(str::to_string))
+}
+
+/// The accepted-credential evidence values of a criterion's findings, sorted.
+fn accepted(criterion: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = criterion["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .flat_map(|f| f["evidence"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["label"] == "accepted credential")
+        .map(|e| e["received"].as_str().unwrap_or("").to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The verdicts of the access checks' findings of a criterion.
+fn access_verdicts(criterion: &serde_json::Value) -> Vec<String> {
+    criterion["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["check"].as_str().unwrap_or("").starts_with("access."))
+        .map(|f| f["verdict"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 /// The JUnit file is well-formed XML and its counts agree with the JSON verdicts.

@@ -767,3 +767,140 @@ fn lab_ssh_weak_algorithms_match_kexinit() {
     }
     assert!(failures.is_empty(), "SSH:\n  {}", failures.join("\n  "));
 }
+
+// ---------------------------------------------------------------- S1.1-01 / S1.1-02 (access)
+
+/// Findings of one check (`access.…`) on a criterion of a result device.
+fn access_findings<'a>(rdev: &'a Value, criterion: &str, check: &str) -> Vec<&'a Value> {
+    res_criterion(rdev, criterion)
+        .and_then(|c| c["findings"].as_array())
+        .into_iter()
+        .flatten()
+        .filter(|f| f["check"] == check)
+        .collect()
+}
+
+/// `accepted credential` evidence values: `<proto> <port>/<tcp|udp>[ path] username="u" password="p"`.
+fn accepted_credentials(rdev: &Value) -> Vec<String> {
+    access_findings(rdev, "S1.1-02", "access.default_credentials")
+        .into_iter()
+        .flat_map(|f| f["evidence"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["label"] == "accepted credential")
+        .map(|e| e["received"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Whether an accepted-credential value is the ground-truth credential `cred`.
+fn is_credential(value: &str, cred: &Value) -> bool {
+    let transport = if cred["service"] == "snmp" {
+        "udp"
+    } else {
+        "tcp"
+    };
+    let prefix = format!(
+        "{} {}/{transport}",
+        cred["service"].as_str().unwrap_or("?"),
+        cred["port"]
+    );
+    let suffix = format!(
+        "username={:?} password={:?}",
+        cred["username"].as_str().unwrap_or(""),
+        cred["password"].as_str().unwrap_or("")
+    );
+    value.starts_with(&prefix) && value.ends_with(&suffix)
+}
+
+/// S1.1-02: every default credential of the ground truth is found, on its service and port;
+/// nothing else is (no non-default credential, nothing on devices without defaults).
+#[test]
+fn lab_default_credentials() {
+    let Some(run) = lab("lab_default_credentials") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let found = accepted_credentials(rdev);
+        eprintln!("lab: {} accepted credentials: {found:?}", name(dev));
+        for cred in gt_default_credentials(dev) {
+            if !found.iter().any(|v| is_credential(v, cred)) {
+                failures.push(format!(
+                    "{}: default credential not found: {cred}",
+                    name(dev)
+                ));
+            }
+        }
+        for value in &found {
+            if !gt_default_credentials(dev)
+                .iter()
+                .any(|c| is_credential(value, c))
+            {
+                failures.push(format!(
+                    "{}: reported but not a default: {value}",
+                    name(dev)
+                ));
+            }
+            if gt_non_default_credentials(dev)
+                .iter()
+                .any(|c| is_credential(value, c))
+            {
+                failures.push(format!(
+                    "{}: a unique credential reported: {value}",
+                    name(dev)
+                ));
+            }
+        }
+        let fails = access_findings(rdev, "S1.1-02", "access.default_credentials")
+            .iter()
+            .any(|f| f["verdict"] == "fail");
+        let expect_fail = !gt_default_credentials(dev).is_empty();
+        if fails != expect_fail {
+            failures.push(format!("{}: S1.1-02 access fail = {fails}", name(dev)));
+        }
+    }
+    assert!(failures.is_empty(), "S1.1-02:\n  {}", failures.join("\n  "));
+}
+
+/// S1.1-01: every ground-truth unauthenticated service is reported as failing, on its port,
+/// and no other service is.
+#[test]
+fn lab_unauthenticated_access() {
+    let Some(run) = lab("lab_unauthenticated_access") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let fails: Vec<String> = access_findings(rdev, "S1.1-01", "access.unauthenticated")
+            .into_iter()
+            .filter(|f| f["verdict"] == "fail")
+            .map(|f| f["summary"].as_str().unwrap_or("").to_string())
+            .collect();
+        eprintln!("lab: {} S1.1-01 fails: {fails:#?}", name(dev));
+        let expected: Vec<&Value> = dev["unauthenticated"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .collect();
+        for u in &expected {
+            let service = u["service"].as_str().unwrap_or("?");
+            let port = format!(" {}/", u["port"]);
+            if !fails
+                .iter()
+                .any(|s| s.starts_with(service) && s.contains(&port))
+            {
+                failures.push(format!("{}: not reported: {u}", name(dev)));
+            }
+        }
+        for summary in &fails {
+            let known = expected.iter().any(|u| {
+                summary.starts_with(u["service"].as_str().unwrap_or("?"))
+                    && summary.contains(&format!(" {}/", u["port"]))
+            });
+            if !known {
+                failures.push(format!("{}: false positive: {summary}", name(dev)));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "S1.1-01:\n  {}", failures.join("\n  "));
+}

@@ -4,6 +4,7 @@
 //! own to the device's services (credential probes, TLS/SSH inspection, …); they run after the
 //! port scan, one task per device, and can be interrupted.
 
+pub mod access;
 pub mod crypto;
 pub mod declared;
 pub mod interfaces;
@@ -22,7 +23,11 @@ pub const PASSIVE_CHECKS: &[(&str, &[&str])] =
     &[("interfaces", &["S1.1-13"]), ("declared_evidence", &[])];
 
 /// Active checks a profile may enable: (name in `[checks] enabled`, criteria it bears on).
-pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[("crypto", &["S1.1-12", "S1.1-11"])];
+pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[
+    ("unauthenticated_access", &["S1.1-01"]),
+    ("default_credentials", &["S1.1-02"]),
+    ("crypto", &["S1.1-12", "S1.1-11"]),
+];
 
 /// Whether `name` is a check jcstar knows.
 pub fn is_known_check(name: &str) -> bool {
@@ -100,6 +105,8 @@ pub struct ActiveContext {
     pub profile: Arc<Profile>,
     /// Whether intrusive checks (credential guessing, lockout tests) may run.
     pub intrusive: bool,
+    /// Every device of the run, for rules across units of one model.
+    pub peers: Arc<Vec<Device>>,
 }
 
 /// One device's input to the active checks, owned so each device runs in its own task.
@@ -118,6 +125,19 @@ pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> Vec<Fin
     // intrusive, by `context.intrusive`.
     if context.profile.check_enabled("crypto") {
         findings.extend(crypto::check(&target, &context).await);
+    }
+    let unauthenticated = context.profile.check_enabled("unauthenticated_access");
+    let credentials = context.profile.check_enabled("default_credentials");
+    if unauthenticated || credentials {
+        findings.extend(
+            access::check(&target, &context)
+                .await
+                .into_iter()
+                .filter(|f| {
+                    (unauthenticated && f.check == access::UNAUTHENTICATED)
+                        || (credentials && f.check == access::DEFAULT_CREDENTIALS)
+                }),
+        );
     }
     findings
 }

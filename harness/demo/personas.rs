@@ -84,6 +84,7 @@ pub(crate) const PERSONAS: &[Persona] = &[
                     },
                     banner: BUSYBOX_BANNER,
                     max_attempts: 3,
+                    greeting: "",
                 }),
             },
             Service {
@@ -200,6 +201,44 @@ pub(crate) const PERSONAS: &[Persona] = &[
             declared: true,
             protocol: Protocol::WeakSsh,
         }],
+        evidence: &[],
+    },
+    Persona {
+        name: "strong-camera",
+        host: 6,
+        model: "JCS-CAM-300",
+        services: &[
+            Service {
+                port: 2323,
+                declared: true,
+                protocol: Protocol::Telnet(Login {
+                    credential: Credential {
+                        user: "root",
+                        password: "Qm7-unit-48213",
+                    },
+                    banner: BUSYBOX_BANNER,
+                    max_attempts: 3,
+                    // Prompt characters in a banner must not pass for a shell.
+                    greeting: "JCS-CAM-300 # maintenance port $ \r\n# $ \r\n",
+                }),
+            },
+            Service {
+                port: 8080,
+                declared: true,
+                protocol: Protocol::Http(Site {
+                    title: "JCS-CAM-300",
+                    model: "JCS-CAM-300",
+                    server: "jcs-httpd/3.0",
+                    protected: &["/admin", "/cgi-bin/config", "/status.html"],
+                    admin: Some(Credential {
+                        user: "admin",
+                        password: "Zt4-unit-90317",
+                    }),
+                    live_view_port: None,
+                    extra_headers: &[],
+                }),
+            },
+        ],
         evidence: &[],
     },
 ];

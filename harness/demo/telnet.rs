@@ -14,6 +14,8 @@ pub(crate) struct Login {
     pub banner: &'static str,
     /// Failed logins allowed per connection before it is closed.
     pub max_attempts: u32,
+    /// Printed once before the first login prompt.
+    pub greeting: &'static str,
 }
 
 const IAC: u8 = 255;
@@ -54,6 +56,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     async fn run(&mut self, login: &Login) -> Result<(), ReadError> {
         let negotiation = [IAC, WILL, ECHO, IAC, WILL, SUPPRESS_GO_AHEAD, IAC, DO, NAWS];
         self.stream.write_all(&negotiation).await?;
+        self.stream.write_all(login.greeting.as_bytes()).await?;
         for _ in 0..login.max_attempts {
             self.stream.write_all(b"login: ").await?;
             let Some(user) = self.line().await? else {

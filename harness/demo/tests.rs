@@ -12,8 +12,8 @@ use super::*;
 async fn devices_describe_the_personas() {
     let lab = start_lab(111).await;
     let devices = lab.devices();
-    assert_eq!(devices.len(), 5);
-    let listening: Vec<_> = devices[2..]
+    assert_eq!(devices.len(), 6);
+    let listening: Vec<_> = devices[2..5]
         .iter()
         .map(|d| (d.name.as_str(), d.listening.clone()))
         .collect();
@@ -26,6 +26,8 @@ async fn devices_describe_the_personas() {
         ]
     );
     assert!(lab.tls_certificate("modern-gateway").is_some());
+    assert_eq!(devices[5].name, "strong-camera");
+    assert_eq!(devices[5].listening, [(2323, "telnet"), (8080, "http")]);
 
     let camera = &devices[0];
     assert_eq!(camera.name, "weak-camera");
@@ -103,7 +105,7 @@ async fn inventory_is_valid_toml_with_the_expected_fields() {
     assert!(text.starts_with("# jcstar demo lab inventory (generated)\n"));
     let inventory: toml::Table = text.parse().expect("valid TOML");
     let devices = inventory["device"].as_array().expect("device array");
-    assert_eq!(devices.len(), 5);
+    assert_eq!(devices.len(), 6);
 
     let camera = devices[0].as_table().unwrap();
     assert_eq!(camera["name"].as_str(), Some("weak-camera"));

@@ -34,6 +34,9 @@ pub struct Profile {
     /// SSH algorithm policy (S1.1-12); the built-in one when absent.
     #[serde(default)]
     pub ssh_policy: Option<SshPolicy>,
+    /// Access-control and default-credential checks (S1.1-01, S1.1-02).
+    #[serde(default)]
+    pub access: crate::checks::access::settings::AccessSettings,
 }
 
 /// How the policy rates one protocol, algorithm or property.
@@ -262,6 +265,9 @@ impl Profile {
                     ),
                 ));
             }
+        }
+        if let Err(message) = self.access.validate() {
+            return Err(InputError::new(at("[access"), message));
         }
         let mut ids = BTreeSet::new();
         for criterion in &self.criteria {

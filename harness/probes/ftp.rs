@@ -1,0 +1,132 @@
+//! FTP: anonymous login and USER/PASS. Hand-written (a few bounded line reads) so every reply
+//! has a byte cap and a deadline, which FTP client crates do not offer.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::io::{self, Bounds};
+use super::Login;
+use crate::model::Evidence;
+
+/// The users FTP servers treat as anonymous.
+pub const ANONYMOUS_USERS: &[&str] = &["anonymous", "ftp"];
+
+/// The password sent for anonymous logins (RFC 1635 suggests an e-mail address).
+pub const ANONYMOUS_PASSWORD: &str = "jcstar@example.invalid";
+
+/// Reads one complete FTP reply (multi-line replies included); returns (code, text).
+async fn reply(stream: &mut TcpStream, bounds: &Bounds) -> Option<(u16, Vec<u8>)> {
+    let deadline = Instant::now() + bounds.read;
+    let mut raw = Vec::new();
+    io::read_until(
+        stream,
+        &mut raw,
+        bounds.max_bytes.min(8192),
+        deadline,
+        complete,
+    )
+    .await;
+    let code = raw.get(..3)?;
+    let code = std::str::from_utf8(code).ok()?.parse().ok()?;
+    complete(&raw).then_some((code, raw))
+}
+
+/// A reply ends with a line `ddd ` (after an optional `ddd-` multi-line block).
+fn complete(raw: &[u8]) -> bool {
+    let Some(code) = raw.get(..3) else {
+        return false;
+    };
+    if !code.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let text = String::from_utf8_lossy(raw);
+    if !text.ends_with('\n') {
+        return false;
+    }
+    let last = text.trim_end().rsplit('\n').next().unwrap_or("");
+    last.as_bytes().get(..3) == Some(code) && last.as_bytes().get(3) == Some(&b' ')
+        || (raw.get(3) == Some(&b' '))
+}
+
+/// Tries USER/PASS on a fresh connection.
+pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
+    let mut stream = match io::connect(address, bounds).await {
+        Ok(s) => s,
+        Err(e) => return Login::Failed(format!("cannot connect: {e}")),
+    };
+    let Some((code, greeting)) = reply(&mut stream, bounds).await else {
+        return Login::Failed("no FTP greeting".into());
+    };
+    if code == 421 {
+        return Login::Locked(Evidence::observed(
+            "FTP greeting 421",
+            crate::model::escape_bytes(&greeting),
+        ));
+    }
+    if code != 220 {
+        return Login::Failed(format!("greeting {code}"));
+    }
+    let deadline = Instant::now() + bounds.read;
+    let sent = format!("USER {user}\r\n");
+    if io::send(&mut stream, sent.as_bytes(), deadline)
+        .await
+        .is_err()
+    {
+        return Login::Failed("connection lost".into());
+    }
+    let Some((code, text)) = reply(&mut stream, bounds).await else {
+        return Login::Failed("no reply to USER".into());
+    };
+    let (code, text) = match code {
+        230 => (code, text),
+        331 | 332 => {
+            let sent = format!("PASS {password}\r\n");
+            if io::send(&mut stream, sent.as_bytes(), deadline)
+                .await
+                .is_err()
+            {
+                return Login::Failed("connection lost".into());
+            }
+            match reply(&mut stream, bounds).await {
+                Some(r) => r,
+                None => return Login::Failed("no reply to PASS".into()),
+            }
+        }
+        421 => {
+            return Login::Locked(Evidence::observed(
+                "FTP 421 after USER",
+                crate::model::escape_bytes(&text),
+            ))
+        }
+        _ => return Login::Rejected,
+    };
+    let _ = io::send(&mut stream, b"QUIT\r\n", deadline).await;
+    match code {
+        230 => Login::Accepted(Evidence::exchange(
+            format!("FTP login as {user:?}"),
+            format!("USER {user} / PASS …").as_bytes(),
+            &text,
+        )),
+        421 => Login::Locked(Evidence::observed(
+            "FTP 421 after PASS",
+            crate::model::escape_bytes(&text),
+        )),
+        _ => Login::Rejected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_complete_on_their_final_line() {
+        assert!(complete(b"220 ready\r\n"));
+        assert!(!complete(b"220-welcome\r\n"));
+        assert!(complete(b"220-welcome\r\nmore\r\n220 ready\r\n"));
+        assert!(!complete(b"22"));
+        assert!(!complete(b"xyz ok\r\n"));
+    }
+}

@@ -1,0 +1,327 @@
+//! A small HTTP/1.1 client with a byte cap and deadlines on every read, plus the HTTP access
+//! probes. Hand-written rather than reqwest: the probes need the raw status and
+//! `WWW-Authenticate` headers of hostile servers, a hard cap on what is read, and Digest.
+
+use std::net::SocketAddr;
+
+use tokio::time::Instant;
+
+use super::digest::{self, Challenge};
+use super::io::{self, Bounds, ReadEnd};
+use super::{Exposure, Login};
+use crate::model::Evidence;
+
+/// A response head and the start of its body.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status line, e.g. `HTTP/1.1 200 OK`.
+    pub status_line: String,
+    /// The status code (0 when unreadable).
+    pub status: u16,
+    /// Header (name, value) pairs in order.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes, cut at the byte cap.
+    pub body: Vec<u8>,
+    /// The raw bytes received (bounded), for evidence.
+    pub raw: Vec<u8>,
+}
+
+impl Response {
+    /// Every value of the named header.
+    pub fn header_values(&self, name: &str) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The authentication challenges offered (`WWW-Authenticate`).
+    pub fn challenges(&self) -> Vec<Challenge> {
+        digest::parse_challenges(&self.header_values("WWW-Authenticate"))
+    }
+}
+
+/// Parses a response of protocol `proto` (`HTTP` or `RTSP`) from bounded raw bytes.
+pub fn parse_response(raw: &[u8], proto: &str) -> Option<Response> {
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..head_end]);
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next()?.to_string();
+    if !status_line.starts_with(&format!("{proto}/")) {
+        return None;
+    }
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Some(Response {
+        status_line,
+        status,
+        headers,
+        body: raw[head_end + 4..].to_vec(),
+        raw: raw.to_vec(),
+    })
+}
+
+/// Whether `raw` holds a complete response: head plus `Content-Length` bytes of body.
+pub fn response_complete(raw: &[u8]) -> bool {
+    let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let length = head
+        .split("\r\n")
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match length {
+        Some(n) => raw.len() >= head_end + 4 + n,
+        None => false,
+    }
+}
+
+/// Sends one request on a fresh connection and reads the response within the bounds.
+pub async fn get(
+    address: SocketAddr,
+    tls: bool,
+    path: &str,
+    authorization: Option<&str>,
+    bounds: &Bounds,
+) -> Result<Response, String> {
+    let mut stream = io::open(address, tls, bounds)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: jcstar\r\nAccept: */*\r\nConnection: close\r\n"
+    );
+    if let Some(value) = authorization {
+        request.push_str(&format!("Authorization: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    let deadline = Instant::now() + bounds.read;
+    io::send(&mut stream, request.as_bytes(), deadline)
+        .await
+        .map_err(|e| format!("send failed: {e}"))?;
+    let mut raw = Vec::new();
+    let end = io::read_until(
+        &mut stream,
+        &mut raw,
+        bounds.max_bytes,
+        deadline,
+        response_complete,
+    )
+    .await;
+    match parse_response(&raw, "HTTP") {
+        Some(response) => Ok(response),
+        None if end == ReadEnd::Timeout => Err("no HTTP response before the deadline".into()),
+        None => Err(format!(
+            "not an HTTP response: {}",
+            crate::model::escape_bytes(&raw[..raw.len().min(120)])
+        )),
+    }
+}
+
+/// The `<title>` of a page, else its first `<h1>`, else nothing.
+pub fn page_title(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let lower = text.to_ascii_lowercase();
+    for tag in ["title", "h1"] {
+        let open = format!("<{tag}");
+        if let Some(start) = lower.find(&open) {
+            let after = lower[start..].find('>').map(|i| start + i + 1)?;
+            let end = lower[after..]
+                .find(&format!("</{tag}"))
+                .map(|i| after + i)
+                .unwrap_or(lower.len().min(after + 200));
+            let title: String = text
+                .get(after..end)
+                .unwrap_or("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !title.is_empty() {
+                return Some(crate::model::bounded(&title));
+            }
+        }
+    }
+    None
+}
+
+/// A path that demanded authentication, and how.
+#[derive(Debug, Clone)]
+pub struct ProtectedPath {
+    /// The path.
+    pub path: String,
+    /// The challenges it offered, best first.
+    pub challenges: Vec<Challenge>,
+}
+
+/// What the HTTP access probe saw on the profile's admin paths.
+#[derive(Debug, Clone, Default)]
+pub struct Survey {
+    /// Admin paths that answered 200 without credentials.
+    pub open: Vec<Exposure>,
+    /// Admin paths that demanded authentication (first one is the login surface).
+    pub protected: Vec<ProtectedPath>,
+    /// Paths that answered otherwise (404, redirect, error), with why.
+    pub other: Vec<String>,
+}
+
+/// Requests each admin path without credentials.
+pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &Bounds) -> Survey {
+    let mut survey = Survey::default();
+    // A server that answers 200 to a random path says nothing about its admin pages unless
+    // they differ from that answer (e.g. `openssl s_server -www` serves one page for all).
+    let control = format!("/jcstar-{}", io::nonce(6));
+    let catch_all = match get(address, tls, &control, None, bounds).await {
+        Ok(r) if r.status == 200 => Some(page_title(&r.body)),
+        _ => None,
+    };
+    for path in paths {
+        match get(address, tls, path, None, bounds).await {
+            Ok(r) if r.status == 200 && catch_all.as_ref() == Some(&page_title(&r.body)) => {
+                survey
+                    .other
+                    .push(format!("{path}: 200, the same page as any random path"));
+            }
+            Ok(r) if r.status == 200 => {
+                let title = page_title(&r.body).unwrap_or_else(|| "untitled page".into());
+                survey.open.push(Exposure::Open {
+                    what: format!("{path} ({title})"),
+                    evidence: Evidence::exchange(
+                        format!("GET {path} without credentials"),
+                        format!("GET {path} HTTP/1.1").as_bytes(),
+                        &r.raw[..r.raw.len().min(400)],
+                    ),
+                });
+            }
+            Ok(r) if r.status == 401 => {
+                let challenges = r.challenges();
+                if challenges.is_empty() {
+                    survey
+                        .other
+                        .push(format!("{path}: 401 with no Basic/Digest challenge"));
+                } else {
+                    survey.protected.push(ProtectedPath {
+                        path: path.clone(),
+                        challenges,
+                    });
+                }
+            }
+            Ok(r) => survey.other.push(format!("{path}: {}", r.status_line)),
+            Err(e) => survey.other.push(format!("{path}: {e}")),
+        }
+    }
+    survey
+}
+
+/// Tries one credential on a protected path, answering its best challenge. Digest challenges
+/// carry a fresh nonce, so each attempt first fetches one on its own connection.
+pub async fn login(
+    address: SocketAddr,
+    tls: bool,
+    protected: &ProtectedPath,
+    user: &str,
+    password: &str,
+    bounds: &Bounds,
+) -> Login {
+    let Some(first) = protected.challenges.first() else {
+        return Login::Unsupported("no Basic or Digest challenge".into());
+    };
+    let challenge = match first {
+        Challenge::Basic { .. } => first.clone(),
+        Challenge::Digest { .. } => match get(address, tls, &protected.path, None, bounds).await {
+            Ok(r) => match r.challenges().into_iter().next() {
+                Some(c) => c,
+                None => return judge(&r, &protected.path, first, user),
+            },
+            Err(e) => return Login::Failed(e),
+        },
+    };
+    let header = digest::authorization(&challenge, "GET", &protected.path, user, password);
+    match get(address, tls, &protected.path, Some(&header), bounds).await {
+        Ok(r) => judge(&r, &protected.path, &challenge, user),
+        Err(e) => Login::Failed(e),
+    }
+}
+
+fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
+    match r.status {
+        200..=299 => Login::Accepted(Evidence::exchange(
+            format!("GET {path} with {} auth as {user:?}", challenge.scheme()),
+            format!(
+                "GET {path} HTTP/1.1 (Authorization: {} …)",
+                challenge.scheme()
+            )
+            .as_bytes(),
+            r.status_line.as_bytes(),
+        )),
+        // Basic/Digest failures answer 401; a redirect after credentials means they passed
+        // (e.g. `/admin` to `/admin/`), unless it points at a login page.
+        300..=399
+            if !r
+                .header_values("Location")
+                .iter()
+                .any(|l| l.to_ascii_lowercase().contains("login")) =>
+        {
+            Login::Accepted(Evidence::exchange(
+                format!("GET {path} with {} auth as {user:?}", challenge.scheme()),
+                format!(
+                    "GET {path} HTTP/1.1 (Authorization: {} …)",
+                    challenge.scheme()
+                )
+                .as_bytes(),
+                r.status_line.as_bytes(),
+            ))
+        }
+        429 | 503 => Login::Locked(Evidence::observed(
+            format!("GET {path}: rate limit"),
+            &r.status_line,
+        )),
+        401 | 403 => Login::Rejected,
+        _ => Login::Failed(r.status_line.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_title_or_h1() {
+        assert_eq!(
+            page_title(b"<html><head><title>\n Cam  Admin </title>").as_deref(),
+            Some("Cam Admin")
+        );
+        assert_eq!(
+            page_title(b"<body><h1>LAB status</h1>").as_deref(),
+            Some("LAB status")
+        );
+        assert_eq!(page_title(b"<title"), None);
+        assert_eq!(page_title(b"\xff\xfe"), None);
+    }
+
+    #[test]
+    fn responses_parse_and_garbage_does_not() {
+        let r = parse_response(
+            b"HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\n\r\nbody",
+            "HTTP",
+        )
+        .expect("parses");
+        assert_eq!(r.status, 401);
+        assert_eq!(r.challenges().len(), 1);
+        assert!(parse_response(b"SSH-2.0-x\r\n\r\n", "HTTP").is_none());
+        assert!(parse_response(b"HTTP/1.1", "HTTP").is_none());
+        assert!(response_complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        ));
+        assert!(!response_complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok"
+        ));
+    }
+}

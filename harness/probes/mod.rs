@@ -1,0 +1,50 @@
+//! Login-surface probes, one module per protocol: does a service give access without
+//! authentication, and does it accept a given credential? Every probe uses a fresh connection
+//! per attempt and the bounds of [`io::Bounds`] on every connect and read.
+
+pub mod digest;
+pub mod ftp;
+pub mod http;
+pub mod io;
+pub mod mqtt;
+pub mod rtsp;
+pub mod snmp;
+pub mod ssh;
+pub mod telnet;
+pub mod vnc;
+
+use crate::model::Evidence;
+
+/// The result of one login attempt.
+#[derive(Debug, Clone)]
+pub enum Login {
+    /// The service accepted the credential; the evidence proves it.
+    Accepted(Evidence),
+    /// The service refused the credential.
+    Rejected,
+    /// The service signalled a lockout or rate limit; further attempts must stop.
+    Locked(Evidence),
+    /// The service offers no way to log in with a password.
+    Unsupported(String),
+    /// The attempt could not decide (timeout, closed connection, garbage).
+    Failed(String),
+}
+
+/// What a service gives to a client that presents no credential.
+#[derive(Debug, Clone)]
+pub enum Exposure {
+    /// Something protected was reachable without authentication.
+    Open {
+        /// What was reachable, for the report (page title, SDP title, topics, …).
+        what: String,
+        /// The exchange that proves it.
+        evidence: Evidence,
+    },
+    /// The service demanded authentication.
+    Protected {
+        /// What was checked.
+        what: String,
+    },
+    /// The probe could not tell.
+    Unknown(String),
+}

@@ -1,0 +1,227 @@
+//! SNMP v1/v2c over UDP: a GET of `sysDescr.0` with a community string. An agent answers only
+//! a community it knows, so silence is a refusal. Hand-written BER: one request shape and a
+//! defensive walk over the answer.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+use super::io::Bounds;
+use super::Login;
+use crate::model::Evidence;
+
+/// `1.3.6.1.2.1.1.1.0` (sysDescr.0), BER-encoded.
+const SYS_DESCR: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 1, 0];
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 128 {
+        out.push(len as u8);
+    } else {
+        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn integer(value: u32) -> Vec<u8> {
+    let bytes = value.to_be_bytes();
+    let skip = bytes.iter().take(3).take_while(|&&b| b == 0).count();
+    let mut content = bytes[skip..].to_vec();
+    if content[0] & 0x80 != 0 {
+        content.insert(0, 0);
+    }
+    tlv(0x02, &content)
+}
+
+/// A GetRequest for sysDescr.0; `version` 0 is v1, 1 is v2c.
+pub fn get_request(version: u32, community: &str, request_id: u32) -> Vec<u8> {
+    let varbind = tlv(0x30, &[tlv(0x06, SYS_DESCR), vec![0x05, 0x00]].concat());
+    let pdu = tlv(
+        0xa0,
+        &[
+            integer(request_id),
+            integer(0),
+            integer(0),
+            tlv(0x30, &varbind),
+        ]
+        .concat(),
+    );
+    tlv(
+        0x30,
+        &[integer(version), tlv(0x04, community.as_bytes()), pdu].concat(),
+    )
+}
+
+/// Splits one TLV off the front of `data`: (tag, content, rest).
+fn take(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *data.first()?;
+    let first = *data.get(1)?;
+    let (len, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 3 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | usize::from(*data.get(2 + i)?);
+        }
+        (len, 2 + n)
+    };
+    let content = data.get(header..header.checked_add(len)?)?;
+    Some((tag, content, &data[header + len..]))
+}
+
+fn uint(content: &[u8]) -> Option<u32> {
+    if content.is_empty() || content.len() > 5 {
+        return None;
+    }
+    Some(
+        content
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 8) | u32::from(b)),
+    )
+}
+
+/// The sysDescr value of a GetResponse to `request_id` without error, if that is what `data` is.
+pub fn parse_response(data: &[u8], request_id: u32) -> Option<String> {
+    let (0x30, message, _) = take(data)? else {
+        return None;
+    };
+    let (0x02, _version, rest) = take(message)? else {
+        return None;
+    };
+    let (0x04, _community, rest) = take(rest)? else {
+        return None;
+    };
+    let (0xa2, pdu, _) = take(rest)? else {
+        return None;
+    };
+    let (0x02, id, rest) = take(pdu)? else {
+        return None;
+    };
+    if uint(id)? != request_id {
+        return None;
+    }
+    let (0x02, status, rest) = take(rest)? else {
+        return None;
+    };
+    if uint(status)? != 0 {
+        return None;
+    }
+    let (0x02, _index, rest) = take(rest)? else {
+        return None;
+    };
+    let (0x30, list, _) = take(rest)? else {
+        return None;
+    };
+    let (0x30, varbind, _) = take(list)? else {
+        return None;
+    };
+    let (0x06, _oid, rest) = take(varbind)? else {
+        return None;
+    };
+    let (tag, value, _) = take(rest)?;
+    match tag {
+        0x04 => Some(crate::model::escape_bytes(value)),
+        // noSuchObject and friends: the community worked, the object is missing.
+        0x80..=0x82 => Some("(no sysDescr)".into()),
+        _ => None,
+    }
+}
+
+/// Tries `community` with v2c and v1 at once; an answer means it was accepted.
+pub async fn login(address: SocketAddr, community: &str, bounds: &Bounds) -> Login {
+    let bind: SocketAddr = if address.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = match UdpSocket::bind(bind).await {
+        Ok(s) => s,
+        Err(e) => return Login::Failed(format!("cannot open a UDP socket: {e}")),
+    };
+    if let Err(e) = socket.connect(address).await {
+        return Login::Failed(format!("cannot reach {address}: {e}"));
+    }
+    let base = u32::from_be_bytes({
+        let mut b = [0u8; 4];
+        let _ = getrandom::fill(&mut b);
+        b
+    }) & 0x3fff_fff0;
+    for version in [1u32, 0] {
+        if socket
+            .send(&get_request(version, community, base + version))
+            .await
+            .is_err()
+        {
+            // An earlier ICMP port unreachable surfaces on the next send.
+            return Login::Unsupported("no SNMP agent (port unreachable)".into());
+        }
+    }
+    // A refused community is silence: wait no longer than needed for a LAN answer.
+    let deadline = Instant::now() + bounds.read.min(Duration::from_secs(2));
+    let mut buf = vec![0u8; bounds.max_bytes.clamp(512, 65_535)];
+    loop {
+        match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
+            Ok(Ok(n)) => {
+                for version in [1u32, 0] {
+                    if let Some(descr) = parse_response(&buf[..n], base + version) {
+                        let v = if version == 1 { "v2c" } else { "v1" };
+                        return Login::Accepted(Evidence::observed(
+                            format!("SNMP{v} GET sysDescr.0 with community {community:?}"),
+                            descr,
+                        ));
+                    }
+                }
+            }
+            // ICMP port unreachable: nothing listens.
+            Ok(Err(e)) => return Login::Unsupported(format!("no SNMP agent: {e}")),
+            Err(_) => return Login::Rejected,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_round_trips_through_the_parser_shape() {
+        let req = get_request(1, "public", 0x1234);
+        assert_eq!(&req[..2], &[0x30, req.len() as u8 - 2]);
+        // Turn the request into a response carrying a value.
+        let varbind = tlv(
+            0x30,
+            &[tlv(0x06, SYS_DESCR), tlv(0x04, b"LAB-RTR-1 router")].concat(),
+        );
+        let pdu = tlv(
+            0xa2,
+            &[integer(0x1234), integer(0), integer(0), tlv(0x30, &varbind)].concat(),
+        );
+        let resp = tlv(0x30, &[integer(1), tlv(0x04, b"public"), pdu].concat());
+        assert_eq!(
+            parse_response(&resp, 0x1234).as_deref(),
+            Some("LAB-RTR-1 router")
+        );
+        assert_eq!(parse_response(&resp, 0x1235), None);
+    }
+
+    #[test]
+    fn garbage_is_not_an_answer() {
+        for data in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x84\xff\xff\xff\xff",
+            b"\x30\x02\x02\x00",
+            &[0xff; 64],
+        ] {
+            assert_eq!(parse_response(data, 1), None);
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! SSH: password and keyboard-interactive authentication through russh, one connection per
+//! attempt, the whole attempt under one deadline. Host keys are accepted unseen: the probe
+//! tests the login, not the server's identity.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
+use russh::MethodKind;
+
+use super::io::Bounds;
+use super::{Exposure, Login};
+use crate::model::Evidence;
+
+struct AcceptAnyKey;
+
+impl client::Handler for AcceptAnyKey {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        _key: &russh::keys::ssh_key::PublicKey,
+    ) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+fn config(bounds: &Bounds) -> Arc<client::Config> {
+    Arc::new(client::Config {
+        inactivity_timeout: Some(bounds.read),
+        ..Default::default()
+    })
+}
+
+/// The deadline of one whole SSH attempt: handshake plus authentication.
+fn attempt_deadline(bounds: &Bounds) -> Duration {
+    bounds.connect + bounds.read * 2
+}
+
+/// Whether the server lets `root` in with the `none` method (no authentication at all).
+pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
+    let probe = async {
+        let stream = super::io::connect(address, bounds)
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        let mut session = client::connect_stream(config(bounds), stream, AcceptAnyKey)
+            .await
+            .map_err(|e| format!("SSH handshake failed: {e}"))?;
+        let result = session.authenticate_none("root").await;
+        let _ = session
+            .disconnect(russh::Disconnect::ByApplication, "", "en")
+            .await;
+        match result {
+            Ok(AuthResult::Success) => Ok(Exposure::Open {
+                what: "SSH login as root with no authentication (method none)".into(),
+                evidence: Evidence::observed(
+                    "SSH none authentication as \"root\"",
+                    "SSH_MSG_USERAUTH_SUCCESS",
+                ),
+            }),
+            Ok(AuthResult::Failure {
+                remaining_methods, ..
+            }) => Ok(Exposure::Protected {
+                what: format!(
+                    "SSH demands authentication ({})",
+                    method_names(&remaining_methods)
+                ),
+            }),
+            Err(e) => Err(format!("SSH authentication failed: {e}")),
+        }
+    };
+    match tokio::time::timeout(attempt_deadline(bounds), probe).await {
+        Ok(Ok(exposure)) => exposure,
+        Ok(Err(e)) => Exposure::Unknown(e),
+        Err(_) => Exposure::Unknown("SSH probe timed out".into()),
+    }
+}
+
+/// Tries `user`/`password` with password authentication, else keyboard-interactive.
+pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
+    match tokio::time::timeout(
+        attempt_deadline(bounds),
+        attempt(address, user, password, bounds),
+    )
+    .await
+    {
+        Ok(result) => result,
+        Err(_) => Login::Failed("SSH attempt timed out".into()),
+    }
+}
+
+async fn attempt(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
+    let stream = match super::io::connect(address, bounds).await {
+        Ok(s) => s,
+        Err(e) => return Login::Failed(format!("cannot connect: {e}")),
+    };
+    let mut session = match client::connect_stream(config(bounds), stream, AcceptAnyKey).await {
+        Ok(s) => s,
+        Err(e) => return Login::Failed(format!("SSH handshake failed: {e}")),
+    };
+    let accepted = |method: &str| {
+        Login::Accepted(Evidence::observed(
+            format!("SSH {method} authentication as {user:?}"),
+            "SSH_MSG_USERAUTH_SUCCESS",
+        ))
+    };
+    let result = match session.authenticate_password(user, password).await {
+        Ok(AuthResult::Success) => accepted("password"),
+        Ok(AuthResult::Failure {
+            remaining_methods, ..
+        }) => {
+            if remaining_methods.contains(&MethodKind::KeyboardInteractive) {
+                keyboard_interactive(&mut session, user, password)
+                    .await
+                    .map_or(Login::Rejected, |_| accepted("keyboard-interactive"))
+            } else if remaining_methods.contains(&MethodKind::Password) {
+                Login::Rejected
+            } else {
+                Login::Unsupported(format!(
+                    "password and keyboard-interactive authentication not offered (offered: {})",
+                    method_names(&remaining_methods)
+                ))
+            }
+        }
+        Err(e) => Login::Failed(format!("SSH authentication failed: {e}")),
+    };
+    let _ = session
+        .disconnect(russh::Disconnect::ByApplication, "", "en")
+        .await;
+    result
+}
+
+/// Answers every keyboard-interactive prompt with the password; `Some` on success.
+async fn keyboard_interactive(
+    session: &mut client::Handle<AcceptAnyKey>,
+    user: &str,
+    password: &str,
+) -> Option<()> {
+    let mut reply = session
+        .authenticate_keyboard_interactive_start(user, None)
+        .await
+        .ok()?;
+    // A server may chain a few info requests; never more than a handful.
+    for _ in 0..4 {
+        match reply {
+            KeyboardInteractiveAuthResponse::Success => return Some(()),
+            KeyboardInteractiveAuthResponse::Failure { .. } => return None,
+            KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
+                let answers = prompts.iter().map(|_| password.to_string()).collect();
+                reply = session
+                    .authenticate_keyboard_interactive_respond(answers)
+                    .await
+                    .ok()?;
+            }
+        }
+    }
+    None
+}
+
+fn method_names(methods: &[MethodKind]) -> String {
+    let names: Vec<&str> = methods
+        .iter()
+        .map(|m| match m {
+            MethodKind::None => "none",
+            MethodKind::Password => "password",
+            MethodKind::PublicKey => "publickey",
+            MethodKind::HostBased => "hostbased",
+            MethodKind::KeyboardInteractive => "keyboard-interactive",
+        })
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
