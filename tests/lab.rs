@@ -959,6 +959,44 @@ fn lab_tls_agrees_with_nmap_ssl_enum_ciphers() {
     );
 }
 
+/// SSH authentication methods (recorded for the brute-force check): the methods jcstar reports
+/// are exactly the ground truth's `auth_methods` (order aside) on every lab SSH port.
+#[test]
+fn lab_ssh_auth_methods_match() {
+    let Some(run) = lab("lab_ssh_auth_methods_match") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        for ssh in gt_ssh(dev) {
+            let port = ssh["port"].as_u64().unwrap_or(0);
+            if !run.ports.contains(&(port as u16)) {
+                continue;
+            }
+            let want: BTreeSet<String> = ssh["auth_methods"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect();
+            let got = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp auth methods"));
+            eprintln!("lab: {} {port}: auth methods {got:?}", name(dev));
+            if got.is_none() || id_set(got.clone()) != want {
+                failures.push(format!(
+                    "{} {port}: auth methods {got:?}, want {want:?}",
+                    name(dev)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "SSH auth:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
 // ---------------------------------------------------------------- S1.1-01 / S1.1-02 (access)
 
 /// Findings of one check (`access.…`) on a criterion of a result device.
