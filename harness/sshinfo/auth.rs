@@ -135,6 +135,15 @@ pub async fn auth_methods(addr: SocketAddr, deadline: Duration) -> Result<Vec<St
         .unwrap_or_else(|_| Err(format!("no answer within {} ms", deadline.as_millis())))
 }
 
+/// Why a host key could not be fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The server did not finish the key exchange within the deadline.
+    TimedOut(String),
+    /// Anything else: refused connection, no common algorithm, malformed key.
+    Other(String),
+}
+
 /// The host key the server at `addr` presents for `host_key_algorithm`, through a full key
 /// exchange (any kex russh supports, classic Diffie-Hellman included). The key is refused once
 /// seen, which ends the connection before authentication.
@@ -142,7 +151,7 @@ pub async fn host_key(
     addr: SocketAddr,
     host_key_algorithm: &str,
     deadline: Duration,
-) -> Result<HostKey, String> {
+) -> Result<HostKey, Failure> {
     let slot: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
     let handler = Capture {
         key: slot.clone(),
@@ -162,13 +171,17 @@ pub async fn host_key(
     let blob = slot.lock().ok().and_then(|mut s| s.take());
     match (blob, outcome) {
         (Some(blob), _) => {
-            let mut key = parse_host_key(&blob).ok_or("the server's host key is malformed")?;
+            let mut key = parse_host_key(&blob)
+                .ok_or_else(|| Failure::Other("the server's host key is malformed".into()))?;
             key.algorithm = host_key_algorithm.to_string();
             Ok(key)
         }
-        (None, Ok(Err(e))) => Err(format!("key exchange: {e}")),
-        (None, Ok(Ok(()))) => Err("no host key seen".to_string()),
-        (None, Err(_)) => Err(format!("no host key within {} ms", deadline.as_millis())),
+        (None, Ok(Err(e))) => Err(Failure::Other(format!("key exchange: {e}"))),
+        (None, Ok(Ok(()))) => Err(Failure::Other("no host key seen".into())),
+        (None, Err(_)) => Err(Failure::TimedOut(format!(
+            "no host key within {} ms",
+            deadline.as_millis()
+        ))),
     }
 }
 
@@ -269,6 +282,73 @@ weFkoTHA9FafMGzy/oWCAAAAC2pjc3Rhci10ZXN0AQI=
         assert_eq!(
             info.auth_methods.as_deref(),
             Some(&["password".to_string(), "keyboard-interactive".to_string()][..])
+        );
+    }
+
+    /// A loopback "server" that sends its banner and a classic-DH-only KEXINIT, then reads and
+    /// drops everything (like a simulated legacy device): key exchanges never finish.
+    async fn kexinit_only_server(connections: usize) -> SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let names = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let kexinit = crate::sshinfo::KexInit {
+            kex: names(&["diffie-hellman-group1-sha1"]),
+            host_key: names(&["ssh-rsa", "ssh-dss"]),
+            ciphers_c2s: names(&["aes128-ctr"]),
+            ciphers_s2c: names(&["aes128-ctr"]),
+            macs_c2s: names(&["hmac-sha1"]),
+            macs_s2c: names(&["hmac-sha1"]),
+            compression_c2s: names(&["none"]),
+            compression_s2c: names(&["none"]),
+        };
+        let mut hello = b"SSH-2.0-stall_1.0\r\n".to_vec();
+        hello.extend(crate::sshinfo::packet(&crate::sshinfo::kexinit_payload(
+            &kexinit,
+        )));
+        tokio::spawn(async move {
+            for _ in 0..connections {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let hello = hello.clone();
+                tokio::spawn(async move {
+                    if stream.write_all(&hello).await.is_err() {
+                        return;
+                    }
+                    let mut sink = [0u8; 1024];
+                    for _ in 0..64 {
+                        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut sink))
+                            .await
+                        {
+                            Ok(Ok(n)) if n > 0 => {}
+                            _ => return,
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_stalled_key_exchange_is_not_repeated() {
+        let addr = kexinit_only_server(4).await;
+        let limits = crate::sshinfo::SshLimits {
+            connection_timeout: Duration::from_millis(500),
+            port_deadline: Duration::from_secs(10),
+        };
+        let info = crate::sshinfo::inspect(addr, &limits).await;
+        assert_eq!(info.kexinit.host_key, ["ssh-rsa", "ssh-dss"]);
+        assert!(info.host_keys.is_empty());
+        assert_eq!(info.auth_methods, None);
+        assert_eq!(
+            info.incomplete,
+            [
+                "host key ssh-rsa: no host key within 500 ms",
+                "host key ssh-dss: skipped, an earlier key exchange got no reply",
+                "auth methods: skipped, an earlier key exchange got no reply",
+            ]
         );
     }
 

@@ -259,14 +259,28 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
     let modern = MODERN_KEX
         .iter()
         .any(|k| info.kexinit.kex.iter().any(|s| s == k));
+    // Set when a russh key exchange got no reply: the next would not either (a server that
+    // stops after KEXINIT), so the remaining ones are skipped instead of each waiting.
+    let mut russh_stalled = false;
     for algorithm in host_key_probes(&info.kexinit.host_key) {
         let left = (started + limits.port_deadline).saturating_duration_since(Instant::now());
         let deadline = limits.connection_timeout.min(left);
         if !modern {
             // Classic Diffie-Hellman only: a full key exchange through russh.
+            if russh_stalled {
+                info.incomplete.push(format!(
+                    "host key {algorithm}: skipped, an earlier key exchange got no reply"
+                ));
+                continue;
+            }
             match auth::host_key(addr, &algorithm, deadline).await {
                 Ok(key) => info.host_keys.push(key),
-                Err(reason) => info
+                Err(auth::Failure::TimedOut(reason)) => {
+                    russh_stalled = true;
+                    info.incomplete
+                        .push(format!("host key {algorithm}: {reason}"));
+                }
+                Err(auth::Failure::Other(reason)) => info
                     .incomplete
                     .push(format!("host key {algorithm}: {reason}")),
             }
@@ -283,7 +297,10 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
             )),
         }
     }
-    if !info.protocol1 || info.identification.starts_with("SSH-1.99-") {
+    if russh_stalled {
+        info.incomplete
+            .push("auth methods: skipped, an earlier key exchange got no reply".to_string());
+    } else if !info.protocol1 || info.identification.starts_with("SSH-1.99-") {
         let left = (started + limits.port_deadline).saturating_duration_since(Instant::now());
         match auth::auth_methods(addr, limits.connection_timeout.min(left)).await {
             Ok(methods) => info.auth_methods = Some(methods),
