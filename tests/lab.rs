@@ -997,6 +997,25 @@ fn lab_ssh_auth_methods_match() {
     );
 }
 
+/// Plaintext SNMP (S1.1-12): reported exactly on the devices whose ground truth has an SNMP
+/// agent on 161/udp.
+#[test]
+fn lab_plaintext_snmp_exactly_where_an_agent_runs() {
+    let Some(run) = lab("lab_plaintext_snmp_exactly_where_an_agent_runs") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let agent = u16_list(&dev["udp"]["open_ports"]).contains(&161);
+        let got = s1_1_12_evidence(rdev, "snmp 161/udp");
+        if agent != got.is_some() {
+            failures.push(format!("{}: agent {agent}, reported {got:?}", name(dev)));
+        }
+    }
+    assert!(failures.is_empty(), "SNMP:\n  {}", failures.join("\n  "));
+}
+
 // ---------------------------------------------------------------- S1.1-01 / S1.1-02 (access)
 
 /// Findings of one check (`access.…`) on a criterion of a result device.
