@@ -886,7 +886,8 @@ fn lab_tls_agrees_with_nmap_ssl_enum_ciphers() {
                             .stdin(Stdio::null())
                             .stdout(Stdio::piped())
                             .stderr(Stdio::piped());
-                        let (code, out, err) = run_bounded(cmd, Duration::from_secs(180))?;
+                        let (code, out, err) = run_bounded(cmd, Duration::from_secs(180))
+                            .map_err(|e| format!("nmap did not finish: {e}"))?;
                         if code != 0 {
                             return Err(format!("nmap exited {code}: {err}"));
                         }
