@@ -281,27 +281,23 @@ async fn guess_all(
         let concurrency = settings.concurrency;
         tasks.spawn(async move {
             // A control attempt with random values: a service that accepts it checks nothing.
+            // It runs alongside the list so its refusal delay does not add to the total.
             let (user, password) = (
                 format!("jcs{}", crate::probes::io::nonce(4)),
                 crate::probes::io::nonce(6),
             );
-            match surface.login(&user, &password, &bounds).await {
-                Login::Accepted(evidence) => return (index, Outcome::AcceptsAnything(evidence)),
+            let (control, mut guessed) = tokio::join!(
+                surface.login(&user, &password, &bounds),
+                guess(surface.clone(), Arc::new(pairs), concurrency, bounds),
+            );
+            match control {
+                Login::Accepted(evidence) => (index, Outcome::AcceptsAnything(evidence)),
                 Login::Unsupported(why) => {
-                    return (
-                        index,
-                        Outcome::Guessed(Guessed {
-                            unsupported: Some(why),
-                            ..Guessed::default()
-                        }),
-                    )
+                    guessed.unsupported.get_or_insert(why);
+                    (index, Outcome::Guessed(guessed))
                 }
-                _ => {}
+                _ => (index, Outcome::Guessed(guessed)),
             }
-            (
-                index,
-                Outcome::Guessed(guess(surface, Arc::new(pairs), concurrency, bounds).await),
-            )
         });
     }
     let mut out: Vec<(usize, Outcome)> = Vec::new();
