@@ -59,7 +59,7 @@ impl Gate {
                     .filter_map(|p| p.trim().split_once('='))
                     .find(|(k, _)| k.trim().eq_ignore_ascii_case("algorithm"))
                     .map(|(_, v)| v.trim().trim_matches('"'));
-                named.is_none_or(|a| a.eq_ignore_ascii_case(algorithm))
+                named.map_or(true, |a| a.eq_ignore_ascii_case(algorithm))
                     && digest::verify(value, &request.method, self.realm, user, password)
             }
         }
