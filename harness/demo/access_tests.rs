@@ -10,7 +10,7 @@ use super::test_support::start_lab;
 use crate::checks::access::settings::{pairs, AccessSettings};
 use crate::checks::access::surface::{guess, Guessed, Surface};
 use crate::probes::io::Bounds;
-use crate::probes::{ftp, http, mqtt, rtsp, snmp, telnet, vnc, Exposure, Login};
+use crate::probes::{ftp, http, mqtt, rtsp, snmp, ssh, telnet, vnc, Exposure, Login};
 
 fn bounds() -> Bounds {
     Bounds {
@@ -238,4 +238,38 @@ async fn telnet_without_login_is_an_open_shell_confirmed_by_echo() {
         telnet::exposure(at(131, 6, 2323), &b).await,
         Exposure::Protected { .. }
     ));
+}
+
+#[tokio::test]
+async fn ssh_password_default_is_found_key_only_offers_no_password_login() {
+    let _lab = start_lab(136).await;
+    let b = bounds();
+    let weak = at(136, 15, 2222);
+    match ssh::exposure(weak, &b).await {
+        Exposure::Protected { what } => assert!(what.contains("password"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    let wrong = ssh::login(weak, "admin", "nope", &b).await;
+    assert!(matches!(wrong, Login::Rejected), "{wrong:?}");
+    let right = ssh::login(weak, "admin", "admin", &b).await;
+    assert!(matches!(right, Login::Accepted(_)), "{right:?}");
+    assert_eq!(
+        found(&guess_defaults(Surface::Ssh(weak)).await),
+        pair("admin", "admin")
+    );
+
+    let strong = at(136, 15, 2223);
+    match ssh::exposure(strong, &b).await {
+        Exposure::Protected { what } => assert!(what.contains("publickey"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    let guessed = guess_defaults(Surface::Ssh(strong)).await;
+    assert!(guessed.accepted.is_none(), "{guessed:?}");
+    assert!(
+        guessed
+            .unsupported
+            .as_deref()
+            .is_some_and(|why| why.contains("publickey")),
+        "{guessed:?}"
+    );
 }

@@ -12,6 +12,7 @@ mod personas;
 mod request;
 mod rtsp;
 mod snmp;
+mod ssh_login;
 mod telnet;
 mod tls;
 mod tls_modern;
@@ -323,6 +324,7 @@ async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<
             Handler::Plain(Protocol::OpenShell(banner)) => {
                 telnet::serve_open_shell(stream, banner, limits).await
             }
+            Handler::Plain(Protocol::Ssh(login)) => ssh_login::serve(stream, login, limits).await,
             // Served by the UDP task, never by a TCP listener.
             Handler::Plain(Protocol::Snmp(_)) => {}
             // Only reachable if TLS setup were skipped for an HTTPS service.

@@ -6,6 +6,7 @@ use super::http::Site;
 use super::mqtt::Broker;
 use super::rtsp::Stream;
 use super::snmp::Agent;
+use super::ssh_login::SshLogin;
 use super::telnet::Login;
 use super::vnc::Desktop;
 use super::Credential;
@@ -65,6 +66,8 @@ pub(crate) enum Protocol {
     RtspAuth(Stream, Gate),
     /// Telnet that prints this banner and a root shell prompt without any login.
     OpenShell(&'static str),
+    /// A real SSH handshake (russh) with password or public-key-only authentication.
+    Ssh(SshLogin),
 }
 
 impl Protocol {
@@ -85,6 +88,7 @@ impl Protocol {
             Protocol::HttpAuth(..) => "http",
             Protocol::RtspAuth(..) => "rtsp",
             Protocol::OpenShell(_) => "telnet",
+            Protocol::Ssh(_) => "ssh",
         }
     }
 }
@@ -133,7 +137,7 @@ const fn nvr_stream(model: &'static str) -> Stream {
     }
 }
 
-/// The access-control personas (hosts 7–15): one weak and one strong variant per login surface.
+/// The access-control personas (hosts 7–15): weak and strong variants of every login surface.
 pub(crate) const ACCESS_PERSONAS: &[Persona] = &[
     Persona {
         name: "weak-nas",
@@ -327,6 +331,26 @@ pub(crate) const ACCESS_PERSONAS: &[Persona] = &[
                     community: "nvr-27754-ro",
                     descr: "JCS-NVR-1400 firmware 2.3",
                 }),
+            },
+        ],
+        evidence: &[],
+    },
+    Persona {
+        name: "ssh-gateway",
+        host: 15,
+        model: "JCS-GW-1500",
+        services: &[
+            // Weak: password login with the default admin/admin.
+            Service {
+                port: 2222,
+                declared: true,
+                protocol: Protocol::Ssh(SshLogin::Password(ADMIN_ADMIN)),
+            },
+            // Strong: public keys only, no password method at all.
+            Service {
+                port: 2223,
+                declared: true,
+                protocol: Protocol::Ssh(SshLogin::KeyOnly),
             },
         ],
         evidence: &[],
