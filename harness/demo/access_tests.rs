@@ -273,3 +273,77 @@ async fn ssh_password_default_is_found_key_only_offers_no_password_login() {
         "{guessed:?}"
     );
 }
+
+/// Open ports and service kinds of a lab device.
+type Listening = &'static [(u16, &'static str)];
+
+#[tokio::test]
+async fn access_personas_are_listed_by_name_with_their_ports() {
+    let lab = start_lab(133).await;
+    let by_name = |name: &str| {
+        lab.devices()
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .clone()
+    };
+    let expected: [(&str, u8, Listening); 9] = [
+        ("weak-nas", 7, &[(2121, "ftp")]),
+        ("strong-nas", 8, &[(2121, "ftp")]),
+        ("weak-broker", 9, &[(1883, "mqtt")]),
+        ("strong-broker", 10, &[(1883, "mqtt")]),
+        ("weak-kvm", 11, &[(5900, "unknown"), (5901, "unknown")]),
+        ("strong-kvm", 12, &[(5900, "unknown")]),
+        (
+            "weak-nvr",
+            13,
+            &[
+                (2323, "telnet"),
+                (8080, "http"),
+                (8081, "http"),
+                (8554, "rtsp"),
+                (8555, "rtsp"),
+                (1161, "snmp"),
+            ],
+        ),
+        (
+            "strong-nvr",
+            14,
+            &[
+                (8080, "http"),
+                (8081, "http"),
+                (8554, "rtsp"),
+                (8555, "rtsp"),
+                (1161, "snmp"),
+            ],
+        ),
+        ("ssh-gateway", 15, &[(2222, "ssh"), (2223, "ssh")]),
+    ];
+    for (name, host, listening) in expected {
+        let device = by_name(name);
+        assert_eq!(
+            device.address,
+            std::net::IpAddr::from([127, 77, 133, host]),
+            "{name}"
+        );
+        assert_eq!(device.listening, listening, "{name}");
+    }
+    // The SNMP agent is declared as a UDP service in the generated inventory.
+    let inventory: toml::Table = lab.inventory_toml().parse().expect("valid TOML");
+    let nvr = inventory["device"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| d["name"].as_str() == Some("weak-nvr"))
+        .expect("weak-nvr in the inventory");
+    let services: Vec<&str> = nvr["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert_eq!(
+        services,
+        ["2323/tcp", "8080/tcp", "8081/tcp", "8554/tcp", "8555/tcp", "1161/udp"]
+    );
+}
