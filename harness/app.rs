@@ -153,7 +153,10 @@ fn lab_ports(device: &crate::demo::LabDevice) -> Vec<String> {
     device
         .listening
         .iter()
-        .map(|(port, kind)| format!("{port}/tcp {kind}"))
+        .map(|(port, kind)| {
+            let transport = if *kind == "snmp" { "udp" } else { "tcp" };
+            format!("{port}/{transport} {kind}")
+        })
         .collect()
 }
 

@@ -198,6 +198,8 @@ fn demo_reports_match_the_simulated_lab() {
         Some("kex:diffie-hellman-group1-sha1,kex:diffie-hellman-group14-sha1,host key:ssh-rsa,host key:ssh-dss,cipher:aes128-cbc,cipher:3des-cbc,mac:hmac-md5,mac:hmac-sha1-96,mac:hmac-sha1")
     );
 
+    access_personas_match_their_services(&results);
+
     for dev in results["devices"].as_array().expect("devices") {
         assert_eq!(dev["criteria"].as_array().expect("criteria").len(), 16);
         for c in dev["criteria"].as_array().expect("criteria") {
@@ -211,6 +213,63 @@ fn demo_reports_match_the_simulated_lab() {
         }
     }
     junit_matches_json(&out_dir, &results);
+}
+
+/// The access-control personas (hosts 7–14) on the profile's default ports: exactly which
+/// pair worked on which service, which services were open without authentication, and no
+/// false positive on the strong variants. (FTP on 2121 and SNMP on 1161/udp are not among the
+/// profile's ports; the library tests in `harness/demo/access_tests.rs` cover them.)
+fn access_personas_match_their_services(results: &serde_json::Value) {
+    let unauthenticated = |name: &str| -> (String, String) {
+        let c = criterion(device(results, name), "S1.1-01");
+        let verdicts = access_verdicts(c);
+        (verdicts.join(","), finding_text(c))
+    };
+
+    let (verdict, text) = unauthenticated("weak-broker");
+    assert_eq!(verdict, "fail", "{text}");
+    assert!(
+        text.contains("mqtt 1883/tcp needs no authentication: anonymous CONNECT accepted and SUBSCRIBE # granted (topics: home/door/state)"),
+        "{text}"
+    );
+    let (verdict, text) = unauthenticated("weak-kvm");
+    assert_eq!(verdict, "fail", "{text}");
+    assert!(
+        text.contains("vnc 5900/tcp needs no authentication: VNC desktop with security type None"),
+        "{text}"
+    );
+    let (verdict, text) = unauthenticated("weak-nvr");
+    assert_eq!(verdict, "fail", "{text}");
+    assert!(
+        text.contains("telnet 2323/tcp needs no authentication: a shell without any login"),
+        "{text}"
+    );
+    assert!(!text.contains("http 8080/tcp needs"), "{text}");
+    assert!(!text.contains("rtsp 8554/tcp needs"), "{text}");
+    assert_eq!(
+        accepted(criterion(device(results, "weak-nvr"), "S1.1-02")),
+        [
+            "http 8080/tcp /admin username=\"admin\" password=\"admin\"",
+            "http 8081/tcp /admin username=\"admin\" password=\"admin\"",
+            "rtsp 8554/tcp username=\"admin\" password=\"admin\"",
+        ]
+    );
+
+    for strong in ["strong-broker", "strong-kvm", "strong-nvr"] {
+        let (verdict, text) = unauthenticated(strong);
+        assert_eq!(verdict, "pass", "{strong}: {text}");
+        let defaults = criterion(device(results, strong), "S1.1-02");
+        assert_eq!(accepted(defaults), Vec::<String>::new(), "{strong}");
+        assert_eq!(access_verdicts(defaults), ["pass"], "{strong}: {defaults}");
+    }
+    let text = finding_text(criterion(device(results, "strong-nvr"), "S1.1-02"));
+    for surface in [
+        "http 8080/tcp /admin",
+        "http 8081/tcp /admin",
+        "rtsp 8554/tcp",
+    ] {
+        assert!(text.contains(surface), "{surface}: {text}");
+    }
 }
 
 /// The value of the first evidence piece labelled `label` in a criterion's findings.

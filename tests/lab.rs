@@ -1153,3 +1153,46 @@ fn lab_unauthenticated_access() {
     }
     assert!(failures.is_empty(), "S1.1-01:\n  {}", failures.join("\n  "));
 }
+
+/// S1.1-01/02 on a real broker with a password file (mosquitto on mqtt-hub, 1884/tcp): the
+/// listener is reported as demanding authentication and no default pair logs in. Skipped with
+/// a message while the running lab predates that listener (restart it with `tests/lab/up`).
+#[test]
+fn lab_mqtt_password_listener_is_not_guessed() {
+    let Some(run) = lab("lab_mqtt_password_listener_is_not_guessed") else {
+        return;
+    };
+    let Some(dev) = devices(&run.gt).find(|d| gt_open_tcp(d).contains_key(&1884)) else {
+        eprintln!(
+            "lab: SKIP lab_mqtt_password_listener_is_not_guessed: the ground truth has no 1884/tcp \
+             listener (lab started before tests/lab/personas/mqtt.sh added it)"
+        );
+        return;
+    };
+    let rdev = result_device(run, dev);
+    let passes: Vec<String> = access_findings(rdev, "S1.1-01", "access.unauthenticated")
+        .into_iter()
+        .map(|f| format!("{} {}", f["verdict"], f["summary"]))
+        .collect();
+    assert!(
+        passes
+            .iter()
+            .all(|s| !(s.contains("1884/tcp needs no authentication"))),
+        "{passes:?}"
+    );
+    let defaults: Vec<String> = access_findings(rdev, "S1.1-02", "access.default_credentials")
+        .into_iter()
+        .map(|f| format!("{} {}", f["verdict"], f["summary"]))
+        .collect();
+    assert!(
+        defaults.iter().any(|s| s.contains("mqtt 1884/tcp")),
+        "the password listener was not tried: {defaults:?}"
+    );
+    assert!(
+        accepted_credentials(rdev)
+            .iter()
+            .all(|v| !v.starts_with("mqtt 1884/")),
+        "{:?}",
+        accepted_credentials(rdev)
+    );
+}

@@ -281,27 +281,42 @@ async fn guess_all(
         let concurrency = settings.concurrency;
         tasks.spawn(async move {
             // A control attempt with random values: a service that accepts it checks nothing.
+            // It runs alongside the list so its refusal delay does not add to the total; if it
+            // shows the surface takes no password (or any), the list is abandoned at once.
             let (user, password) = (
                 format!("jcs{}", crate::probes::io::nonce(4)),
                 crate::probes::io::nonce(6),
             );
-            match surface.login(&user, &password, &bounds).await {
-                Login::Accepted(evidence) => return (index, Outcome::AcceptsAnything(evidence)),
-                Login::Unsupported(why) => {
-                    return (
-                        index,
-                        Outcome::Guessed(Guessed {
-                            unsupported: Some(why),
-                            ..Guessed::default()
-                        }),
-                    )
+            let control = surface.login(&user, &password, &bounds);
+            let guessing = guess(surface.clone(), Arc::new(pairs), concurrency, bounds);
+            tokio::pin!(control, guessing);
+            let mut guessed: Option<Guessed> = None;
+            let mut controlled = false;
+            loop {
+                tokio::select! {
+                    outcome = &mut control, if !controlled => match outcome {
+                        Login::Accepted(evidence) => {
+                            return (index, Outcome::AcceptsAnything(evidence))
+                        }
+                        Login::Unsupported(why) => {
+                            return (
+                                index,
+                                Outcome::Guessed(Guessed {
+                                    unsupported: Some(why),
+                                    ..Guessed::default()
+                                }),
+                            )
+                        }
+                        _ => controlled = true,
+                    },
+                    result = &mut guessing, if guessed.is_none() => guessed = Some(result),
                 }
-                _ => {}
+                if controlled {
+                    if let Some(result) = guessed.take() {
+                        return (index, Outcome::Guessed(result));
+                    }
+                }
             }
-            (
-                index,
-                Outcome::Guessed(guess(surface, Arc::new(pairs), concurrency, bounds).await),
-            )
         });
     }
     let mut out: Vec<(usize, Outcome)> = Vec::new();

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
+use super::auth::Gate;
 use super::limits::{self, Limits, ReadError};
 use super::request::Request;
 use super::Credential;
@@ -32,6 +33,20 @@ pub(crate) async fn serve<S>(stream: S, local: SocketAddr, site: &Site, limits: 
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    serve_gated(stream, local, site, None, limits).await;
+}
+
+/// Like [`serve`], with the protected paths behind `gate` (Basic or Digest) instead of the
+/// site's Basic `admin` credential.
+pub(crate) async fn serve_gated<S>(
+    stream: S,
+    local: SocketAddr,
+    site: &Site,
+    gate: Option<&Gate>,
+    limits: &Limits,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut stream = BufReader::new(stream);
     let head = limits::within(
         limits.idle_timeout,
@@ -50,7 +65,7 @@ where
             false,
         ),
         Ok(Some(lines)) => match Request::parse(&lines) {
-            Some(request) => respond(&request, local, site),
+            Some(request) => respond(&request, local, site, gate),
             None => response(site, 400, "Bad Request", &[], "bad request\n", false),
         },
     };
@@ -60,7 +75,7 @@ where
 }
 
 /// The response to a well-formed request.
-fn respond(request: &Request, local: SocketAddr, site: &Site) -> Vec<u8> {
+fn respond(request: &Request, local: SocketAddr, site: &Site, gate: Option<&Gate>) -> Vec<u8> {
     if !request.version.starts_with("HTTP/") {
         return response(site, 400, "Bad Request", &[], "bad request\n", false);
     }
@@ -77,12 +92,16 @@ fn respond(request: &Request, local: SocketAddr, site: &Site) -> Vec<u8> {
     };
     let path = request.path();
     if site.protected.contains(&path) {
-        if authorized(request, site) {
+        let admitted = gate.map_or_else(|| authorized(request, site), |g| g.admits(request));
+        if admitted {
             return response(site, 200, "OK", &[], &config_page(site), head_only);
         }
         let challenge = [(
             "WWW-Authenticate",
-            format!("Basic realm=\"{}\"", site.model),
+            gate.map_or_else(
+                || format!("Basic realm=\"{}\"", site.model),
+                Gate::challenge,
+            ),
         )];
         return response(
             site,

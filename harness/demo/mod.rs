@@ -1,16 +1,22 @@
 //! The built-in device lab: simulated IoT devices served in-process on loopback
 //! addresses `127.77.<subnet>.<n>`, for `jcstar demo` and the integration tests.
 
+mod auth;
 mod debug_port;
+mod ftp;
 mod http;
 mod legacy_tls;
 mod limits;
+mod mqtt;
 mod personas;
 mod request;
 mod rtsp;
+mod snmp;
+mod ssh_login;
 mod telnet;
 mod tls;
 mod tls_modern;
+mod vnc;
 mod weak_ssh;
 
 use std::fmt::Write as _;
@@ -20,12 +26,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 pub use limits::Limits;
-use personas::{Persona, Protocol, PERSONAS};
+use personas::{Persona, Protocol};
 
 /// Options for starting a lab; different `subnet` values let several labs run at once (parallel tests).
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,7 +74,8 @@ pub struct LabDevice {
     pub address: IpAddr,
     /// Vendor model name.
     pub model: String,
-    /// Open ports and their service kind: `telnet`, `http`, `rtsp`, `tls`, `ssh` or `unknown`.
+    /// Open ports and their service kind: `telnet`, `http`, `rtsp`, `tls`, `ssh`, `ftp`, `mqtt`,
+    /// `snmp` (a UDP port) or `unknown`.
     pub listening: Vec<(u16, &'static str)>,
     /// Ports the vendor declares; an open port missing here is undocumented.
     pub declared: Vec<u16>,
@@ -111,7 +118,8 @@ impl DemoLab {
         let mut bound = Vec::new();
         let mut devices = Vec::new();
         let mut certificates = Vec::new();
-        for persona in PERSONAS {
+        let mut udp = Vec::new();
+        for persona in personas::all() {
             let address = IpAddr::V4(Ipv4Addr::new(127, 77, options.subnet, persona.host));
             let mut tls = None;
             let modern = persona
@@ -140,6 +148,17 @@ impl DemoLab {
             }
             for service in persona.services {
                 let socket = SocketAddr::new(address, service.port);
+                if let Protocol::Snmp(agent) = &service.protocol {
+                    let bound = UdpSocket::bind(socket)
+                        .await
+                        .map_err(|source| LabError::Bind {
+                            device: persona.name.to_owned(),
+                            address: socket,
+                            source,
+                        })?;
+                    udp.push((Arc::new(bound), agent));
+                    continue;
+                }
                 let listener =
                     TcpListener::bind(socket)
                         .await
@@ -180,10 +199,13 @@ impl DemoLab {
         for (listener, handler) in bound {
             tasks.spawn(run_listener(listener, Arc::new(handler), limits.clone()));
         }
+        for (socket, agent) in udp {
+            tasks.spawn(snmp::serve(socket, agent));
+        }
         tracing::debug!(subnet = options.subnet, "demo lab started");
         Ok(DemoLab {
             devices,
-            personas: PERSONAS.iter().collect(),
+            personas: personas::all().collect(),
             certificates,
             tasks,
         })
@@ -209,7 +231,18 @@ impl DemoLab {
             let services: Vec<String> = device
                 .declared
                 .iter()
-                .map(|port| toml_string(&format!("{port}/tcp")))
+                .map(|port| {
+                    let transport = if persona
+                        .services
+                        .iter()
+                        .any(|s| s.port == *port && matches!(s.protocol, Protocol::Snmp(_)))
+                    {
+                        "udp"
+                    } else {
+                        "tcp"
+                    };
+                    toml_string(&format!("{port}/{transport}"))
+                })
                 .collect();
             let _ = write!(
                 out,
@@ -279,6 +312,21 @@ async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<
             Handler::Plain(Protocol::DebugConsole) => debug_port::serve(stream, limits).await,
             Handler::Plain(Protocol::LegacyTls) => legacy_tls::serve(stream, limits).await,
             Handler::Plain(Protocol::WeakSsh) => weak_ssh::serve(stream, limits).await,
+            Handler::Plain(Protocol::Ftp(server)) => ftp::serve(stream, server, limits).await,
+            Handler::Plain(Protocol::Mqtt(broker)) => mqtt::serve(stream, broker, limits).await,
+            Handler::Plain(Protocol::Vnc(desktop)) => vnc::serve(stream, desktop, limits).await,
+            Handler::Plain(Protocol::HttpAuth(site, gate)) => {
+                http::serve_gated(stream, local, site, Some(gate), limits).await
+            }
+            Handler::Plain(Protocol::RtspAuth(config, gate)) => {
+                rtsp::serve_gated(stream, local, config, Some(gate), limits).await
+            }
+            Handler::Plain(Protocol::OpenShell(banner)) => {
+                telnet::serve_open_shell(stream, banner, limits).await
+            }
+            Handler::Plain(Protocol::Ssh(login)) => ssh_login::serve(stream, login, limits).await,
+            // Served by the UDP task, never by a TCP listener.
+            Handler::Plain(Protocol::Snmp(_)) => {}
             // Only reachable if TLS setup were skipped for an HTTPS service.
             Handler::Plain(Protocol::Https(_) | Protocol::Https12(_)) => {}
         }
@@ -317,3 +365,6 @@ mod test_support;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod access_tests;

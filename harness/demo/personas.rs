@@ -1,8 +1,14 @@
 //! The simulated devices: one table row per persona. Add a persona by adding a row.
 
+use super::auth::{Gate, Scheme};
+use super::ftp::FtpServer;
 use super::http::Site;
+use super::mqtt::Broker;
 use super::rtsp::Stream;
+use super::snmp::Agent;
+use super::ssh_login::SshLogin;
 use super::telnet::Login;
+use super::vnc::Desktop;
 use super::Credential;
 
 /// One simulated device model and how it behaves.
@@ -46,6 +52,22 @@ pub(crate) enum Protocol {
     Https12(Site),
     /// An SSH banner and a KEXINIT with weak algorithms.
     WeakSsh,
+    /// FTP USER/PASS, optionally anonymous.
+    Ftp(FtpServer),
+    /// An MQTT 3.1.1 / 5 broker.
+    Mqtt(Broker),
+    /// An RFB 3.8 desktop (security type None or VNC authentication).
+    Vnc(Desktop),
+    /// An SNMP v1/v2c agent on UDP (the port is a UDP port).
+    Snmp(Agent),
+    /// HTTP whose protected paths sit behind Basic or Digest authentication.
+    HttpAuth(Site, Gate),
+    /// RTSP whose stream `DESCRIBE` sits behind Basic or Digest authentication.
+    RtspAuth(Stream, Gate),
+    /// Telnet that prints this banner and a root shell prompt without any login.
+    OpenShell(&'static str),
+    /// A real SSH handshake (russh) with password or public-key-only authentication.
+    Ssh(SshLogin),
 }
 
 impl Protocol {
@@ -59,6 +81,14 @@ impl Protocol {
             Protocol::DebugConsole => "unknown",
             Protocol::LegacyTls | Protocol::Https12(_) => "tls",
             Protocol::WeakSsh => "ssh",
+            Protocol::Ftp(_) => "ftp",
+            Protocol::Mqtt(_) => "mqtt",
+            Protocol::Vnc(_) => "unknown",
+            Protocol::Snmp(_) => "snmp",
+            Protocol::HttpAuth(..) => "http",
+            Protocol::RtspAuth(..) => "rtsp",
+            Protocol::OpenShell(_) => "telnet",
+            Protocol::Ssh(_) => "ssh",
         }
     }
 }
@@ -66,6 +96,266 @@ impl Protocol {
 const BUSYBOX_BANNER: &str =
     "\r\n\r\nBusyBox v1.19.4 (2016-08-10 12:00:00 CST) built-in shell (ash)\r\n\
     Enter 'help' for a list of built-in commands.\r\n\r\n";
+
+/// The default pair the weak personas of hosts 7–15 accept.
+const ADMIN_ADMIN: Credential = Credential {
+    user: "admin",
+    password: "admin",
+};
+
+/// A per-unit style password no default list contains.
+const STRONG_ADMIN: Credential = Credential {
+    user: "admin",
+    password: "Kv9-unit-27754",
+};
+
+const fn gate(scheme: Scheme, realm: &'static str, credential: Credential) -> Gate {
+    Gate {
+        scheme,
+        realm,
+        credential,
+    }
+}
+
+const fn nvr_site(model: &'static str) -> Site {
+    Site {
+        title: model,
+        model,
+        server: "jcs-httpd/4.0",
+        protected: &["/admin", "/cgi-bin/config"],
+        admin: None,
+        live_view_port: None,
+        extra_headers: &[],
+    }
+}
+
+const fn nvr_stream(model: &'static str) -> Stream {
+    Stream {
+        model,
+        server: "jcs-rtspd/2.0",
+        path: "/live",
+    }
+}
+
+/// The access-control personas (hosts 7–15): weak and strong variants of every login surface.
+pub(crate) const ACCESS_PERSONAS: &[Persona] = &[
+    Persona {
+        name: "weak-nas",
+        host: 7,
+        model: "JCS-NAS-700",
+        services: &[Service {
+            port: 2121,
+            declared: true,
+            protocol: Protocol::Ftp(FtpServer {
+                greeting: "JCS-NAS-700 FTP server ready.",
+                anonymous: true,
+                account: ADMIN_ADMIN,
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "strong-nas",
+        host: 8,
+        model: "JCS-NAS-800",
+        services: &[Service {
+            port: 2121,
+            declared: true,
+            protocol: Protocol::Ftp(FtpServer {
+                greeting: "JCS-NAS-800 FTP server ready.",
+                anonymous: false,
+                account: STRONG_ADMIN,
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "weak-broker",
+        host: 9,
+        model: "JCS-MQ-900",
+        services: &[Service {
+            port: 1883,
+            declared: true,
+            protocol: Protocol::Mqtt(Broker {
+                anonymous: true,
+                account: ADMIN_ADMIN,
+                levels: &[4, 5],
+                retained: &[("home/door/state", "open")],
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "strong-broker",
+        host: 10,
+        model: "JCS-MQ-1000",
+        services: &[Service {
+            port: 1883,
+            declared: true,
+            // MQTT 5 only: 3.1.1 clients are refused with "unacceptable protocol version".
+            protocol: Protocol::Mqtt(Broker {
+                anonymous: false,
+                account: Credential {
+                    user: "gw-27754",
+                    password: "Kv9-unit-27754",
+                },
+                levels: &[5],
+                retained: &[("home/door/state", "closed")],
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "weak-kvm",
+        host: 11,
+        model: "JCS-KVM-1100",
+        services: &[
+            Service {
+                port: 5900,
+                declared: true,
+                protocol: Protocol::Vnc(Desktop::Open),
+            },
+            Service {
+                port: 5901,
+                declared: true,
+                protocol: Protocol::Vnc(Desktop::Password("123456")),
+            },
+        ],
+        evidence: &[],
+    },
+    Persona {
+        name: "strong-kvm",
+        host: 12,
+        model: "JCS-KVM-1200",
+        services: &[Service {
+            port: 5900,
+            declared: true,
+            protocol: Protocol::Vnc(Desktop::Password("q7Vx-27754")),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "weak-nvr",
+        host: 13,
+        model: "JCS-NVR-1300",
+        services: &[
+            Service {
+                port: 2323,
+                declared: true,
+                protocol: Protocol::OpenShell(BUSYBOX_BANNER),
+            },
+            Service {
+                port: 8080,
+                declared: true,
+                protocol: Protocol::HttpAuth(
+                    nvr_site("JCS-NVR-1300"),
+                    gate(Scheme::Digest("MD5"), "JCS-NVR-1300", ADMIN_ADMIN),
+                ),
+            },
+            Service {
+                port: 8081,
+                declared: true,
+                protocol: Protocol::HttpAuth(
+                    nvr_site("JCS-NVR-1300"),
+                    gate(Scheme::Digest("SHA-256"), "JCS-NVR-1300", ADMIN_ADMIN),
+                ),
+            },
+            Service {
+                port: 8554,
+                declared: true,
+                protocol: Protocol::RtspAuth(
+                    nvr_stream("JCS-NVR-1300"),
+                    gate(Scheme::Basic, "JCS-NVR-1300", ADMIN_ADMIN),
+                ),
+            },
+            Service {
+                port: 8555,
+                declared: true,
+                protocol: Protocol::RtspAuth(
+                    nvr_stream("JCS-NVR-1300"),
+                    gate(Scheme::Digest("MD5"), "JCS-NVR-1300", ADMIN_ADMIN),
+                ),
+            },
+            Service {
+                port: 1161,
+                declared: true,
+                protocol: Protocol::Snmp(Agent {
+                    community: "public",
+                    descr: "JCS-NVR-1300 firmware 1.0",
+                }),
+            },
+        ],
+        evidence: &[],
+    },
+    Persona {
+        name: "strong-nvr",
+        host: 14,
+        model: "JCS-NVR-1400",
+        services: &[
+            Service {
+                port: 8080,
+                declared: true,
+                protocol: Protocol::HttpAuth(
+                    nvr_site("JCS-NVR-1400"),
+                    gate(Scheme::Digest("MD5"), "JCS-NVR-1400", STRONG_ADMIN),
+                ),
+            },
+            Service {
+                port: 8081,
+                declared: true,
+                protocol: Protocol::HttpAuth(
+                    nvr_site("JCS-NVR-1400"),
+                    gate(Scheme::Digest("SHA-256"), "JCS-NVR-1400", STRONG_ADMIN),
+                ),
+            },
+            Service {
+                port: 8554,
+                declared: true,
+                protocol: Protocol::RtspAuth(
+                    nvr_stream("JCS-NVR-1400"),
+                    gate(Scheme::Basic, "JCS-NVR-1400", STRONG_ADMIN),
+                ),
+            },
+            Service {
+                port: 8555,
+                declared: true,
+                protocol: Protocol::RtspAuth(
+                    nvr_stream("JCS-NVR-1400"),
+                    gate(Scheme::Digest("MD5"), "JCS-NVR-1400", STRONG_ADMIN),
+                ),
+            },
+            Service {
+                port: 1161,
+                declared: true,
+                protocol: Protocol::Snmp(Agent {
+                    community: "nvr-27754-ro",
+                    descr: "JCS-NVR-1400 firmware 2.3",
+                }),
+            },
+        ],
+        evidence: &[],
+    },
+    Persona {
+        name: "ssh-gateway",
+        host: 15,
+        model: "JCS-GW-1500",
+        services: &[
+            // Weak: password login with the default admin/admin.
+            Service {
+                port: 2222,
+                declared: true,
+                protocol: Protocol::Ssh(SshLogin::Password(ADMIN_ADMIN)),
+            },
+            // Strong: public keys only, no password method at all.
+            Service {
+                port: 2223,
+                declared: true,
+                protocol: Protocol::Ssh(SshLogin::KeyOnly),
+            },
+        ],
+        evidence: &[],
+    },
+];
 
 /// Every persona a lab starts.
 pub(crate) const PERSONAS: &[Persona] = &[
@@ -242,3 +532,8 @@ pub(crate) const PERSONAS: &[Persona] = &[
         evidence: &[],
     },
 ];
+
+/// Every persona a lab starts: [`PERSONAS`], then [`ACCESS_PERSONAS`].
+pub(crate) fn all() -> impl Iterator<Item = &'static Persona> {
+    PERSONAS.iter().chain(ACCESS_PERSONAS)
+}

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
+use super::auth::Gate;
 use super::limits::{self, Limits, ReadError};
 use super::request::Request;
 
@@ -23,6 +24,19 @@ const PUBLIC: &str = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN";
 /// Serves RTSP requests on `stream` until the client closes, errs or idles.
 pub(crate) async fn serve<S>(stream: S, local: SocketAddr, config: &Stream, limits: &Limits)
 where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    serve_gated(stream, local, config, None, limits).await;
+}
+
+/// Like [`serve`], with `DESCRIBE` of the stream behind `gate` (Basic or Digest).
+pub(crate) async fn serve_gated<S>(
+    stream: S,
+    local: SocketAddr,
+    config: &Stream,
+    gate: Option<&Gate>,
+    limits: &Limits,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut stream = BufReader::new(stream);
@@ -47,7 +61,7 @@ where
                             if discarded.is_err() {
                                 return;
                             }
-                            (respond(&request, local, config), true)
+                            (respond(&request, local, config, gate), true)
                         }
                         None => (bad_request(config), false),
                     }
@@ -76,7 +90,7 @@ fn body_length(request: &Request, limits: &Limits) -> Option<u64> {
     }
 }
 
-fn respond(request: &Request, local: SocketAddr, config: &Stream) -> Vec<u8> {
+fn respond(request: &Request, local: SocketAddr, config: &Stream, gate: Option<&Gate>) -> Vec<u8> {
     let cseq = match request.header("CSeq") {
         None => None,
         Some(value)
@@ -97,6 +111,16 @@ fn respond(request: &Request, local: SocketAddr, config: &Stream) -> Vec<u8> {
             &[("Public", PUBLIC.to_owned())],
             None,
         ),
+        "DESCRIBE" if path == config.path && gate.is_some_and(|g| !g.admits(request)) => {
+            let challenge = gate.map(Gate::challenge).unwrap_or_default();
+            response(
+                config,
+                cseq,
+                "401 Unauthorized",
+                &[("WWW-Authenticate", challenge)],
+                None,
+            )
+        }
         "DESCRIBE" if path == config.path => {
             let base = format!("rtsp://{local}{}/", config.path);
             let headers = [

@@ -45,6 +45,27 @@ where
     }
 }
 
+/// Runs one telnet session that skips the login and prints `banner` and a shell prompt at once.
+pub(crate) async fn serve_open_shell<S>(stream: S, banner: &str, limits: &Limits)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut session = Session {
+        stream: BufReader::new(stream),
+        limits,
+        pending_cr: false,
+    };
+    let negotiation = [IAC, WILL, ECHO, IAC, WILL, SUPPRESS_GO_AHEAD];
+    let opened = async {
+        session.stream.write_all(&negotiation).await?;
+        session.stream.write_all(banner.as_bytes()).await?;
+        session.shell().await
+    };
+    if let Err(error) = opened.await {
+        tracing::trace!(%error, "telnet session ended");
+    }
+}
+
 struct Session<'a, S> {
     stream: BufReader<S>,
     limits: &'a Limits,

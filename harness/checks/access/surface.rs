@@ -137,7 +137,9 @@ pub struct Guessed {
 const MAX_FAILED: usize = 8;
 
 /// Tries `pairs` on `surface` with `concurrency` connections at once, stopping at the first
-/// success, a lockout signal, or too many undecided attempts.
+/// success, a lockout signal, or too many undecided attempts. After a success, attempts still
+/// in flight for later list entries are cancelled (a refusal can take seconds, e.g. PAM's
+/// failure delay); attempts for earlier entries finish, so the lowest accepted index wins.
 pub async fn guess(
     surface: Arc<Surface>,
     pairs: Arc<Vec<(String, String)>>,
@@ -147,16 +149,21 @@ pub async fn guess(
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let result = Arc::new(Mutex::new(Guessed::default()));
+    // The lowest accepted list index so far (`usize::MAX`: none yet).
+    let (best, _) = tokio::sync::watch::channel(usize::MAX);
+    let best = Arc::new(best);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency.min(pairs.len()).max(1) {
-        let (surface, pairs, next, stop, result) = (
+        let (surface, pairs, next, stop, result, best) = (
             surface.clone(),
             pairs.clone(),
             next.clone(),
             stop.clone(),
             result.clone(),
+            best.clone(),
         );
         workers.spawn(async move {
+            let mut superseded = best.subscribe();
             loop {
                 if stop.load(Ordering::SeqCst) {
                     break;
@@ -165,7 +172,10 @@ pub async fn guess(
                 let Some((user, password)) = pairs.get(index) else {
                     break;
                 };
-                let outcome = surface.login(user, password, &bounds).await;
+                let outcome = tokio::select! {
+                    outcome = surface.login(user, password, &bounds) => outcome,
+                    _ = superseded.wait_for(|&b| b < index) => break,
+                };
                 let Ok(mut r) = result.lock() else { break };
                 match outcome {
                     Login::Accepted(evidence) => {
@@ -174,6 +184,13 @@ pub async fn guess(
                         if !r.accepted.as_ref().is_some_and(|(i, ..)| *i < index) {
                             r.accepted = Some((index, user.clone(), password.clone(), evidence));
                         }
+                        best.send_if_modified(|b| {
+                            let lower = index < *b;
+                            if lower {
+                                *b = index;
+                            }
+                            lower
+                        });
                     }
                     Login::Rejected => r.tried += 1,
                     Login::Locked(evidence) => {

@@ -1,0 +1,112 @@
+//! A minimal SNMP v1/v2c agent on UDP: answers a GetRequest only for its community, with
+//! `sysDescr.0` or, for any other object, noSuchObject. Wrong communities get silence, as
+//! from real agents.
+
+use std::sync::Arc;
+
+use tokio::net::UdpSocket;
+
+/// What a simulated agent answers.
+#[derive(Debug)]
+pub(crate) struct Agent {
+    /// The one community string that reads.
+    pub community: &'static str,
+    /// The `sysDescr.0` value.
+    pub descr: &'static str,
+}
+
+/// `1.3.6.1.2.1.1.1.0`, BER-encoded.
+const SYS_DESCR: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 1, 0];
+
+/// Answers datagrams on `socket` until the lab stops (each datagram is at most 1500 bytes).
+pub(crate) async fn serve(socket: Arc<UdpSocket>, agent: &Agent) {
+    let mut buf = [0u8; 1500];
+    loop {
+        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
+        };
+        if let Some(reply) = answer(&buf[..n], agent) {
+            let _ = socket.send_to(&reply, peer).await;
+        }
+    }
+}
+
+/// The GetResponse to `request`, if it is a v1/v2c GetRequest with the right community.
+fn answer(request: &[u8], agent: &Agent) -> Option<Vec<u8>> {
+    let (0x30, message, _) = take(request)? else {
+        return None;
+    };
+    let (0x02, version, rest) = take(message)? else {
+        return None;
+    };
+    if version != [0] && version != [1] {
+        return None;
+    }
+    let (0x04, community, rest) = take(rest)? else {
+        return None;
+    };
+    if community != agent.community.as_bytes() {
+        return None;
+    }
+    let (0xa0, pdu, _) = take(rest)? else {
+        return None;
+    };
+    let (0x02, id, rest) = take(pdu)? else {
+        return None;
+    };
+    let (_, _, rest) = take(rest)?; // error status
+    let (_, _, rest) = take(rest)?; // error index
+    let (0x30, list, _) = take(rest)? else {
+        return None;
+    };
+    let (0x30, varbind, _) = take(list)? else {
+        return None;
+    };
+    let (0x06, oid, _) = take(varbind)? else {
+        return None;
+    };
+    let value = if oid == SYS_DESCR {
+        tlv(0x04, agent.descr.as_bytes())
+    } else {
+        vec![0x80, 0]
+    };
+    let varbind = tlv(0x30, &[tlv(0x06, oid), value].concat());
+    let pdu = tlv(
+        0xa2,
+        &[tlv(0x02, id), vec![2, 1, 0, 2, 1, 0], tlv(0x30, &varbind)].concat(),
+    );
+    Some(tlv(
+        0x30,
+        &[tlv(0x02, version), tlv(0x04, community), pdu].concat(),
+    ))
+}
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 128 {
+        out.push(len as u8);
+    } else {
+        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// Splits one TLV (short or 1–2 byte long length) off `data`: (tag, content, rest).
+fn take(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *data.first()?;
+    let first = *data.get(1)?;
+    let (len, header): (usize, usize) = match first {
+        0..=0x7f => (usize::from(first), 2),
+        0x81 => (usize::from(*data.get(2)?), 3),
+        0x82 => (
+            usize::from(u16::from_be_bytes([*data.get(2)?, *data.get(3)?])),
+            4,
+        ),
+        _ => return None,
+    };
+    let content = data.get(header..header.checked_add(len)?)?;
+    Some((tag, content, data.get(header + len..)?))
+}
