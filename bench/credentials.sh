@@ -97,7 +97,7 @@ echo "Mirai list: $pairs distinct pairs; jcstar with 16 connections, hydra -t 16
 echo "(jcstar's time includes its port scan, the unauthenticated probes and one control attempt;"
 echo " hydra stops at the first hit like jcstar, so attempts there are an upper bound)"
 bench "telnet, weak-camera (demo)" "" 127.77.130.1 2323 telnet telnet
-bench "telnet, strong-camera (demo)" "" 127.77.130.3 2323 telnet telnet
+bench "telnet, strong-camera (demo)" "" 127.77.130.6 2323 telnet telnet
 if [[ $(id -u) == 0 ]] && ip netns list 2>/dev/null | grep -qw jcs-scanner; then
     bench "ssh, weak-router (lab, OpenSSH)" jcs-scanner 198.18.77.11 22 ssh ssh
     bench "ssh, mqtt-hub (lab, dropbear)" jcs-scanner 198.18.77.14 22 ssh ssh
