@@ -183,8 +183,8 @@ fn slowed(a: &Attempt, settings: &BruteForceSettings) -> bool {
 
 /// Whether the tail of the series (from `from_attempt`) is all slowed or refused.
 fn defended(series: &[Attempt], settings: &BruteForceSettings) -> bool {
-    series.len() >= settings.from_attempt
-        && series[settings.from_attempt - 1..]
+    series.len() > settings.from_attempt
+        && series[settings.from_attempt..]
             .iter()
             .all(|a| slowed(a, settings))
 }
@@ -229,7 +229,14 @@ pub async fn measure(
             Kind::Undecided(_) => {
                 undecided += 1;
                 if undecided > settings.max_undecided {
-                    m.stopped = Some(format!("{undecided} attempts could not be decided"));
+                    let first = m.series.iter().find_map(|a| match &a.kind {
+                        Kind::Undecided(why) => Some(why.clone()),
+                        _ => None,
+                    });
+                    m.stopped = Some(format!(
+                        "{undecided} attempts could not be decided, first: {}",
+                        first.unwrap_or_default()
+                    ));
                     return m;
                 }
             }
@@ -240,9 +247,7 @@ pub async fn measure(
     if !defended(&m.series, settings) {
         return m;
     }
-    if let Some(c) = valid {
-        m.confirm = Some(attempt::run(surface, &c.username, c.password.expose(), bounds).await);
-    }
+    // Bypasses first: a correct login usually resets the failure count.
     if settings.bypass_other_user && !matches!(surface, Surface::Vnc(_)) {
         for _ in 0..OTHER_USER_ATTEMPTS {
             let wrong = format!("jcs-wrong-{}", crate::probes::io::nonce(5));
@@ -264,6 +269,9 @@ pub async fn measure(
                 m.parallel.push(a);
             }
         }
+    }
+    if let Some(c) = valid {
+        m.confirm = Some(attempt::run(surface, &c.username, c.password.expose(), bounds).await);
     }
     // Recovery: a lockout that also refused the valid credential must lift, so the run leaves
     // the device usable. Correct logins do not count as failures.
@@ -367,7 +375,7 @@ pub fn judge(
         }
     }
     let from = settings.from_attempt;
-    let tail = &m.series[(from - 1).min(m.series.len())..];
+    let tail = &m.series[from.min(m.series.len())..];
     let slowed_count = tail.iter().filter(|a| slowed(a, settings)).count();
     let refused = tail.iter().any(|a| matches!(a.kind, Kind::Refused(_)));
     let delayed_only = tail
@@ -397,7 +405,7 @@ pub fn judge(
         return finding(
             Verdict::Inconclusive,
             format!(
-                "timings too noisy to judge: {slowed_count} of the {} attempts from failure {from} on were slowed (>= {} ms) or refused, the others not",
+                "timings too noisy to judge: {slowed_count} of the {} attempts after failure {from} were slowed (>= {} ms) or refused, the others not",
                 tail.len(),
                 settings.min_delay_ms
             ),
@@ -458,7 +466,7 @@ pub fn judge(
         return finding(
             Verdict::Fail,
             format!(
-                "wrong passwords are {how} from failure {from} on, but the defence is bypassed: {}; {}",
+                "wrong passwords are {how} after failure {from}, but the defence is bypassed: {}; {}",
                 bypasses.join("; "),
                 crack_from(&fast)
             ),
@@ -478,10 +486,20 @@ pub fn judge(
             )),
         }
     }
+    let judged = tail
+        .iter()
+        .filter(|a| matches!(a.kind, Kind::Rejected))
+        .count();
+    let tail_secs: f64 = tail.iter().map(|a| a.elapsed.as_secs_f64()).sum();
+    let effective = if tail_secs > 0.0 {
+        judged as f64 / tail_secs
+    } else {
+        0.0
+    };
     finding(
         Verdict::Pass,
         format!(
-            "wrong passwords for {:?} are {how} from failure {from} on (>= {} ms or refused; measured {r:.2} guesses/s){}{}",
+            "wrong passwords for {:?} are {how} after failure {from} (>= {} ms or refused; effective rate after it {effective:.2} judged guesses/s){}{}",
             m.user,
             settings.min_delay_ms,
             if notes.is_empty() { "" } else { "; " },
@@ -506,7 +524,7 @@ fn crack_from(fast: &[&Attempt]) -> String {
 fn evidence(m: &Measured, settings: &BruteForceSettings) -> Vec<Evidence> {
     let mut out = Vec::new();
     let legend = format!(
-        "ms per attempt as user {:?}: r rejected, x refused, t timed out, ? undecided, a accepted; threshold {} ms from #{}",
+        "ms per attempt as user {:?}: r rejected, x refused, t timed out, ? undecided, a accepted; threshold {} ms after #{}",
         m.user, settings.min_delay_ms, settings.from_attempt
     );
     if let Some(b) = &m.baseline {

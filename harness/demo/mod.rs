@@ -2,6 +2,7 @@
 //! addresses `127.77.<subnet>.<n>`, for `jcstar demo` and the integration tests.
 
 mod debug_port;
+mod guarded;
 mod http;
 mod legacy_tls;
 mod limits;
@@ -95,6 +96,8 @@ enum Handler {
     Plain(&'static Protocol),
     /// HTTP behind a TLS acceptor.
     Tls(&'static http::Site, TlsAcceptor),
+    /// A guarded login with its device's failure counters.
+    Guarded(&'static guarded::Guarded, guarded::State),
 }
 
 impl DemoLab {
@@ -151,6 +154,9 @@ impl DemoLab {
                 let handler = match (&service.protocol, &tls) {
                     (Protocol::Https(site) | Protocol::Https12(site), Some(acceptor)) => {
                         Handler::Tls(site, acceptor.clone())
+                    }
+                    (Protocol::Guarded(page), _) => {
+                        Handler::Guarded(page, guarded::State::default())
                     }
                     (protocol, _) => Handler::Plain(protocol),
                 };
@@ -225,6 +231,16 @@ impl DemoLab {
                     let _ = writeln!(out, "{key} = {}", toml_string(value));
                 }
             }
+            for service in persona.services {
+                if let Protocol::Guarded(page) = &service.protocol {
+                    let _ = write!(
+                        out,
+                        "\n[[device.credential]]\nservice = \"http\"\nusername = {}\npassword = {}\n",
+                        toml_string(page.credential.user),
+                        toml_string(page.credential.password),
+                    );
+                }
+            }
         }
         out
     }
@@ -279,8 +295,9 @@ async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<
             Handler::Plain(Protocol::DebugConsole) => debug_port::serve(stream, limits).await,
             Handler::Plain(Protocol::LegacyTls) => legacy_tls::serve(stream, limits).await,
             Handler::Plain(Protocol::WeakSsh) => weak_ssh::serve(stream, limits).await,
+            Handler::Guarded(page, state) => guarded::serve(stream, page, state, limits).await,
             // Only reachable if TLS setup were skipped for an HTTPS service.
-            Handler::Plain(Protocol::Https(_) | Protocol::Https12(_)) => {}
+            Handler::Plain(Protocol::Https(_) | Protocol::Https12(_) | Protocol::Guarded(_)) => {}
         }
     };
     if tokio::time::timeout(limits.session_timeout, session)

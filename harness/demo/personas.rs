@@ -1,5 +1,6 @@
 //! The simulated devices: one table row per persona. Add a persona by adding a row.
 
+use super::guarded::{Defence, Guarded};
 use super::http::Site;
 use super::rtsp::Stream;
 use super::telnet::Login;
@@ -46,6 +47,8 @@ pub(crate) enum Protocol {
     Https12(Site),
     /// An SSH banner and a KEXINIT with weak algorithms.
     WeakSsh,
+    /// An admin page behind HTTP Basic with a brute-force defence (S1.1-04).
+    Guarded(Guarded),
 }
 
 impl Protocol {
@@ -59,6 +62,7 @@ impl Protocol {
             Protocol::DebugConsole => "unknown",
             Protocol::LegacyTls | Protocol::Https12(_) => "tls",
             Protocol::WeakSsh => "ssh",
+            Protocol::Guarded(_) => "http",
         }
     }
 }
@@ -66,6 +70,12 @@ impl Protocol {
 const BUSYBOX_BANNER: &str =
     "\r\n\r\nBusyBox v1.19.4 (2016-08-10 12:00:00 CST) built-in shell (ash)\r\n\
     Enter 'help' for a list of built-in commands.\r\n\r\n";
+
+/// The operator credential of the S1.1-04 personas (declared in the demo inventory).
+const OPERATOR: Credential = Credential {
+    user: "admin",
+    password: "Op-7731-demo",
+};
 
 /// Every persona a lab starts.
 pub(crate) const PERSONAS: &[Persona] = &[
@@ -239,6 +249,67 @@ pub(crate) const PERSONAS: &[Persona] = &[
                 }),
             },
         ],
+        evidence: &[],
+    },
+    // S1.1-04 personas: one guarded admin login each, hosts 16-19.
+    Persona {
+        name: "open-door-cam",
+        host: 16,
+        model: "JCS-BF-160",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-160",
+                credential: OPERATOR,
+                defence: Defence::Nothing,
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "slow-login-hub",
+        host: 17,
+        model: "JCS-BF-170",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-170",
+                credential: OPERATOR,
+                defence: Defence::GrowingDelay { step_ms: 250 },
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "lockout-nvr",
+        host: 18,
+        model: "JCS-BF-180",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-180",
+                credential: OPERATOR,
+                defence: Defence::Lockout { after: 5 },
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "per-user-lock-cam",
+        host: 19,
+        model: "JCS-BF-190",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-190",
+                credential: OPERATOR,
+                defence: Defence::PerUserLockout { after: 5 },
+            }),
+        }],
         evidence: &[],
     },
 ];

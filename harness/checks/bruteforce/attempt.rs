@@ -78,7 +78,6 @@ const REFUSAL_WORDS: &[&str] = &[
     "disconnect",
     "broken pipe",
     "eof",
-    "handshake failed",
 ];
 
 /// Classifies a probe's [`Login`].

@@ -15,7 +15,8 @@ pub struct BruteForceSettings {
     pub attempts: usize,
     /// An attempt this slow (connect to verdict, in milliseconds) counts as slowed down.
     pub min_delay_ms: u64,
-    /// The 1-based failure from which every attempt must be slowed down or refused.
+    /// Failures answered at full speed that are tolerated: every attempt after failure
+    /// `from_attempt` must be slowed down or refused.
     pub from_attempt: usize,
     /// Try a second user name once the attacked one is slowed down or locked.
     pub bypass_other_user: bool,
@@ -65,8 +66,8 @@ impl BruteForceSettings {
                 "brute_force.attempts must be between 1 and {MAX_ATTEMPTS}"
             ));
         }
-        if self.from_attempt == 0 || self.from_attempt > self.attempts {
-            return Err("brute_force.from_attempt must be between 1 and attempts".into());
+        if self.from_attempt >= self.attempts {
+            return Err("brute_force.from_attempt must be below attempts".into());
         }
         if self.min_delay_ms == 0 || self.min_delay_ms > 60_000 {
             return Err("brute_force.min_delay_ms must be between 1 and 60000".into());
