@@ -48,7 +48,8 @@ fn demo_reports_match_the_simulated_lab() {
     assert!(text.contains("undeclared open port 9527/tcp"), "{text}");
     assert!(text.contains("debug/backdoor port 2323/tcp"), "{text}");
     assert_eq!(criterion(camera, "S1.1-05")["verdict"], "inconclusive");
-    assert_eq!(criterion(camera, "S1.1-04")["verdict"], "inconclusive");
+    // S1.1-04: the telnet login answers wrong passwords at full speed.
+    assert_eq!(criterion(camera, "S1.1-04")["verdict"], "fail");
     // S1.1-01: the RTSP stream answers DESCRIBE without credentials.
     let access = criterion(camera, "S1.1-01");
     assert_eq!(access["verdict"], "fail", "{access}");

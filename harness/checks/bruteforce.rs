@@ -133,7 +133,10 @@ async fn discover(target: &ActiveTarget, context: &ActiveContext, bounds: &Bound
                 }
             }
             ServiceKind::Unknown if service.banner.starts_with("RFB ") => {
-                if matches!(vnc::exposure(address, bounds).await, Exposure::Protected { .. }) {
+                if matches!(
+                    vnc::exposure(address, bounds).await,
+                    Exposure::Protected { .. }
+                ) {
                     surfaces.push(Surface::Vnc(address));
                 }
             }
@@ -281,7 +284,11 @@ pub async fn measure(
         .is_some_and(|c| !matches!(c.kind, Kind::Accepted));
     if let (true, Some(c)) = (locked, valid) {
         let bypass_sent = !m.other_user.is_empty() || !m.parallel.is_empty();
-        let since = if bypass_sent { Instant::now() } else { last_wrong };
+        let since = if bypass_sent {
+            Instant::now()
+        } else {
+            last_wrong
+        };
         let wait = Duration::from_secs(settings.max_lockout_wait_s);
         let poll = Duration::from_millis(settings.recovery_poll_ms);
         let mut polls = Vec::new();
@@ -378,9 +385,10 @@ pub fn judge(
     let tail = &m.series[from.min(m.series.len())..];
     let slowed_count = tail.iter().filter(|a| slowed(a, settings)).count();
     let refused = tail.iter().any(|a| matches!(a.kind, Kind::Refused(_)));
-    let delayed_only = tail
-        .iter()
-        .all(|a| a.elapsed >= Duration::from_millis(settings.min_delay_ms) || matches!(a.kind, Kind::TimedOut));
+    let delayed_only = tail.iter().all(|a| {
+        a.elapsed >= Duration::from_millis(settings.min_delay_ms)
+            || matches!(a.kind, Kind::TimedOut)
+    });
     let r = rate(&m.series);
     let crack = || {
         let mirai = super::access::settings::list("mirai-telnet").map_or(0, |l| l.len());
@@ -419,8 +427,7 @@ pub fn judge(
     // Step 4: the valid credential right after the wrong ones.
     let mut notes = Vec::new();
     if let Some(confirm) = &m.confirm {
-        let fast_ok =
-            matches!(confirm.kind, Kind::Accepted) && !slowed(confirm, settings);
+        let fast_ok = matches!(confirm.kind, Kind::Accepted) && !slowed(confirm, settings);
         if how == "refused" && fast_ok {
             return finding(
                 Verdict::Fail,
@@ -432,7 +439,10 @@ pub fn judge(
             );
         }
         if fast_ok {
-            notes.push("the valid credential still logs in at once (delay applies to failures only)".to_string());
+            notes.push(
+                "the valid credential still logs in at once (delay applies to failures only)"
+                    .to_string(),
+            );
         } else {
             notes.push(format!(
                 "lockout confirmed: the valid credential was {} right after",
@@ -440,7 +450,9 @@ pub fn judge(
             ));
         }
     } else if !has_valid {
-        notes.push("no operator credential declared: lockout of the valid login not confirmed".into());
+        notes.push(
+            "no operator credential declared: lockout of the valid login not confirmed".into(),
+        );
     }
     // Step 5: bypasses.
     let mut bypasses = Vec::new();
@@ -548,7 +560,10 @@ fn evidence(m: &Measured, settings: &BruteForceSettings) -> Vec<Evidence> {
         out.push(Evidence::observed("signals", signals.join("; ")));
     }
     if let Some(c) = &m.confirm {
-        out.push(Evidence::observed("valid credential after the wrong ones", c.code()));
+        out.push(Evidence::observed(
+            "valid credential after the wrong ones",
+            c.code(),
+        ));
     }
     if !m.other_user.is_empty() {
         out.push(Evidence::observed(
@@ -586,3 +601,6 @@ pub fn series_text(series: &[Attempt]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[cfg(test)]
+mod tests;

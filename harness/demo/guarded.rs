@@ -141,7 +141,12 @@ async fn respond(request: &Request, guarded: &Guarded, state: &State, limits: &L
         Decision::Ok => response(200, "OK", "", "<!DOCTYPE html><title>Settings</title>\n"),
         Decision::Unauthorized(delay) => {
             tokio::time::sleep(delay).await;
-            response(401, "Unauthorized", &challenge, "wrong user name or password\n")
+            response(
+                401,
+                "Unauthorized",
+                &challenge,
+                "wrong user name or password\n",
+            )
         }
         Decision::Locked(seconds) => response(
             403,

@@ -12,7 +12,7 @@ use super::*;
 async fn devices_describe_the_personas() {
     let lab = start_lab(111).await;
     let devices = lab.devices();
-    assert_eq!(devices.len(), 6);
+    assert_eq!(devices.len(), 10);
     let listening: Vec<_> = devices[2..5]
         .iter()
         .map(|d| (d.name.as_str(), d.listening.clone()))
@@ -105,7 +105,7 @@ async fn inventory_is_valid_toml_with_the_expected_fields() {
     assert!(text.starts_with("# jcstar demo lab inventory (generated)\n"));
     let inventory: toml::Table = text.parse().expect("valid TOML");
     let devices = inventory["device"].as_array().expect("device array");
-    assert_eq!(devices.len(), 6);
+    assert_eq!(devices.len(), 10);
 
     let camera = devices[0].as_table().unwrap();
     assert_eq!(camera["name"].as_str(), Some("weak-camera"));
