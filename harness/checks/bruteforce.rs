@@ -171,6 +171,8 @@ pub struct Measured {
     pub other_user: Vec<Attempt>,
     /// Wrong passwords sent at once.
     pub parallel: Vec<Attempt>,
+    /// Wall time of the parallel batch, start to last answer.
+    pub parallel_wall: Duration,
     /// Correct logins while waiting for the lock to lift, and the time it took from the last
     /// wrong password.
     pub recovery: Option<(Vec<Attempt>, Option<Duration>)>,
@@ -259,6 +261,7 @@ pub async fn measure(
         }
     }
     if settings.parallel > 0 {
+        let started = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..settings.parallel {
             let (surface, user, bounds) = (surface.clone(), user.clone(), *bounds);
@@ -272,6 +275,7 @@ pub async fn measure(
                 m.parallel.push(a);
             }
         }
+        m.parallel_wall = started.elapsed();
     }
     if let Some(c) = valid {
         m.confirm = Some(attempt::run(surface, &c.username, c.password.expose(), bounds).await);
@@ -462,9 +466,36 @@ pub fn judge(
             settings.other_user
         ));
     }
-    if m.parallel.iter().any(|a| bypassed(a, settings)) {
+    // While the account is locked (the valid login refused) or refusals come back, a parallel
+    // attempt escapes only if it gets a fast plain answer. A delay without lockout is
+    // escaped when parallel connections together guess faster than the threshold rate.
+    let locked = m
+        .confirm
+        .as_ref()
+        .is_some_and(|c| !matches!(c.kind, Kind::Accepted))
+        || m.parallel
+            .iter()
+            .any(|a| matches!(a.kind, Kind::Refused(_)));
+    let wall = m.parallel_wall.as_secs_f64();
+    let answered = m
+        .parallel
+        .iter()
+        .filter(|a| matches!(a.kind, Kind::Rejected))
+        .count();
+    let parallel_rate = if wall > 0.0 {
+        answered as f64 / wall
+    } else {
+        0.0
+    };
+    let threshold_rate = 1000.0 / settings.min_delay_ms as f64;
+    if locked && m.parallel.iter().any(|a| bypassed(a, settings)) {
         bypasses.push(format!(
             "{} parallel connections get fast plain answers",
+            m.parallel.len()
+        ));
+    } else if !locked && parallel_rate > threshold_rate {
+        bypasses.push(format!(
+            "{} parallel connections together get {parallel_rate:.2} answered guesses/s (the delay is per connection)",
             m.parallel.len()
         ));
     }
@@ -574,7 +605,11 @@ fn evidence(m: &Measured, settings: &BruteForceSettings) -> Vec<Evidence> {
     if !m.parallel.is_empty() {
         out.push(Evidence::observed(
             format!("bypass: {} parallel connections", m.parallel.len()),
-            series_text(&m.parallel),
+            format!(
+                "{} (batch took {} ms)",
+                series_text(&m.parallel),
+                m.parallel_wall.as_millis()
+            ),
         ));
     }
     if let Some((polls, recovered)) = &m.recovery {

@@ -49,6 +49,9 @@ const MAX_TRACKED: usize = 1024;
 pub(crate) struct State {
     /// Key (user name, or `*` for a device-wide counter) → (failures, locked until).
     counters: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+    /// One failure delay at a time, like a single-threaded login daemon: parallel
+    /// connections queue behind each other instead of sharing the wait.
+    gate: tokio::sync::Mutex<()>,
 }
 
 enum Decision {
@@ -140,7 +143,10 @@ async fn respond(request: &Request, guarded: &Guarded, state: &State, limits: &L
     match state.decide(guarded, &user, good, limits.lockout_window) {
         Decision::Ok => response(200, "OK", "", "<!DOCTYPE html><title>Settings</title>\n"),
         Decision::Unauthorized(delay) => {
-            tokio::time::sleep(delay).await;
+            if !delay.is_zero() {
+                let _turn = state.gate.lock().await;
+                tokio::time::sleep(delay).await;
+            }
             response(
                 401,
                 "Unauthorized",

@@ -93,7 +93,7 @@ pub fn classify(login: Login) -> Kind {
         Login::Unsupported(why) => Kind::Unsupported(why),
         Login::Failed(why) => {
             let lower = why.to_ascii_lowercase();
-            if lower.contains("timed out") {
+            if lower.contains("timed out") || lower.contains("before the deadline") {
                 Kind::TimedOut
             } else if REFUSAL_WORDS.iter().any(|w| lower.contains(w)) {
                 Kind::Refused(why)
