@@ -1009,9 +1009,12 @@ fn lab_brute_force_lockout() {
                     let summary = f["summary"].as_str().unwrap_or("");
                     let series =
                         series_codes(&finding_evidence(f, "attempt series").unwrap_or_default());
+                    // A real daemon may drop a connection now and then: most
+                    // attempts are plain rejections, not all.
+                    let plain = series.iter().filter(|(_, letter)| *letter == 'r').count();
                     if !summary.contains("guesses/s")
                         || series.len() < 6
-                        || series.iter().any(|(_, letter)| *letter != 'r')
+                        || plain * 10 < series.len() * 7
                     {
                         failures.push(format!("weak-router: {summary} {series:?}"));
                     }

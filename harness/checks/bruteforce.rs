@@ -414,6 +414,28 @@ pub fn judge(
         );
     }
     if slowed_count < tail.len() {
+        // Sporadic refusals (a dropped connection) do not hide a fast guess rate.
+        let fast: Vec<&Attempt> = tail
+            .iter()
+            .filter(|a| matches!(a.kind, Kind::Rejected) && !slowed(a, settings))
+            .collect();
+        let tail_secs: f64 = tail.iter().map(|a| a.elapsed.as_secs_f64()).sum();
+        let threshold_rate = 1000.0 / settings.min_delay_ms as f64;
+        if fast.len() * 2 > tail.len()
+            && tail_secs > 0.0
+            && fast.len() as f64 / tail_secs > 2.0 * threshold_rate
+        {
+            return finding(
+                Verdict::Fail,
+                format!(
+                    "{} of the {} attempts after failure {from} were answered at full speed (the rest slowed or refused): {:.2} answered guesses/s; {}",
+                    fast.len(),
+                    tail.len(),
+                    fast.len() as f64 / tail_secs,
+                    crack()
+                ),
+            );
+        }
         return finding(
             Verdict::Inconclusive,
             format!(

@@ -143,3 +143,54 @@ async fn per_user_lockout_is_bypassed_with_another_name() {
     let (_, f) = run(184, 19, &quiet).await;
     assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
 }
+
+fn at(ms: u64, kind: Kind) -> Attempt {
+    Attempt {
+        elapsed: Duration::from_millis(ms),
+        kind,
+    }
+}
+
+#[test]
+fn judging_sporadic_refusals_mixed_timings_and_no_passwords() {
+    let s = settings();
+    let surface = Surface::Ssh(SocketAddr::from(([127, 0, 0, 1], 22)));
+    let dropped = || Kind::Refused("cannot connect: Connection reset".into());
+    // One dropped connection among fast rejections: still a fast guess rate.
+    let mut series: Vec<Attempt> = (0..8).map(|_| at(30, Kind::Rejected)).collect();
+    series[6] = at(2, dropped());
+    let m = Measured {
+        user: "root".into(),
+        series,
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(
+        f.summary.contains("answered at full speed"),
+        "{}",
+        f.summary
+    );
+    // Half slow, half fast at a modest rate: too noisy to judge.
+    let series = (0..8)
+        .map(|i| at(if i % 2 == 0 { 1500 } else { 600 }, Kind::Rejected))
+        .collect();
+    let m = Measured {
+        user: "root".into(),
+        series,
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Inconclusive, "{}", f.summary);
+    assert!(f.summary.contains("noisy"), "{}", f.summary);
+    // Publickey only: nothing to guess.
+    let m = Measured {
+        user: "root".into(),
+        series: vec![at(20, Kind::Unsupported("publickey only".into()))],
+        stopped: Some("publickey only".into()),
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(f.summary.contains("accepts no passwords"), "{}", f.summary);
+}
