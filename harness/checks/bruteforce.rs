@@ -219,7 +219,11 @@ pub async fn measure(
     let mut undecided = 0;
     for n in 0..settings.attempts {
         let wrong = format!("jcs-wrong-{}", crate::probes::io::nonce(5));
-        let a = attempt::run(surface, &user, &wrong, bounds).await;
+        let mut a = attempt::run(surface, &user, &wrong, bounds).await;
+        if let (Kind::Unsupported(why), true) = (&a.kind, n > 0) {
+            // A login prompt that went away after failures is a refusal.
+            a.kind = Kind::Refused(format!("no login offered any more: {why}"));
+        }
         let kind = a.kind.clone();
         m.series.push(a);
         match kind {

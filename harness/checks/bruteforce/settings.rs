@@ -47,7 +47,7 @@ impl Default for BruteForceSettings {
             from_attempt: 5,
             bypass_other_user: true,
             other_user: "jcstar-probe".into(),
-            parallel: 4,
+            parallel: 8,
             max_lockout_wait_s: 120,
             recovery_poll_ms: 3000,
             connect_timeout_ms: 3000,
