@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, Command, DemoArgs, RequirementsArgs, RunArgs, ScanArgs};
+use crate::cli::{Cli, Command, DemoArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs};
 use crate::demo::{DemoLab, LabOptions};
 use crate::error::{ExitStatus, InputError, Origin};
 use crate::inventory;
@@ -19,6 +19,7 @@ pub async fn run(cli: Cli) -> ExitStatus {
         Command::Scan(args) => scan(args, verbose).await,
         Command::Demo(args) => demo(args, verbose).await,
         Command::Requirements(args) => requirements(args),
+        Command::EvidenceTemplate(args) => evidence_template(args),
     };
     result.unwrap_or_else(|failure| failure.report())
 }
@@ -190,6 +191,13 @@ fn requirements(args: RequirementsArgs) -> Result<ExitStatus, Failure> {
         println!();
     }
     println!("'?' after an evaluation type: not confirmed from public material.");
+    Ok(ExitStatus::Clean)
+}
+
+fn evidence_template(args: TemplateArgs) -> Result<ExitStatus, Failure> {
+    let profile = Profile::load(&args.profile)?;
+    let entries = inventory::load(&args.inventory, &profile)?;
+    print!("{}", crate::template::render(&entries, &profile));
     Ok(ExitStatus::Clean)
 }
 

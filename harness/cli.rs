@@ -42,6 +42,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// List the profile's criteria: id, official evaluation type, what jcstar checks.
     Requirements(RequirementsArgs),
+    /// Print an inventory skeleton with every evidence field of the profile for the devices of
+    /// an inventory (values already declared are kept), to fill in once.
+    EvidenceTemplate(TemplateArgs),
 }
 
 /// Options shared by commands that run a scan.
@@ -124,6 +127,17 @@ pub struct RequirementsArgs {
     /// Print the catalogue as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `jcstar evidence-template`.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// The inventory whose devices the skeleton lists.
+    #[arg(long = "targets", value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// Check profile whose evidence fields are listed.
+    #[arg(long, default_value = crate::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
+    pub profile: String,
 }
 
 /// Rewrites nmap's `-iL FILE` into `--input-list FILE`, which clap can parse.

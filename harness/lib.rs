@@ -19,4 +19,5 @@ pub mod run;
 pub mod scan;
 pub mod sshinfo;
 pub mod targets;
+pub mod template;
 pub mod tls;

@@ -20,6 +20,7 @@ use crate::inventory::InventoryEntry;
 use crate::model::{aggregate, Finding};
 use crate::ports::format_port_ranges;
 use crate::profile::{Profile, ScanSettings};
+use crate::report::readiness::Readiness;
 use crate::report::{
     worst_verdict, DeviceReport, IntrusiveInfo, PortSummary, ProfileRef, RunReport, ScanInfo,
     Summary, ToolInfo, SCHEMA_VERSION,
@@ -235,6 +236,7 @@ fn device_report(
     DeviceReport {
         device: device.clone(),
         verdict: worst_verdict(&criteria),
+        readiness: Readiness::of(&criteria, profile),
         ports: scan.map(port_summary).unwrap_or_default(),
         scan_stats: scan.map(|s| s.stats.clone()),
         criteria,

@@ -21,6 +21,19 @@ fn demo_reports_match_the_simulated_lab() {
     assert_eq!(results["schema"], "jcstar.results");
     assert_eq!(results["schema_version"], 1);
     assert_eq!(results["interrupted"], false);
+    for (name, readiness) in [
+        ("weak-camera", "not_ready"),
+        ("hardened-device", "needs_evidence"),
+    ] {
+        assert_eq!(
+            device(&results, name)["readiness"]["verdict"],
+            readiness,
+            "{name}"
+        );
+    }
+    let camera_counts = &device(&results, "weak-camera")["readiness"];
+    assert_eq!(camera_counts["document"]["declared"], 0);
+    assert!(camera_counts["network_tested"]["fail"].as_u64() >= Some(1));
 
     let camera = device(&results, "weak-camera");
     assert_eq!(camera["device"]["address"], "127.77.201.1");

@@ -768,6 +768,255 @@ fn lab_ssh_weak_algorithms_match_kexinit() {
     assert!(failures.is_empty(), "SSH:\n  {}", failures.join("\n  "));
 }
 
+/// Every evidence value labelled `label` (or its chunks `label [i/n]`) in a device's S1.1-12
+/// findings, joined with commas.
+fn s1_1_12_evidence_all(rdev: &Value, label: &str) -> Option<String> {
+    let chunk = format!("{label} [");
+    let values: Vec<&str> = res_criterion(rdev, "S1.1-12")?["findings"]
+        .as_array()?
+        .iter()
+        .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
+        .filter(|e| {
+            e["label"]
+                .as_str()
+                .is_some_and(|l| l == label || l.starts_with(&chunk))
+        })
+        .filter_map(|e| e["received"].as_str())
+        .collect();
+    (!values.is_empty()).then(|| values.join(","))
+}
+
+/// nmap's ssl-enum-ciphers XML as {version → IANA suite names}, in jcstar's spelling
+/// (`TLSv1.0` → `TLSv1`, TLS 1.3 `TLS_AKE_WITH_X` → `TLS_X`).
+fn nmap_tls_suites(xml: &str) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
+    // nmap's XML carries a DOCTYPE line.
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(xml, options)
+        .map_err(|e| format!("nmap XML: {e}"))?;
+    let script = doc
+        .descendants()
+        .find(|n| n.has_tag_name("script") && n.attribute("id") == Some("ssl-enum-ciphers"))
+        .ok_or("no ssl-enum-ciphers output")?;
+    let mut out = BTreeMap::new();
+    for version in script
+        .children()
+        .filter(|n| n.has_tag_name("table") && n.attribute("key").is_some())
+    {
+        let key = version.attribute("key").unwrap_or_default();
+        let key = if key == "TLSv1.0" { "TLSv1" } else { key };
+        let names: BTreeSet<String> = version
+            .children()
+            .filter(|n| n.has_tag_name("table") && n.attribute("key") == Some("ciphers"))
+            .flat_map(|c| c.descendants())
+            .filter(|n| n.has_tag_name("elem") && n.attribute("key") == Some("name"))
+            .filter_map(|n| n.text())
+            .map(|name| match name.strip_prefix("TLS_AKE_WITH_") {
+                Some(rest) => format!("TLS_{rest}"),
+                None => name.to_string(),
+            })
+            .collect();
+        out.insert(key.to_string(), names);
+    }
+    Ok(out)
+}
+
+#[test]
+fn nmap_tls_suites_parses_ssl_enum_ciphers_xml() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE nmaprun>
+<nmaprun><host><ports><port protocol="tcp" portid="443"><script id="ssl-enum-ciphers" output="x">
+<table key="TLSv1.0"><table key="ciphers"><table><elem key="kex_info">rsa 2048</elem><elem key="name">TLS_RSA_WITH_AES_128_CBC_SHA</elem></table></table>
+<table key="compressors"><elem>NULL</elem></table><table key="warnings"><elem>64-bit block cipher 3DES vulnerable to SWEET32 attack</elem></table></table>
+<table key="TLSv1.3"><table key="ciphers"><table><elem key="name">TLS_AKE_WITH_AES_128_GCM_SHA256</elem></table></table></table>
+<elem key="least strength">A</elem></script></port></ports></host></nmaprun>"#;
+    let got = nmap_tls_suites(xml).expect("parses");
+    let want: BTreeMap<String, BTreeSet<String>> = [
+        ("TLSv1", "TLS_RSA_WITH_AES_128_CBC_SHA"),
+        ("TLSv1.3", "TLS_AES_128_GCM_SHA256"),
+    ]
+    .into_iter()
+    .map(|(v, s)| (v.to_string(), BTreeSet::from([s.to_string()])))
+    .collect();
+    assert_eq!(got, want);
+    assert!(nmap_tls_suites("<nmaprun/>").is_err());
+}
+
+/// The issue's cross-check: on every lab TLS port, the versions and suites jcstar reports as
+/// accepted are exactly those nmap's ssl-enum-ciphers finds on the same server.
+#[test]
+fn lab_tls_agrees_with_nmap_ssl_enum_ciphers() {
+    let Some(run) = lab("lab_tls_agrees_with_nmap_ssl_enum_ciphers") else {
+        return;
+    };
+    let nmap_present = Command::new("nmap")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !nmap_present {
+        eprintln!("lab_tls_agrees_with_nmap_ssl_enum_ciphers: skipped (nmap is not installed)");
+        return;
+    }
+    let mut endpoints = Vec::new();
+    for dev in devices(&run.gt) {
+        let addr = dev["address"].as_str().unwrap_or("?").to_string();
+        for tls in gt_tls(dev) {
+            let port = tls["port"].as_u64().unwrap_or(0) as u16;
+            if run.ports.contains(&port) {
+                endpoints.push((dev, addr.clone(), port));
+            }
+        }
+    }
+    assert!(!endpoints.is_empty(), "the lab has no TLS port to compare");
+    let nmap_results: Vec<Result<BTreeMap<String, BTreeSet<String>>, String>> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = endpoints
+                .iter()
+                .map(|(_, addr, port)| {
+                    s.spawn(move || {
+                        let mut cmd = Command::new("ip");
+                        cmd.args(["netns", "exec", SCANNER_NS, "nmap", "-n", "-Pn", "-p"])
+                            .arg(port.to_string())
+                            .args(["--script", "ssl-enum-ciphers", "-oX", "-"])
+                            .arg(addr)
+                            .stdin(Stdio::null())
+                            .stdout(Stdio::piped())
+                            .stderr(Stdio::piped());
+                        let (code, out, err) = run_bounded(cmd, Duration::from_secs(180))
+                            .map_err(|e| format!("nmap did not finish: {e}"))?;
+                        if code != 0 {
+                            return Err(format!("nmap exited {code}: {err}"));
+                        }
+                        nmap_tls_suites(&out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("nmap thread panicked".into()))
+                })
+                .collect()
+        });
+    let mut failures = Vec::new();
+    for ((dev, addr, port), nmap) in endpoints.iter().zip(nmap_results) {
+        let nmap = match nmap {
+            Ok(n) => n,
+            Err(e) => {
+                failures.push(format!("{} {addr}:{port}: {e}", name(dev)));
+                continue;
+            }
+        };
+        let rdev = result_device(run, dev);
+        let mut ours: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for version in ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] {
+            let ids = id_set(s1_1_12_evidence_all(
+                rdev,
+                &format!("tls {port}/tcp {version} suites"),
+            ));
+            let names: BTreeSet<String> = ids
+                .iter()
+                .map(
+                    |id| match u16::from_str_radix(id.trim_start_matches("0x"), 16) {
+                        Ok(n) => jcstar::tls::suite_name(n),
+                        Err(_) => id.clone(),
+                    },
+                )
+                .collect();
+            if !names.is_empty() {
+                ours.insert(version.to_string(), names);
+            }
+        }
+        eprintln!(
+            "lab: {} {addr}:{port} nmap {:?} jcstar {:?}",
+            name(dev),
+            nmap.iter().map(|(v, s)| (v, s.len())).collect::<Vec<_>>(),
+            ours.iter().map(|(v, s)| (v, s.len())).collect::<Vec<_>>()
+        );
+        let versions: BTreeSet<&String> = nmap.keys().chain(ours.keys()).collect();
+        for version in versions {
+            let empty = BTreeSet::new();
+            let theirs = nmap.get(version).unwrap_or(&empty);
+            let mine = ours.get(version).unwrap_or(&empty);
+            let only_nmap: Vec<&String> = theirs.difference(mine).collect();
+            let only_jcstar: Vec<&String> = mine.difference(theirs).collect();
+            if !only_nmap.is_empty() || !only_jcstar.is_empty() {
+                failures.push(format!(
+                    "{} {addr}:{port} {version}: only nmap {only_nmap:?}, only jcstar {only_jcstar:?}",
+                    name(dev)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "jcstar and nmap ssl-enum-ciphers disagree:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+/// SSH authentication methods (recorded for the brute-force check): the methods jcstar reports
+/// are exactly the ground truth's `auth_methods` (order aside) on every lab SSH port.
+#[test]
+fn lab_ssh_auth_methods_match() {
+    let Some(run) = lab("lab_ssh_auth_methods_match") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        for ssh in gt_ssh(dev) {
+            let port = ssh["port"].as_u64().unwrap_or(0);
+            if !run.ports.contains(&(port as u16)) {
+                continue;
+            }
+            let want: BTreeSet<String> = ssh["auth_methods"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect();
+            let got = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp auth methods"));
+            eprintln!("lab: {} {port}: auth methods {got:?}", name(dev));
+            if got.is_none() || id_set(got.clone()) != want {
+                failures.push(format!(
+                    "{} {port}: auth methods {got:?}, want {want:?}",
+                    name(dev)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "SSH auth:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+/// Plaintext SNMP (S1.1-12): reported exactly on the devices whose ground truth has an SNMP
+/// agent on 161/udp.
+#[test]
+fn lab_plaintext_snmp_exactly_where_an_agent_runs() {
+    let Some(run) = lab("lab_plaintext_snmp_exactly_where_an_agent_runs") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let agent = u16_list(&dev["udp"]["open_ports"]).contains(&161);
+        let got = s1_1_12_evidence(rdev, "snmp 161/udp");
+        if agent != got.is_some() {
+            failures.push(format!("{}: agent {agent}, reported {got:?}", name(dev)));
+        }
+    }
+    assert!(failures.is_empty(), "SNMP:\n  {}", failures.join("\n  "));
+}
+
 // ---------------------------------------------------------------- S1.1-01 / S1.1-02 (access)
 
 /// Findings of one check (`access.…`) on a criterion of a result device.

@@ -71,7 +71,8 @@ pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Findin
         }
     }
     let mut findings: Vec<Finding> = by_port.into_values().flatten().collect();
-    findings.extend(plaintext::check(&target.scan, &tls_policy).await);
+    let snmp = plaintext::SnmpProbe::from_profile(&context.profile);
+    findings.extend(plaintext::check(&target.scan, &tls_policy, &snmp).await);
     if findings.is_empty() {
         findings.push(Finding::new(
             "crypto.none",

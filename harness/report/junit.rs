@@ -31,6 +31,10 @@ fn device_suite(run: &RunReport, device: &DeviceReport) -> TestSuite {
         suite.add_property(Property::new("hostname", hostname.as_str()));
     }
     suite.add_property(Property::new("profile", run.profile.name.as_str()));
+    suite.add_property(Property::new(
+        "readiness",
+        device.readiness.verdict.as_text(),
+    ));
     let classname = format!("jcstar.{}", device.device.name);
     for criterion in &device.criteria {
         let mut case = TestCase::new(

@@ -4,6 +4,7 @@
 //! in `reports/README.md`. A change that removes or renames a field bumps the version.
 
 pub mod junit;
+pub mod readiness;
 pub mod table;
 
 use std::collections::BTreeMap;
@@ -121,6 +122,8 @@ pub struct DeviceReport {
     pub device: Device,
     /// Worst criterion verdict for the device.
     pub verdict: Verdict,
+    /// Counts and the ★1 readiness verdict.
+    pub readiness: readiness::Readiness,
     /// What the port scan saw.
     pub ports: PortSummary,
     /// Scanner statistics for the host.

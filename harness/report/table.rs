@@ -56,6 +56,16 @@ pub fn render(run: &RunReport) -> String {
     out.push_str(
         "\ncolumns: S1.1-NN criteria; pass, FAIL, warn, decl = declared by the vendor (not verified), n/a, ? = inconclusive, ERR\n",
     );
+    out.push_str("\n★1 readiness:\n");
+    for device in &run.devices {
+        let _ = writeln!(
+            out,
+            "  {:<name_width$}  {}: {}",
+            device.device.name,
+            device.readiness.verdict.as_text().to_uppercase(),
+            device.readiness.counts_line()
+        );
+    }
     let mut notes = String::new();
     for device in &run.devices {
         for criterion in &device.criteria {

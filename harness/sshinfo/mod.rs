@@ -1,7 +1,9 @@
 //! SSH inspection: the identification string, the server's KEXINIT algorithm lists (parsed by
 //! hand, bounded) and its host keys (one curve25519/ECDH key exchange per host-key type, up to
-//! the server's KEX_ECDH_REPLY, which carries the key).
+//! the server's KEX_ECDH_REPLY, which carries the key). Through russh: the authentication methods
+//! the server offers, and host keys of servers with classic Diffie-Hellman key exchange only.
 
+pub mod auth;
 mod wire;
 
 use std::net::SocketAddr;
@@ -43,6 +45,9 @@ pub struct SshInfo {
     pub kexinit: KexInit,
     /// Host keys obtained, one per key type.
     pub host_keys: Vec<HostKey>,
+    /// Authentication methods the server offers (`publickey`, `password`, ...), from the failure
+    /// reply to `none` authentication; `None` when that could not be learnt.
+    pub auth_methods: Option<Vec<String>>,
     /// Why parts of the inspection could not finish.
     pub incomplete: Vec<String>,
 }
@@ -163,6 +168,13 @@ async fn first_contact(addr: SocketAddr) -> Result<(String, KexInit), String> {
     Ok((id, kexinit))
 }
 
+/// Key exchanges the hand-written host-key probe can do.
+const MODERN_KEX: [&str; 3] = [
+    "curve25519-sha256",
+    "curve25519-sha256@libssh.org",
+    "ecdh-sha2-nistp256",
+];
+
 /// Runs one key exchange offering only `host_key_algorithm` and returns the server's key.
 async fn host_key(
     addr: SocketAddr,
@@ -172,14 +184,10 @@ async fn host_key(
     let (mut conn, _) = open(addr).await?;
     let payload = conn.message().await?;
     parse_kexinit(&payload).ok_or("the server's KEXINIT is malformed")?;
-    let kex = [
-        "curve25519-sha256",
-        "curve25519-sha256@libssh.org",
-        "ecdh-sha2-nistp256",
-    ]
-    .into_iter()
-    .find(|k| server.kex.iter().any(|s| s == k))
-    .ok_or("the server offers neither curve25519 nor ECDH P-256 key exchange")?;
+    let kex = MODERN_KEX
+        .into_iter()
+        .find(|k| server.kex.iter().any(|s| s == k))
+        .ok_or("the server offers neither curve25519 nor ECDH P-256 key exchange")?;
     let ours = KexInit {
         kex: vec![kex.to_string()],
         host_key: vec![host_key_algorithm.to_string()],
@@ -248,9 +256,36 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
             return info;
         }
     }
+    let modern = MODERN_KEX
+        .iter()
+        .any(|k| info.kexinit.kex.iter().any(|s| s == k));
+    // Set when a russh key exchange got no reply: the next would not either (a server that
+    // stops after KEXINIT), so the remaining ones are skipped instead of each waiting.
+    let mut russh_stalled = false;
     for algorithm in host_key_probes(&info.kexinit.host_key) {
         let left = (started + limits.port_deadline).saturating_duration_since(Instant::now());
         let deadline = limits.connection_timeout.min(left);
+        if !modern {
+            // Classic Diffie-Hellman only: a full key exchange through russh.
+            if russh_stalled {
+                info.incomplete.push(format!(
+                    "host key {algorithm}: skipped, an earlier key exchange got no reply"
+                ));
+                continue;
+            }
+            match auth::host_key(addr, &algorithm, deadline).await {
+                Ok(key) => info.host_keys.push(key),
+                Err(auth::Failure::TimedOut(reason)) => {
+                    russh_stalled = true;
+                    info.incomplete
+                        .push(format!("host key {algorithm}: {reason}"));
+                }
+                Err(auth::Failure::Other(reason)) => info
+                    .incomplete
+                    .push(format!("host key {algorithm}: {reason}")),
+            }
+            continue;
+        }
         match tokio::time::timeout(deadline, host_key(addr, &info.kexinit, &algorithm)).await {
             Ok(Ok(key)) => info.host_keys.push(key),
             Ok(Err(reason)) => info
@@ -260,6 +295,16 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
                 "host key {algorithm}: no reply within {} ms",
                 deadline.as_millis()
             )),
+        }
+    }
+    if russh_stalled {
+        info.incomplete
+            .push("auth methods: skipped, an earlier key exchange got no reply".to_string());
+    } else if !info.protocol1 || info.identification.starts_with("SSH-1.99-") {
+        let left = (started + limits.port_deadline).saturating_duration_since(Instant::now());
+        match auth::auth_methods(addr, limits.connection_timeout.min(left)).await {
+            Ok(methods) => info.auth_methods = Some(methods),
+            Err(reason) => info.incomplete.push(format!("auth methods: {reason}")),
         }
     }
     info

@@ -1,6 +1,8 @@
 //! Plaintext channels that carry credentials: telnet and FTP (from the scan), HTTP logins on
 //! plain HTTP without a redirect to HTTPS, MQTT taking a username/password, RTSP with Basic
-//! authentication, SNMP v1/v2c. Small bounded probes of its own; no credential is guessed.
+//! authentication, SNMP v1/v2c. Small bounded probes of its own; no login is guessed. SNMP is
+//! asked with the well-known community strings (`public`, `private` and the profile's SNMP
+//! list, all in one burst), since a v1/v2c agent stays silent to a community it does not know.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -157,33 +159,122 @@ async fn mqtt_credentials(addr: SocketAddr) -> Option<u8> {
     }
 }
 
-/// SNMPv2c GetRequest for sysDescr.0 with community `public`.
-const SNMP_V2C_GET: &[u8] = &[
-    0x30, 0x29, 0x02, 0x01, 0x01, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa0, 0x1c, 0x02,
-    0x04, 0x4a, 0x63, 0x73, 0x74, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30, 0x0c, 0x06,
-    0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x05, 0x00,
-];
+/// Most community strings sent to one agent.
+pub const SNMP_MAX_COMMUNITIES: usize = 16;
+/// Longest community string sent (keeps every BER length in short form).
+const SNMP_COMMUNITY_MAX: usize = 64;
 
-/// Whether SNMP v1/v2c answers on 161/udp (one datagram, one answer awaited).
-async fn snmp_answers(ip: IpAddr) -> bool {
-    let bind: SocketAddr = match ip {
-        IpAddr::V4(_) => "0.0.0.0:0",
-        IpAddr::V6(_) => "[::]:0",
+/// SNMPv2c GetRequest for sysDescr.0 with `community` and request id `id`; `None` when the
+/// community is longer than [`SNMP_COMMUNITY_MAX`].
+fn snmp_v2c_get(community: &[u8], id: u8) -> Option<Vec<u8>> {
+    if community.len() > SNMP_COMMUNITY_MAX {
+        return None;
     }
-    .parse()
-    .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let pdu: [u8; 30] = [
+        0xa0, 0x1c, 0x02, 0x04, 0x4a, 0x63, 0x73, id, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30,
+        0x0e, 0x30, 0x0c, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x05, 0x00,
+    ];
+    let mut out = vec![
+        0x30,
+        (5 + community.len() + pdu.len()) as u8,
+        0x02,
+        0x01,
+        0x01,
+    ];
+    out.push(0x04);
+    out.push(community.len() as u8);
+    out.extend_from_slice(community);
+    out.extend_from_slice(&pdu);
+    Some(out)
+}
+
+/// The community string of an SNMP v1/v2c message (`None` when it is not one).
+fn snmp_reply_community(msg: &[u8]) -> Option<&[u8]> {
+    if *msg.first()? != 0x30 {
+        return None;
+    }
+    // Sequence length: short form or 0x81/0x82 long form.
+    let rest = match *msg.get(1)? {
+        n if n < 0x80 => msg.get(2..)?,
+        0x81 => msg.get(3..)?,
+        0x82 => msg.get(4..)?,
+        _ => return None,
+    };
+    // version INTEGER (0 = v1, 1 = v2c), then the community OCTET STRING.
+    if rest.get(..2)? != [0x02, 0x01] || *rest.get(2)? > 1 || *rest.get(3)? != 0x04 {
+        return None;
+    }
+    let len = usize::from(*rest.get(4)?);
+    if len >= 0x80 {
+        return None;
+    }
+    rest.get(5..5 + len)
+}
+
+/// The first of `communities` an SNMP v1/v2c agent at `agent` answers (all GetRequests are
+/// sent at once, then answers awaited until [`PROBE_TIMEOUT`]; agents ignore wrong communities).
+async fn snmp_community(agent: SocketAddr, communities: &[String]) -> Option<String> {
+    let bind: SocketAddr = match agent.ip() {
+        IpAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
+        IpAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
+    };
+    let communities: Vec<&String> = communities.iter().take(SNMP_MAX_COMMUNITIES).collect();
     let probe = async {
         let socket = UdpSocket::bind(bind).await.ok()?;
-        socket.send_to(SNMP_V2C_GET, (ip, 161)).await.ok()?;
+        for (i, community) in communities.iter().enumerate() {
+            if let Some(get) = snmp_v2c_get(community.as_bytes(), i as u8) {
+                socket.send_to(&get, agent).await.ok()?;
+            }
+        }
         let mut buf = [0u8; 1500];
-        let (n, _) = socket.recv_from(&mut buf).await.ok()?;
-        (n > 2 && buf[0] == 0x30).then_some(())
+        // Bounded: one answer per request at most matters; stray datagrams are skipped.
+        for _ in 0..communities.len() * 2 {
+            let (n, from) = socket.recv_from(&mut buf).await.ok()?;
+            if from != agent {
+                continue;
+            }
+            let Some(answered) = buf.get(..n).and_then(snmp_reply_community) else {
+                continue;
+            };
+            if let Some(c) = communities.iter().find(|c| c.as_bytes() == answered) {
+                return Some(c.to_string());
+            }
+        }
+        None
     };
     tokio::time::timeout(PROBE_TIMEOUT, probe)
         .await
         .ok()
         .flatten()
-        .is_some()
+}
+
+/// SNMP settings for the plaintext check: where the agent listens and which community strings
+/// to try (`public` and `private` always included).
+#[derive(Debug, Clone)]
+pub struct SnmpProbe {
+    /// UDP port of the agent.
+    pub port: u16,
+    /// Community strings, tried at once, at most [`SNMP_MAX_COMMUNITIES`].
+    pub communities: Vec<String>,
+}
+
+impl SnmpProbe {
+    /// `public`, `private`, then the profile's SNMP community lists (`[access.lists] snmp`).
+    pub fn from_profile(profile: &crate::profile::Profile) -> SnmpProbe {
+        let mut communities: Vec<String> = vec!["public".into(), "private".into()];
+        for name in &profile.access.lists.snmp {
+            for (_, community) in crate::checks::access::settings::list(name).unwrap_or_default() {
+                if !community.is_empty() && !communities.contains(&community) {
+                    communities.push(community);
+                }
+            }
+        }
+        communities.truncate(SNMP_MAX_COMMUNITIES);
+        SnmpProbe {
+            port: profile.access.snmp_port,
+            communities,
+        }
+    }
 }
 
 fn finding(
@@ -199,7 +290,7 @@ fn finding(
 }
 
 /// Findings for every plaintext channel carrying credentials on the scanned device.
-pub async fn check(scan: &HostScan, policy: &TlsPolicy) -> Vec<Finding> {
+pub async fn check(scan: &HostScan, policy: &TlsPolicy, snmp: &SnmpProbe) -> Vec<Finding> {
     let mut findings = Vec::new();
     for port in scan.ports.iter().filter(|p| p.state == PortState::Open) {
         let Some(service) = &port.service else {
@@ -254,13 +345,87 @@ pub async fn check(scan: &HostScan, policy: &TlsPolicy) -> Vec<Finding> {
         };
         findings.extend(found);
     }
-    if policy.plaintext_channels.contains_key("snmp") && snmp_answers(scan.address).await {
-        findings.extend(finding(
-            policy,
-            "snmp",
-            "SNMP v1/v2c on 161/udp: community strings travel in plaintext".to_string(),
-            Evidence::observed("snmp 161/udp", "answered a v2c GetRequest for sysDescr.0"),
-        ));
+    if policy.plaintext_channels.contains_key("snmp") {
+        let agent = SocketAddr::new(scan.address, snmp.port);
+        if let Some(community) = snmp_community(agent, &snmp.communities).await {
+            findings.extend(finding(
+                policy,
+                "snmp",
+                format!(
+                    "SNMP v1/v2c on {}/udp: community strings travel in plaintext",
+                    snmp.port
+                ),
+                Evidence::observed(
+                    format!("snmp {}/udp", snmp.port),
+                    format!(
+                        "answered a v2c GetRequest for sysDescr.0 with community {:?}",
+                        crate::model::bounded(&community)
+                    ),
+                ),
+            ));
+        }
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_request_for_public_is_the_classic_packet() {
+        let get = snmp_v2c_get(b"public", 0x74).unwrap();
+        assert_eq!(get.len(), 43);
+        assert_eq!(&get[..2], [0x30, 0x29]);
+        assert_eq!(snmp_reply_community(&get), Some(&b"public"[..]));
+        assert!(snmp_v2c_get(&[b'a'; 65], 0).is_none());
+        assert_eq!(snmp_reply_community(&[0x30, 0x81]), None);
+        assert_eq!(snmp_reply_community(b"not snmp"), None);
+    }
+
+    /// A loopback SNMP "agent" that answers only community `private` (echoing the request as a
+    /// response), like an agent configured with a non-public read community; bounded.
+    async fn agent_for(community: &'static [u8]) -> SocketAddr {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1500];
+            for _ in 0..64 {
+                let Ok(Ok((n, from))) =
+                    tokio::time::timeout(Duration::from_secs(10), socket.recv_from(&mut buf)).await
+                else {
+                    return;
+                };
+                if snmp_reply_community(&buf[..n]) == Some(community) {
+                    let mut reply = buf[..n].to_vec();
+                    if let Some(pdu) = reply.iter().position(|&b| b == 0xa0) {
+                        reply[pdu] = 0xa2;
+                    }
+                    let _ = socket.send_to(&reply, from).await;
+                }
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn finds_the_community_the_agent_answers() {
+        let agent = agent_for(b"private").await;
+        let communities = vec!["public".to_string(), "private".to_string()];
+        assert_eq!(
+            snmp_community(agent, &communities).await.as_deref(),
+            Some("private")
+        );
+        let only_public = vec!["public".to_string()];
+        assert_eq!(snmp_community(agent, &only_public).await, None);
+    }
+
+    #[test]
+    fn the_builtin_profile_tries_public_private_and_its_list() {
+        let probe = SnmpProbe::from_profile(&crate::profile::Profile::builtin());
+        assert_eq!(probe.port, 161);
+        assert_eq!(&probe.communities[..2], ["public", "private"]);
+        assert!(probe.communities.len() > 2);
+        assert!(probe.communities.len() <= SNMP_MAX_COMMUNITIES);
+    }
 }

@@ -407,6 +407,12 @@ pub fn ssh_findings(policy: &SshPolicy, info: &SshInfo) -> Vec<Finding> {
         ));
     }
     evidence.push(Evidence::observed(format!("ssh {p} weak"), weak.join(",")));
+    if let Some(methods) = &info.auth_methods {
+        evidence.push(Evidence::observed(
+            format!("ssh {p} auth methods"),
+            methods.join(","),
+        ));
+    }
     for key in &info.host_keys {
         let ev = Evidence::observed(
             format!("{SSH_KEY_LABEL} {p} {}", key.key_type),
