@@ -149,6 +149,11 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     let active = if interrupted {
         BTreeMap::new()
     } else {
+        if plan.profile.check_enabled("brute_force") && plan.intrusive.enabled {
+            eprintln!(
+                "jcstar: the brute-force check (S1.1-04) will send wrong passwords to every login service and may lock accounts for a while (--no-intrusive skips it)"
+            );
+        }
         run_active_checks(plan, &by_address, &mut stop).await
     };
     let active_interrupted = !interrupted && active.len() < by_address.len();

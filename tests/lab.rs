@@ -1196,3 +1196,124 @@ fn lab_mqtt_password_listener_is_not_guessed() {
         accepted_credentials(rdev)
     );
 }
+
+// ---------------------------------------------------------------- Brute force (S1.1-04)
+
+/// The S1.1-04 findings of a device whose summary starts with `surface` (e.g. `ssh 22/tcp`).
+fn brute_force_findings<'a>(rdev: &'a Value, surface: &str) -> Vec<&'a Value> {
+    res_criterion(rdev, "S1.1-04")
+        .and_then(|c| c["findings"].as_array())
+        .into_iter()
+        .flatten()
+        .filter(|f| f["check"] == "brute_force")
+        .filter(|f| f["summary"].as_str().unwrap_or("").starts_with(surface))
+        .collect()
+}
+
+/// Evidence `label` of a finding.
+fn finding_evidence(finding: &Value, label: &str) -> Option<String> {
+    finding["evidence"]
+        .as_array()?
+        .iter()
+        .find(|e| e["label"] == label)
+        .and_then(|e| e["received"].as_str().map(str::to_string))
+}
+
+/// The attempt series `ms`+letter codes after the legend's `: `.
+fn series_codes(text: &str) -> Vec<(u64, char)> {
+    let tail = text.rsplit(": ").next().unwrap_or("");
+    tail.split_whitespace()
+        .filter_map(|code| {
+            let letter = code.chars().last()?;
+            let ms = code[..code.len() - letter.len_utf8()].parse().ok()?;
+            Some((ms, letter))
+        })
+        .collect()
+}
+
+/// S1.1-04, measured on real daemons during the shared scan (the check runs
+/// last on each device and waits for a locked account to recover):
+/// - the device whose ground truth has a lockout (OpenSSH + pam_faillock)
+///   passes, the valid credential is refused right after the wrong ones, every
+///   wrong attempt is slowed (pam_unix's ~2 s failure delay), and the account
+///   is usable again at the end;
+/// - the weak router's SSH (no limits, root's password is a default) fails
+///   with a guess rate.
+#[test]
+fn lab_brute_force_lockout() {
+    let Some(run) = lab("lab_brute_force_lockout") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let verdict = res_criterion(rdev, "S1.1-04")
+            .and_then(|c| c["verdict"].as_str())
+            .unwrap_or("<missing>");
+        eprintln!("lab: {} S1.1-04 {verdict}", name(dev));
+        for lockout in gt_lockouts(dev) {
+            let surface = format!(
+                "{} {}/tcp",
+                lockout["service"].as_str().unwrap_or("?"),
+                lockout["port"]
+            );
+            let found = brute_force_findings(rdev, &surface);
+            let Some(f) = found.first() else {
+                failures.push(format!("{}: no S1.1-04 finding for {surface}", name(dev)));
+                continue;
+            };
+            eprintln!("lab: {} {f}", name(dev));
+            let summary = f["summary"].as_str().unwrap_or("");
+            if f["verdict"] != "pass" {
+                failures.push(format!("{}: {surface} not pass: {summary}", name(dev)));
+            }
+            if lockout["correct_login_refused_while_locked"] == true
+                && !summary.contains("lockout confirmed")
+            {
+                failures.push(format!("{}: lockout not confirmed: {summary}", name(dev)));
+            }
+            if !summary.contains("the account recovered") {
+                failures.push(format!("{}: recovery not seen: {summary}", name(dev)));
+            }
+            let series = series_codes(&finding_evidence(f, "attempt series").unwrap_or_default());
+            // pam_unix delays every failure by ~2 s: generous margin at 1 s.
+            let delay_ms = (lockout["failure_delay_s"].as_f64().unwrap_or(0.0) * 500.0) as u64;
+            if series.len() < 6
+                || series
+                    .iter()
+                    .any(|(ms, letter)| *letter == 'a' || (*letter == 'r' && *ms < delay_ms))
+            {
+                failures.push(format!("{}: series {series:?}", name(dev)));
+            }
+            let confirm =
+                finding_evidence(f, "valid credential after the wrong ones").unwrap_or_default();
+            if confirm.ends_with('a') || confirm.is_empty() {
+                failures.push(format!(
+                    "{}: valid login after the wrong ones: {confirm:?}",
+                    name(dev)
+                ));
+            }
+        }
+        if dev["persona"] == "weak-router" {
+            let found = brute_force_findings(rdev, "ssh 22/tcp");
+            match found.first() {
+                Some(f) if f["verdict"] == "fail" => {
+                    let summary = f["summary"].as_str().unwrap_or("");
+                    let series =
+                        series_codes(&finding_evidence(f, "attempt series").unwrap_or_default());
+                    // A real daemon may drop a connection now and then: most
+                    // attempts are plain rejections, not all.
+                    let plain = series.iter().filter(|(_, letter)| *letter == 'r').count();
+                    if !summary.contains("guesses/s")
+                        || series.len() < 6
+                        || plain * 10 < series.len() * 7
+                    {
+                        failures.push(format!("weak-router: {summary} {series:?}"));
+                    }
+                }
+                other => failures.push(format!("weak-router ssh 22/tcp not fail: {other:?}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "S1.1-04:\n  {}", failures.join("\n  "));
+}

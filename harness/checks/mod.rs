@@ -5,6 +5,7 @@
 //! port scan, one task per device, and can be interrupted.
 
 pub mod access;
+pub mod bruteforce;
 pub mod crypto;
 pub mod declared;
 pub mod interfaces;
@@ -27,6 +28,7 @@ pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[
     ("unauthenticated_access", &["S1.1-01"]),
     ("default_credentials", &["S1.1-02"]),
     ("crypto", &["S1.1-12", "S1.1-11"]),
+    ("brute_force", &["S1.1-04"]),
 ];
 
 /// Whether `name` is a check jcstar knows.
@@ -138,6 +140,14 @@ pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> Vec<Fin
                         || (credentials && f.check == access::DEFAULT_CREDENTIALS)
                 }),
         );
+    }
+    // Last on the device: it may lock accounts, so every other check has had its turn.
+    if context.profile.check_enabled("brute_force") {
+        if context.intrusive {
+            findings.extend(bruteforce::check(&target, &context).await);
+        } else {
+            findings.push(bruteforce::skipped());
+        }
     }
     findings
 }

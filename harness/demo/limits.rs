@@ -21,6 +21,8 @@ pub struct Limits {
     pub session_timeout: Duration,
     /// Concurrent connections per listener; further connections are accepted and closed at once.
     pub max_connections: usize,
+    /// How long a guarded demo login stays locked after too many failures (S1.1-04 personas).
+    pub lockout_window: Duration,
 }
 
 impl Default for Limits {
@@ -31,6 +33,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(30),
             session_timeout: Duration::from_secs(300),
             max_connections: 256,
+            lockout_window: Duration::from_secs(30),
         }
     }
 }

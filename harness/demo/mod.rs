@@ -4,6 +4,7 @@
 mod auth;
 mod debug_port;
 mod ftp;
+mod guarded;
 mod http;
 mod legacy_tls;
 mod limits;
@@ -102,6 +103,8 @@ enum Handler {
     Plain(&'static Protocol),
     /// HTTP behind a TLS acceptor.
     Tls(&'static http::Site, TlsAcceptor),
+    /// A guarded login with its device's failure counters.
+    Guarded(&'static guarded::Guarded, guarded::State),
 }
 
 impl DemoLab {
@@ -170,6 +173,9 @@ impl DemoLab {
                 let handler = match (&service.protocol, &tls) {
                     (Protocol::Https(site) | Protocol::Https12(site), Some(acceptor)) => {
                         Handler::Tls(site, acceptor.clone())
+                    }
+                    (Protocol::Guarded(page), _) => {
+                        Handler::Guarded(page, guarded::State::default())
                     }
                     (protocol, _) => Handler::Plain(protocol),
                 };
@@ -258,6 +264,16 @@ impl DemoLab {
                     let _ = writeln!(out, "{key} = {}", toml_string(value));
                 }
             }
+            for service in persona.services {
+                if let Protocol::Guarded(page) = &service.protocol {
+                    let _ = write!(
+                        out,
+                        "\n[[device.credential]]\nservice = \"http\"\nusername = {}\npassword = {}\n",
+                        toml_string(page.credential.user),
+                        toml_string(page.credential.password),
+                    );
+                }
+            }
         }
         out
     }
@@ -327,8 +343,9 @@ async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<
             Handler::Plain(Protocol::Ssh(login)) => ssh_login::serve(stream, login, limits).await,
             // Served by the UDP task, never by a TCP listener.
             Handler::Plain(Protocol::Snmp(_)) => {}
+            Handler::Guarded(page, state) => guarded::serve(stream, page, state, limits).await,
             // Only reachable if TLS setup were skipped for an HTTPS service.
-            Handler::Plain(Protocol::Https(_) | Protocol::Https12(_)) => {}
+            Handler::Plain(Protocol::Https(_) | Protocol::Https12(_) | Protocol::Guarded(_)) => {}
         }
     };
     if tokio::time::timeout(limits.session_timeout, session)

@@ -2,6 +2,7 @@
 
 use super::auth::{Gate, Scheme};
 use super::ftp::FtpServer;
+use super::guarded::{Defence, Guarded};
 use super::http::Site;
 use super::mqtt::Broker;
 use super::rtsp::Stream;
@@ -68,6 +69,8 @@ pub(crate) enum Protocol {
     OpenShell(&'static str),
     /// A real SSH handshake (russh) with password or public-key-only authentication.
     Ssh(SshLogin),
+    /// An admin page behind HTTP Basic with a brute-force defence (S1.1-04).
+    Guarded(Guarded),
 }
 
 impl Protocol {
@@ -89,6 +92,7 @@ impl Protocol {
             Protocol::RtspAuth(..) => "rtsp",
             Protocol::OpenShell(_) => "telnet",
             Protocol::Ssh(_) => "ssh",
+            Protocol::Guarded(_) => "http",
         }
     }
 }
@@ -357,6 +361,12 @@ pub(crate) const ACCESS_PERSONAS: &[Persona] = &[
     },
 ];
 
+/// The operator credential of the S1.1-04 personas (declared in the demo inventory).
+const OPERATOR: Credential = Credential {
+    user: "admin",
+    password: "Op-7731-demo",
+};
+
 /// Every persona a lab starts.
 pub(crate) const PERSONAS: &[Persona] = &[
     Persona {
@@ -529,6 +539,67 @@ pub(crate) const PERSONAS: &[Persona] = &[
                 }),
             },
         ],
+        evidence: &[],
+    },
+    // S1.1-04 personas: one guarded admin login each, hosts 16-19.
+    Persona {
+        name: "open-door-cam",
+        host: 16,
+        model: "JCS-BF-160",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-160",
+                credential: OPERATOR,
+                defence: Defence::Nothing,
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "slow-login-hub",
+        host: 17,
+        model: "JCS-BF-170",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-170",
+                credential: OPERATOR,
+                defence: Defence::GrowingDelay { step_ms: 250 },
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "lockout-nvr",
+        host: 18,
+        model: "JCS-BF-180",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-180",
+                credential: OPERATOR,
+                defence: Defence::Lockout { after: 5 },
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        name: "per-user-lock-cam",
+        host: 19,
+        model: "JCS-BF-190",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-190",
+                credential: OPERATOR,
+                defence: Defence::PerUserLockout { after: 5 },
+            }),
+        }],
         evidence: &[],
     },
 ];

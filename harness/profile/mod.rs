@@ -37,6 +37,9 @@ pub struct Profile {
     /// Access-control and default-credential checks (S1.1-01, S1.1-02).
     #[serde(default)]
     pub access: crate::checks::access::settings::AccessSettings,
+    /// Brute-force resistance check (S1.1-04).
+    #[serde(default)]
+    pub brute_force: crate::checks::bruteforce::settings::BruteForceSettings,
 }
 
 /// How the policy rates one protocol, algorithm or property.
@@ -268,6 +271,9 @@ impl Profile {
         }
         if let Err(message) = self.access.validate() {
             return Err(InputError::new(at("[access"), message));
+        }
+        if let Err(message) = self.brute_force.validate() {
+            return Err(InputError::new(at("[brute_force"), message));
         }
         let mut ids = BTreeSet::new();
         for criterion in &self.criteria {

@@ -1,0 +1,196 @@
+//! The brute-force check against the demo lab's guarded personas (real servers on loopback,
+//! lockout window shortened), subnets 180-183.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use super::attempt::Kind;
+use super::settings::BruteForceSettings;
+use super::*;
+use crate::demo::{DemoLab, LabOptions, Limits};
+use crate::device::Secret;
+
+fn settings() -> BruteForceSettings {
+    BruteForceSettings {
+        attempts: 8,
+        from_attempt: 5,
+        max_lockout_wait_s: 20,
+        recovery_poll_ms: 500,
+        ..BruteForceSettings::default()
+    }
+}
+
+fn operator() -> Credential {
+    Credential {
+        service: "http".into(),
+        username: "admin".into(),
+        password: Secret::new("Op-7731-demo".into()),
+        initial: false,
+    }
+}
+
+/// Starts a lab with a 2 s lockout window and measures the persona on `host`.
+async fn run(subnet: u8, host: u8, settings: &BruteForceSettings) -> (Measured, Finding) {
+    let limits = Limits {
+        lockout_window: Duration::from_secs(2),
+        ..Limits::default()
+    };
+    let lab = DemoLab::start_with_limits(LabOptions { subnet }, limits)
+        .await
+        .expect("lab starts");
+    let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 77, subnet, host)), 8080);
+    let bounds = bounds(settings);
+    let survey = http::survey(address, false, &["/admin".to_string()], &bounds).await;
+    let protected = survey
+        .protected
+        .first()
+        .expect("/admin demands a login")
+        .clone();
+    let surface = Surface::Http(address, false, protected);
+    let valid = operator();
+    let measured = tokio::time::timeout(
+        Duration::from_secs(120),
+        measure(&surface, Some(&valid), settings, &bounds),
+    )
+    .await
+    .expect("the measurement is bounded");
+    let finding = judge(&surface, true, &measured, settings);
+    lab.shutdown().await;
+    (measured, finding)
+}
+
+fn letters(series: &[Attempt]) -> String {
+    series_text(series)
+        .split(' ')
+        .filter_map(|code| code.chars().last())
+        .collect()
+}
+
+#[tokio::test]
+async fn no_defence_fails_with_a_guess_rate() {
+    let (m, f) = run(180, 16, &settings()).await;
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(
+        f.summary.contains("no slowdown or refusal"),
+        "{}",
+        f.summary
+    );
+    assert!(f.summary.contains("guesses/s"), "{}", f.summary);
+    assert!(f.summary.contains("10000-word list"), "{}", f.summary);
+    assert_eq!(letters(&m.series), "rrrrrrrr");
+    assert!(matches!(m.baseline.map(|b| b.kind), Some(Kind::Accepted)));
+    assert!(m.confirm.is_none() && m.recovery.is_none());
+}
+
+#[tokio::test]
+async fn growing_delay_passes_and_the_series_grows() {
+    let (m, f) = run(181, 17, &settings()).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(f.summary.contains("slowed down"), "{}", f.summary);
+    // The server sleeps 250 ms x failures: a lower bound, whatever the load.
+    for (i, a) in m.series.iter().enumerate() {
+        assert_eq!(a.kind, Kind::Rejected);
+        assert!(
+            a.elapsed >= Duration::from_millis(250 * (i as u64 + 1)),
+            "{i}: {a:?}"
+        );
+    }
+    // Neither another user name nor parallel connections escape the device-wide counter.
+    assert!(m
+        .other_user
+        .iter()
+        .all(|a| a.elapsed >= Duration::from_secs(1)));
+    assert!(m
+        .parallel
+        .iter()
+        .all(|a| a.elapsed >= Duration::from_secs(1)));
+    assert!(matches!(m.confirm.map(|c| c.kind), Some(Kind::Accepted)));
+}
+
+#[tokio::test]
+async fn lockout_passes_refuses_the_valid_password_and_recovers() {
+    let (m, f) = run(182, 18, &settings()).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(f.summary.contains("lockout confirmed"), "{}", f.summary);
+    assert!(f.summary.contains("recovered"), "{}", f.summary);
+    assert_eq!(letters(&m.series), "rrrrrxxx");
+    assert!(matches!(m.confirm.map(|c| c.kind), Some(Kind::Refused(_))));
+    assert!(m
+        .other_user
+        .iter()
+        .all(|a| matches!(a.kind, Kind::Refused(_))));
+    let (polls, recovered) = m.recovery.expect("recovery was checked");
+    assert!(recovered.is_some(), "{}", series_text(&polls));
+    assert!(matches!(
+        polls.last().map(|a| &a.kind),
+        Some(Kind::Accepted)
+    ));
+}
+
+#[tokio::test]
+async fn per_user_lockout_is_bypassed_with_another_name() {
+    let (m, f) = run(183, 19, &settings()).await;
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(f.summary.contains("bypassed"), "{}", f.summary);
+    assert!(f.summary.contains("second user name"), "{}", f.summary);
+    assert_eq!(letters(&m.series), "rrrrrxxx");
+    assert_eq!(letters(&m.other_user), "rrr");
+    // Without the bypass test the same device passes.
+    let quiet = BruteForceSettings {
+        bypass_other_user: false,
+        ..settings()
+    };
+    let (_, f) = run(184, 19, &quiet).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+}
+
+fn at(ms: u64, kind: Kind) -> Attempt {
+    Attempt {
+        elapsed: Duration::from_millis(ms),
+        kind,
+    }
+}
+
+#[test]
+fn judging_sporadic_refusals_mixed_timings_and_no_passwords() {
+    let s = settings();
+    let surface = Surface::Ssh(SocketAddr::from(([127, 0, 0, 1], 22)));
+    let dropped = || Kind::Refused("cannot connect: Connection reset".into());
+    // One dropped connection among fast rejections: still a fast guess rate.
+    let mut series: Vec<Attempt> = (0..8).map(|_| at(30, Kind::Rejected)).collect();
+    series[6] = at(2, dropped());
+    let m = Measured {
+        user: "root".into(),
+        series,
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(
+        f.summary.contains("answered at full speed"),
+        "{}",
+        f.summary
+    );
+    // Half slow, half fast at a modest rate: too noisy to judge.
+    let series = (0..8)
+        .map(|i| at(if i % 2 == 0 { 1500 } else { 600 }, Kind::Rejected))
+        .collect();
+    let m = Measured {
+        user: "root".into(),
+        series,
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Inconclusive, "{}", f.summary);
+    assert!(f.summary.contains("noisy"), "{}", f.summary);
+    // Publickey only: nothing to guess.
+    let m = Measured {
+        user: "root".into(),
+        series: vec![at(20, Kind::Unsupported("publickey only".into()))],
+        stopped: Some("publickey only".into()),
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(f.summary.contains("accepts no passwords"), "{}", f.summary);
+}

@@ -1,0 +1,219 @@
+//! A web admin page behind HTTP Basic that defends itself (or not) against password guessing,
+//! for the brute-force check (S1.1-04): no defence, a delay growing with each failure, a
+//! lockout that also refuses the valid password, or a lockout of the attacked user name only.
+//! Failures are counted per listener (one device), across connections.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::time::Instant;
+
+use super::limits::{self, Limits};
+use super::request::Request;
+use super::Credential;
+
+/// How the page reacts to wrong passwords.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Defence {
+    /// Every wrong password is answered 401 at once.
+    Nothing,
+    /// The answer to the n-th consecutive failure waits `n × step_ms` (capped at 10 s).
+    GrowingDelay { step_ms: u64 },
+    /// After `after` failures, every login (even the valid one) gets 403 for the lab's
+    /// [`Limits::lockout_window`].
+    Lockout { after: u32 },
+    /// Like `Lockout`, but only for the user name that failed: other names are not limited.
+    PerUserLockout { after: u32 },
+}
+
+/// A guarded admin page.
+#[derive(Debug)]
+pub(crate) struct Guarded {
+    /// Model name, used as the realm and in the page.
+    pub model: &'static str,
+    /// The operator's credential (declared in the demo inventory).
+    pub credential: Credential,
+    /// The defence.
+    pub defence: Defence,
+}
+
+/// Longest delay the growing-delay defence applies.
+const MAX_DELAY: Duration = Duration::from_secs(10);
+/// Most user names tracked (bounded state against hostile clients).
+const MAX_TRACKED: usize = 1024;
+
+/// Failure counts and lockouts of one device.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// Key (user name, or `*` for a device-wide counter) → (failures, locked until).
+    counters: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+    /// One failure delay at a time, like a single-threaded login daemon: parallel
+    /// connections queue behind each other instead of sharing the wait.
+    gate: tokio::sync::Mutex<()>,
+}
+
+enum Decision {
+    Ok,
+    Unauthorized(Duration),
+    Locked(u64),
+}
+
+impl State {
+    fn decide(&self, guarded: &Guarded, user: &str, good: bool, window: Duration) -> Decision {
+        let key = match guarded.defence {
+            Defence::PerUserLockout { .. } => user.to_string(),
+            _ => "*".to_string(),
+        };
+        let Ok(mut counters) = self.counters.lock() else {
+            return Decision::Unauthorized(Duration::ZERO);
+        };
+        if counters.len() >= MAX_TRACKED && !counters.contains_key(&key) {
+            counters.clear();
+        }
+        let now = Instant::now();
+        let entry = counters.entry(key).or_insert((0, None));
+        if let Some(until) = entry.1 {
+            if until > now {
+                return Decision::Locked((until - now).as_secs().max(1));
+            }
+            *entry = (0, None);
+        }
+        if good {
+            *entry = (0, None);
+            return Decision::Ok;
+        }
+        entry.0 = entry.0.saturating_add(1);
+        match guarded.defence {
+            Defence::Nothing => Decision::Unauthorized(Duration::ZERO),
+            Defence::GrowingDelay { step_ms } => Decision::Unauthorized(
+                Duration::from_millis(step_ms.saturating_mul(u64::from(entry.0))).min(MAX_DELAY),
+            ),
+            Defence::Lockout { after } | Defence::PerUserLockout { after } => {
+                if entry.0 >= after {
+                    entry.1 = Some(now + window);
+                }
+                Decision::Unauthorized(Duration::ZERO)
+            }
+        }
+    }
+}
+
+/// Serves one request and closes the connection.
+pub(crate) async fn serve<S>(stream: S, guarded: &Guarded, state: &State, limits: &Limits)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut stream = BufReader::new(stream);
+    let head = limits::within(
+        limits.idle_timeout,
+        limits::read_head(&mut stream, limits.max_head),
+    )
+    .await;
+    let Ok(Some(lines)) = head else {
+        return;
+    };
+    let response = match Request::parse(&lines) {
+        Some(request) => respond(&request, guarded, state, limits).await,
+        None => response(400, "Bad Request", "", "bad request\n"),
+    };
+    if stream.write_all(&response).await.is_ok() {
+        limits::close_gracefully(&mut stream).await;
+    }
+}
+
+async fn respond(request: &Request, guarded: &Guarded, state: &State, limits: &Limits) -> Vec<u8> {
+    match request.path() {
+        "/" | "/index.html" => {
+            let body = format!(
+                "<!DOCTYPE html><html><head><title>{} Admin</title></head><body><a href=\"/admin\">admin</a></body></html>\n",
+                guarded.model
+            );
+            return response(200, "OK", "", &body);
+        }
+        "/admin" | "/admin/" => {}
+        _ => return response(404, "Not Found", "", "not found\n"),
+    }
+    let challenge = format!("WWW-Authenticate: Basic realm=\"{}\"\r\n", guarded.model);
+    let Some((user, password)) = request.header("Authorization").and_then(basic) else {
+        return response(401, "Unauthorized", &challenge, "authentication required\n");
+    };
+    let good = user == guarded.credential.user && password == guarded.credential.password;
+    match state.decide(guarded, &user, good, limits.lockout_window) {
+        Decision::Ok => response(200, "OK", "", "<!DOCTYPE html><title>Settings</title>\n"),
+        Decision::Unauthorized(delay) => {
+            if !delay.is_zero() {
+                let _turn = state.gate.lock().await;
+                tokio::time::sleep(delay).await;
+            }
+            response(
+                401,
+                "Unauthorized",
+                &challenge,
+                "wrong user name or password\n",
+            )
+        }
+        Decision::Locked(seconds) => response(
+            403,
+            "Forbidden",
+            &format!("Retry-After: {seconds}\r\n"),
+            "too many failed logins: locked\n",
+        ),
+    }
+}
+
+/// The user name and password of a Basic `Authorization` value.
+fn basic(value: &str) -> Option<(String, String)> {
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("Basic") {
+        return None;
+    }
+    let decoded = base64_decode(token.trim())?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+fn base64_decode(input: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for c in input.bytes().filter(|&c| c != b'=') {
+        let value = ALPHABET.iter().position(|&a| a == c)? as u32;
+        buffer = (buffer << 6) | value;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+fn response(status: u16, reason: &str, headers: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nServer: jcs-guard/1.0\r\nContent-Type: text/html; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_decode() {
+        let token = super::super::http::base64(b"admin:s3cret:x");
+        assert_eq!(
+            basic(&format!("Basic {token}")),
+            Some(("admin".into(), "s3cret:x".into()))
+        );
+        assert_eq!(basic("Basic !!!"), None);
+        assert_eq!(basic("Digest x"), None);
+    }
+}
