@@ -2,7 +2,8 @@
 # weak-camera: what a cheap IP camera ships with.
 #   23/tcp   BusyBox telnetd, local user root with a Mirai-list password
 #   80/tcp   BusyBox httpd: / and /status.html open, /admin/ Basic admin/admin
-#   21/tcp   vsftpd, anonymous login (users "anonymous" and "ftp")
+#   21/tcp   vsftpd, anonymous login (users "anonymous" and "ftp"), and local
+#            user admin with a vendor-default password (USER/PASS through PAM)
 #   554/tcp  RTSP (tinyd.py: Debian has no small RTSP server), no auth
 
 CAM_NAME=weak-camera
@@ -15,6 +16,8 @@ CAM_HTTP_USER=admin
 CAM_HTTP_PASS=admin             # Mirai list
 CAM_HTTP_PROTECTED=/admin
 CAM_FTP_PORT=21
+CAM_FTP_USER="admin"
+CAM_FTP_PASS=12345              # vendor defaults (not in the Mirai list)
 CAM_RTSP_PORT=554
 
 persona_cam() {
@@ -23,9 +26,15 @@ persona_cam() {
     gt device "key=cam" "name=$CAM_NAME" "persona=weak-camera" "model=$CAM_MODEL" \
         "namespace=$ns" "address=$ip"
 
-    # Accounts: root/xc3511, MD5-crypt like the firmware it imitates.
+    # Accounts: root/xc3511, MD5-crypt like the firmware it imitates. The FTP
+    # user admin has a yescrypt hash: pam_unix (libxcrypt) verifies it for
+    # vsftpd, BusyBox login (its own crypt: DES/MD5/SHA only) cannot, so the
+    # FTP password is not a telnet login too (lab_default_credentials checks).
     lab_users_begin "$ns"
     lab_user "$ns" "$CAM_TELNET_USER" 0 "$FAKESH" "$CAM_TELNET_PASS" 1
+    lab_user_hash "$ns" "$CAM_FTP_USER" 1000 /usr/sbin/nologin "$("$LAB_PYTHON" -W ignore -c \
+        'import crypt, secrets, sys; print(crypt.crypt(sys.argv[1], "$y$j9T$" + secrets.token_hex(8) + "$"))' \
+        "$CAM_FTP_PASS")"
     lab_users_end "$ns"
     LAB_HOSTNAME[$ns]=ipcam
     printf '%s network camera\n' "$CAM_MODEL" | lab_etc_file "$ns" issue.net
@@ -59,8 +68,24 @@ HTML
         "password=$CAM_HTTP_PASS" default=true source=mirai "path=$CAM_HTTP_PROTECTED/"
     gt unauth "device=$CAM_NAME" service=http "port=$CAM_HTTP_PORT" "what=GET / and /status.html answer 200 without credentials; $CAM_HTTP_PROTECTED/ answers 401"
 
-    # FTP: vsftpd, anonymous read-only.
+    # FTP: vsftpd, anonymous read-only; local user admin, read-only, chrooted
+    # to the FTP tree. /etc/pam.d for the namespace: only vsftpd uses PAM here.
     echo "$CAM_MODEL recordings" >"$d/ftp/pub/README"
+    printf '%s\n' anonymous ftp "$CAM_FTP_USER" >"$d/ftp-users"   # root is refused at USER
+    mkdir -p "/etc/netns/$ns/pam.d"
+    cat >"/etc/netns/$ns/pam.d/vsftpd" <<PAM
+# jcstar lab (weak-camera): the FTP user, pam_unix on the namespace's /etc/shadow
+auth     required pam_unix.so
+account  required pam_unix.so
+password required pam_deny.so
+session  required pam_permit.so
+PAM
+    cat >"/etc/netns/$ns/pam.d/other" <<PAM
+auth     required pam_deny.so
+account  required pam_deny.so
+password required pam_deny.so
+session  required pam_deny.so
+PAM
     cat >"$d/vsftpd.conf" <<CONF
 listen=YES
 listen_ipv6=NO
@@ -70,7 +95,12 @@ background=NO
 anonymous_enable=YES
 no_anon_password=YES
 anon_root=$d/ftp
-local_enable=NO
+local_enable=YES
+local_root=$d/ftp
+chroot_local_user=YES
+userlist_enable=YES
+userlist_deny=NO
+userlist_file=$d/ftp-users
 write_enable=NO
 secure_chroot_dir=$d/ftp-empty
 seccomp_sandbox=NO
@@ -89,6 +119,8 @@ CONF
         default=true source=anonymous-ftp "note=any password"
     gt cred "device=$CAM_NAME" service=ftp "port=$CAM_FTP_PORT" username=ftp password= \
         default=true source=anonymous-ftp "note=any password"
+    gt cred "device=$CAM_NAME" service=ftp "port=$CAM_FTP_PORT" "username=$CAM_FTP_USER" \
+        "password=$CAM_FTP_PASS" default=true source=vendor-defaults "note=USER/PASS, local user through PAM"
     gt unauth "device=$CAM_NAME" service=ftp "port=$CAM_FTP_PORT" "what=anonymous login, read-only, /pub/README"
 
     # RTSP: tiny responder, no authentication on any method.
