@@ -279,6 +279,21 @@ fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
                 r.status_line.as_bytes(),
             ))
         }
+        // The path answered 401 without credentials; with them the server got past its
+        // authentication and found no such resource. The access check's random control
+        // credential catches servers that answer so to any credential.
+        404 | 405 | 410 => Login::Accepted(Evidence::exchange(
+            format!(
+                "GET {path} with {} auth as {user:?} (authenticated; the resource is missing)",
+                challenge.scheme()
+            ),
+            format!(
+                "GET {path} HTTP/1.1 (Authorization: {} …)",
+                challenge.scheme()
+            )
+            .as_bytes(),
+            r.status_line.as_bytes(),
+        )),
         429 | 503 => Login::Locked(Evidence::observed(
             format!("GET {path}: rate limit"),
             &r.status_line,
@@ -304,6 +319,33 @@ mod tests {
         );
         assert_eq!(page_title(b"<title"), None);
         assert_eq!(page_title(b"\xff\xfe"), None);
+    }
+
+    #[test]
+    fn a_missing_resource_behind_passed_authentication_is_a_login() {
+        let basic = Challenge::Basic {
+            realm: "cam".into(),
+        };
+        let verdict = |raw: &[u8]| {
+            let r = parse_response(raw, "HTTP").expect("parses");
+            judge(&r, "/admin", &basic, "admin")
+        };
+        assert!(matches!(
+            verdict(b"HTTP/1.1 404 Not Found\r\n\r\n"),
+            Login::Accepted(_)
+        ));
+        assert!(matches!(
+            verdict(b"HTTP/1.1 401 Unauthorized\r\n\r\n"),
+            Login::Rejected
+        ));
+        assert!(matches!(
+            verdict(b"HTTP/1.1 403 Forbidden\r\n\r\n"),
+            Login::Rejected
+        ));
+        assert!(matches!(
+            verdict(b"HTTP/1.1 500 Internal Server Error\r\n\r\n"),
+            Login::Failed(_)
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 #   21/tcp   vsftpd, anonymous login (users "anonymous" and "ftp"), and local
 #            user admin with a vendor-default password (USER/PASS through PAM)
 #   554/tcp  RTSP (tinyd.py: Debian has no small RTSP server), no auth
+#   8081/tcp lighttpd, everything behind HTTP Digest (MD5) admin/admin
 
 CAM_NAME=weak-camera
 CAM_MODEL=LAB-CAM-1
@@ -19,10 +20,14 @@ CAM_FTP_PORT=21
 CAM_FTP_USER="admin"
 CAM_FTP_PASS=12345              # vendor defaults (not in the Mirai list)
 CAM_RTSP_PORT=554
+CAM_DIGEST_PORT=8081
+CAM_DIGEST_USER="admin"
+CAM_DIGEST_PASS="admin"         # vendor defaults and Mirai list
+CAM_DIGEST_PROTECTED=/
 
 persona_cam() {
     local ns=$1 ip=$2 d=$LAB_STATE/cam
-    mkdir -p "$d/www/admin" "$d/ftp/pub" "$d/ftp-empty"
+    mkdir -p "$d/www/admin" "$d/ftp/pub" "$d/ftp-empty" "$d/www-digest"
     gt device "key=cam" "name=$CAM_NAME" "persona=weak-camera" "model=$CAM_MODEL" \
         "namespace=$ns" "address=$ip"
 
@@ -123,6 +128,35 @@ CONF
         "password=$CAM_FTP_PASS" default=true source=vendor-defaults "note=USER/PASS, local user through PAM"
     gt unauth "device=$CAM_NAME" service=ftp "port=$CAM_FTP_PORT" "what=anonymous login, read-only, /pub/README"
 
+    # HTTP Digest: lighttpd mod_auth (htdigest backend, MD5), everything protected.
+    cat >"$d/www-digest/index.html" <<HTML
+<html><body><h1>$CAM_MODEL web configuration</h1></body></html>
+HTML
+    printf '%s:%s:%s\n' "$CAM_DIGEST_USER" "$CAM_MODEL" \
+        "$(printf '%s:%s:%s' "$CAM_DIGEST_USER" "$CAM_MODEL" "$CAM_DIGEST_PASS" | md5sum | cut -d' ' -f1)" \
+        >"$d/htdigest"
+    cat >"$d/lighttpd-digest.conf" <<CONF
+server.modules = ( "mod_auth", "mod_authn_file" )
+server.bind = "$ip"
+server.port = $CAM_DIGEST_PORT
+server.document-root = "$d/www-digest"
+server.errorlog = "$LAB_STATE/log/cam-lighttpd-error.log"
+server.tag = "lighttpd"
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html" )
+auth.backend = "htdigest"
+auth.backend.htdigest.userfile = "$d/htdigest"
+auth.require = ( "$CAM_DIGEST_PROTECTED" => (
+    "method" => "digest", "algorithm" => "MD5", "realm" => "$CAM_MODEL", "require" => "valid-user"
+) )
+CONF
+    lighttpd -tt -f "$d/lighttpd-digest.conf" >/dev/null || die "cam lighttpd-digest.conf rejected"
+    start_daemon cam-lighttpd "$ns" lighttpd -D -f "$d/lighttpd-digest.conf"
+    gt tcp_open "device=$CAM_NAME" "port=$CAM_DIGEST_PORT" service=http "daemon=lighttpd mod_auth (Digest)"
+    gt cred "device=$CAM_NAME" service=http "port=$CAM_DIGEST_PORT" "username=$CAM_DIGEST_USER" \
+        "password=$CAM_DIGEST_PASS" default=true source=vendor-defaults "path=$CAM_DIGEST_PROTECTED" \
+        "note=HTTP Digest MD5, realm $CAM_MODEL"
+
     # RTSP: tiny responder, no authentication on any method.
     start_daemon cam-rtsp "$ns" "$LAB_PYTHON" "$LAB_STATE/bin/tinyd.py" rtsp "$ip" "$CAM_RTSP_PORT" \
         "$CAM_MODEL RTSP Server"
@@ -136,4 +170,5 @@ persona_cam_ready() {
     wait_listen "$ns" tcp "$ip" "$CAM_HTTP_PORT"
     wait_listen "$ns" tcp "$ip" "$CAM_FTP_PORT"
     wait_listen "$ns" tcp "$ip" "$CAM_RTSP_PORT"
+    wait_listen "$ns" tcp "$ip" "$CAM_DIGEST_PORT"
 }
