@@ -251,40 +251,10 @@ pub async fn login(
 }
 
 fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
-    match r.status {
-        200..=299 => Login::Accepted(Evidence::exchange(
-            format!("GET {path} with {} auth as {user:?}", challenge.scheme()),
+    let accepted = |note: &str| {
+        Login::Accepted(Evidence::exchange(
             format!(
-                "GET {path} HTTP/1.1 (Authorization: {} …)",
-                challenge.scheme()
-            )
-            .as_bytes(),
-            r.status_line.as_bytes(),
-        )),
-        // Basic/Digest failures answer 401; a redirect after credentials means they passed
-        // (e.g. `/admin` to `/admin/`), unless it points at a login page.
-        300..=399
-            if !r
-                .header_values("Location")
-                .iter()
-                .any(|l| l.to_ascii_lowercase().contains("login")) =>
-        {
-            Login::Accepted(Evidence::exchange(
-                format!("GET {path} with {} auth as {user:?}", challenge.scheme()),
-                format!(
-                    "GET {path} HTTP/1.1 (Authorization: {} …)",
-                    challenge.scheme()
-                )
-                .as_bytes(),
-                r.status_line.as_bytes(),
-            ))
-        }
-        // The path answered 401 without credentials; with them the server got past its
-        // authentication and found no such resource. The access check's random control
-        // credential catches servers that answer so to any credential.
-        404 | 405 | 410 => Login::Accepted(Evidence::exchange(
-            format!(
-                "GET {path} with {} auth as {user:?} (authenticated; the resource is missing)",
+                "GET {path} with {} auth as {user:?}{note}",
                 challenge.scheme()
             ),
             format!(
@@ -293,7 +263,24 @@ fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
             )
             .as_bytes(),
             r.status_line.as_bytes(),
-        )),
+        ))
+    };
+    match r.status {
+        200..=299 => accepted(""),
+        // Basic/Digest failures answer 401; a redirect after credentials means they passed
+        // (e.g. `/admin` to `/admin/`), unless it points at a login page.
+        300..=399
+            if !r
+                .header_values("Location")
+                .iter()
+                .any(|l| l.to_ascii_lowercase().contains("login")) =>
+        {
+            accepted("")
+        }
+        // The path answered 401 without credentials; with them the server got past its
+        // authentication and found no such resource. The access check's random control
+        // credential catches servers that answer so to any credential.
+        404 | 405 | 410 => accepted(" (authenticated; the resource is missing)"),
         429 | 503 => Login::Locked(Evidence::observed(
             format!("GET {path}: rate limit"),
             &r.status_line,
