@@ -23,6 +23,17 @@ pub(crate) fn identity(
     dns_name: &str,
     common_name: &str,
 ) -> Result<TlsIdentity, String> {
+    identity_for(address, dns_name, common_name, &[&rustls::version::TLS13])
+}
+
+/// Mints a self-signed ECDSA P-256 certificate for `address` and `dns_name`, and a
+/// server configuration that speaks exactly `versions`.
+pub(crate) fn identity_for(
+    address: IpAddr,
+    dns_name: &str,
+    common_name: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<TlsIdentity, String> {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
         .map_err(|e| format!("cannot generate a key: {e}"))?;
     let mut params = rcgen::CertificateParams::new(vec![address.to_string(), dns_name.to_owned()])
@@ -39,8 +50,8 @@ pub(crate) fn identity(
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| format!("cannot restrict to TLS 1.3: {e}"))?
+        .with_protocol_versions(versions)
+        .map_err(|e| format!("cannot enable the TLS versions: {e}"))?
         .with_no_client_auth()
         .with_single_cert(vec![certificate.clone()], private_key)
         .map_err(|e| format!("cannot use the certificate: {e}"))?;
