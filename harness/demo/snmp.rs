@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 
+use crate::probes::snmp::{take, tlv};
+
 /// What a simulated agent answers.
 #[derive(Debug)]
 pub(crate) struct Agent {
@@ -80,33 +82,4 @@ fn answer(request: &[u8], agent: &Agent) -> Option<Vec<u8>> {
         0x30,
         &[tlv(0x02, version), tlv(0x04, community), pdu].concat(),
     ))
-}
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 128 {
-        out.push(len as u8);
-    } else {
-        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-/// Splits one TLV (short or 1–2 byte long length) off `data`: (tag, content, rest).
-fn take(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *data.first()?;
-    let first = *data.get(1)?;
-    let (len, header): (usize, usize) = match first {
-        0..=0x7f => (usize::from(first), 2),
-        0x81 => (usize::from(*data.get(2)?), 3),
-        0x82 => (
-            usize::from(u16::from_be_bytes([*data.get(2)?, *data.get(3)?])),
-            4,
-        ),
-        _ => return None,
-    };
-    let content = data.get(header..header.checked_add(len)?)?;
-    Some((tag, content, data.get(header + len..)?))
 }

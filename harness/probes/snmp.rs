@@ -15,7 +15,8 @@ use crate::model::Evidence;
 /// `1.3.6.1.2.1.1.1.0` (sysDescr.0), BER-encoded.
 const SYS_DESCR: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 1, 0];
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+/// One BER tag-length-value.
+pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
     let len = content.len();
     if len < 128 {
@@ -57,7 +58,8 @@ pub fn get_request(version: u32, community: &str, request_id: u32) -> Vec<u8> {
 }
 
 /// Splits one TLV off the front of `data`: (tag, content, rest).
-fn take(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+/// Splits one BER TLV off `data`: (tag, content, rest); `None` on anything malformed.
+pub(crate) fn take(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let tag = *data.first()?;
     let first = *data.get(1)?;
     let (len, header) = if first < 0x80 {
