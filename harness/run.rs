@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use crate::checks::{self, ActiveContext, ActiveTarget, Observation};
+use crate::checks::{self, ActiveContext, ActiveOutcome, ActiveTarget, Observation};
 use crate::device::Device;
 use crate::error::InputError;
 use crate::inventory::InventoryEntry;
@@ -171,7 +171,7 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             };
             let mut own = checks::run_passive(&observation, &plan.profile);
             match active.get(&device.address) {
-                Some(found) => own.extend(found.iter().cloned()),
+                Some(outcome) => own.extend(outcome.findings.iter().cloned()),
                 None if scan.is_some() => own.push(checks::active_not_finished(&plan.profile)),
                 None => {}
             }
@@ -184,7 +184,14 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         .iter()
         .zip(findings)
         .map(|(device, own)| {
-            device_report(device, by_address.get(&device.address), own, &plan.profile)
+            let udp_ports = active
+                .get(&device.address)
+                .map(|outcome| outcome.udp_ports.clone())
+                .unwrap_or_default();
+            let mut report =
+                device_report(device, by_address.get(&device.address), own, &plan.profile);
+            report.udp_ports = udp_ports;
+            report
         })
         .collect();
     let interrupted = interrupted || active_interrupted;
@@ -238,6 +245,7 @@ fn device_report(
         verdict: worst_verdict(&criteria),
         readiness: Readiness::of(&criteria, profile),
         ports: scan.map(port_summary).unwrap_or_default(),
+        udp_ports: Vec::new(),
         scan_stats: scan.map(|s| s.stats.clone()),
         criteria,
     }
@@ -262,7 +270,7 @@ async fn run_active_checks(
     plan: &RunPlan,
     scans: &BTreeMap<IpAddr, HostScan>,
     stop: &mut StopSignals,
-) -> BTreeMap<IpAddr, Vec<Finding>> {
+) -> BTreeMap<IpAddr, ActiveOutcome> {
     let context = ActiveContext {
         profile: Arc::new(plan.profile.clone()),
         intrusive: plan.intrusive.enabled,

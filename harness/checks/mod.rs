@@ -9,6 +9,7 @@ pub mod bruteforce;
 pub mod crypto;
 pub mod declared;
 pub mod interfaces;
+pub mod observed;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use crate::device::Device;
 use crate::model::Finding;
 use crate::profile::Profile;
 use crate::scan::HostScan;
+use observed::{Sighting, UdpPort};
 
 /// Passive checks a profile may enable: (name in `[checks] enabled`, criteria it bears on).
 pub const PASSIVE_CHECKS: &[(&str, &[&str])] =
@@ -120,11 +122,24 @@ pub struct ActiveTarget {
     pub scan: HostScan,
 }
 
+/// What the active checks found on one device.
+#[derive(Debug, Clone, Default)]
+pub struct ActiveOutcome {
+    /// Findings for the ★1 criteria.
+    pub findings: Vec<Finding>,
+    /// UDP ports probed, with their states.
+    pub udp_ports: Vec<UdpPort>,
+    /// Identity and software sightings gathered by the checks, judged together at the end.
+    pub sightings: Vec<Sighting>,
+}
+
 /// Runs every active check the profile enables against one device.
-pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> Vec<Finding> {
-    let mut findings = Vec::new();
+pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveOutcome {
+    let mut outcome = ActiveOutcome::default();
+    let findings = &mut outcome.findings;
     // Active checks register here, each gated by `context.profile.check_enabled(..)` and, when
-    // intrusive, by `context.intrusive`.
+    // intrusive, by `context.intrusive`. Checks that gather sightings push them to
+    // `outcome.sightings`; the check judging them runs after every gathering check.
     if context.profile.check_enabled("crypto") {
         findings.extend(crypto::check(&target, &context).await);
     }
@@ -149,7 +164,7 @@ pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> Vec<Fin
             findings.push(bruteforce::skipped());
         }
     }
-    findings
+    outcome
 }
 
 /// Checks that compare devices with each other (e.g. keys shared across units); they run once

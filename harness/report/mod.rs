@@ -126,6 +126,8 @@ pub struct DeviceReport {
     pub readiness: readiness::Readiness,
     /// What the port scan saw.
     pub ports: PortSummary,
+    /// UDP ports probed by the discovery checks; open only when the service answered.
+    pub udp_ports: Vec<crate::checks::observed::UdpPort>,
     /// Scanner statistics for the host.
     pub scan_stats: Option<HostStats>,
     /// One result per criterion of the profile, in catalogue order.
