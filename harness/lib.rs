@@ -8,6 +8,7 @@ pub mod checks;
 pub mod cli;
 pub mod demo;
 pub mod device;
+pub mod discovery;
 pub mod error;
 pub mod inventory;
 pub mod model;

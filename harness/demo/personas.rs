@@ -286,6 +286,7 @@ pub(crate) const ACCESS_PERSONAS: &[Persona] = &[
                 protocol: Protocol::Snmp(Agent {
                     community: "public",
                     descr: "JCS-NVR-1300 firmware 1.0",
+                    sys_name: "weak-nvr",
                 }),
             },
         ],
@@ -334,6 +335,7 @@ pub(crate) const ACCESS_PERSONAS: &[Persona] = &[
                 protocol: Protocol::Snmp(Agent {
                     community: "nvr-27754-ro",
                     descr: "JCS-NVR-1400 firmware 2.3",
+                    sys_name: "strong-nvr",
                 }),
             },
         ],

@@ -1,5 +1,5 @@
 //! A minimal SNMP v1/v2c agent on UDP: answers a GetRequest only for its community, with
-//! `sysDescr.0` or, for any other object, noSuchObject. Wrong communities get silence, as
+//! `sysDescr.0`, `sysName.0` or, for any other object, noSuchObject. Wrong communities get silence, as
 //! from real agents.
 
 use std::sync::Arc;
@@ -15,10 +15,16 @@ pub(crate) struct Agent {
     pub community: &'static str,
     /// The `sysDescr.0` value.
     pub descr: &'static str,
+    /// The `sysName.0` value.
+    pub sys_name: &'static str,
 }
 
 /// `1.3.6.1.2.1.1.1.0`, BER-encoded.
 const SYS_DESCR: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 1, 0];
+/// `1.3.6.1.2.1.1.5.0`, BER-encoded.
+const SYS_NAME: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 5, 0];
+/// Most variable bindings answered in one response.
+const MAX_VARBINDS: usize = 16;
 
 /// Answers datagrams on `socket` until the lab stops (each datagram is at most 1500 bytes).
 pub(crate) async fn serve(socket: Arc<UdpSocket>, agent: &Agent) {
@@ -59,24 +65,33 @@ fn answer(request: &[u8], agent: &Agent) -> Option<Vec<u8>> {
     };
     let (_, _, rest) = take(rest)?; // error status
     let (_, _, rest) = take(rest)?; // error index
-    let (0x30, list, _) = take(rest)? else {
+    let (0x30, mut list, _) = take(rest)? else {
         return None;
     };
-    let (0x30, varbind, _) = take(list)? else {
-        return None;
-    };
-    let (0x06, oid, _) = take(varbind)? else {
-        return None;
-    };
-    let value = if oid == SYS_DESCR {
-        tlv(0x04, agent.descr.as_bytes())
-    } else {
-        vec![0x80, 0]
-    };
-    let varbind = tlv(0x30, &[tlv(0x06, oid), value].concat());
+    let mut varbinds = Vec::new();
+    for _ in 0..MAX_VARBINDS {
+        if list.is_empty() {
+            break;
+        }
+        let (0x30, varbind, rest) = take(list)? else {
+            return None;
+        };
+        list = rest;
+        let (0x06, oid, _) = take(varbind)? else {
+            return None;
+        };
+        let value = if oid == SYS_DESCR {
+            tlv(0x04, agent.descr.as_bytes())
+        } else if oid == SYS_NAME {
+            tlv(0x04, agent.sys_name.as_bytes())
+        } else {
+            vec![0x80, 0]
+        };
+        varbinds.extend(tlv(0x30, &[tlv(0x06, oid), value].concat()));
+    }
     let pdu = tlv(
         0xa2,
-        &[tlv(0x02, id), vec![2, 1, 0, 2, 1, 0], tlv(0x30, &varbind)].concat(),
+        &[tlv(0x02, id), vec![2, 1, 0, 2, 1, 0], tlv(0x30, &varbinds)].concat(),
     );
     Some(tlv(
         0x30,

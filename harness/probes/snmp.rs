@@ -13,7 +13,7 @@ use super::Login;
 use crate::model::Evidence;
 
 /// `1.3.6.1.2.1.1.1.0` (sysDescr.0), BER-encoded.
-const SYS_DESCR: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 1, 0];
+pub const SYS_DESCR: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 1, 0];
 
 /// One BER tag-length-value.
 pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
@@ -28,7 +28,8 @@ pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     out
 }
 
-fn integer(value: u32) -> Vec<u8> {
+/// A BER INTEGER.
+pub(crate) fn integer(value: u32) -> Vec<u8> {
     let bytes = value.to_be_bytes();
     let skip = bytes.iter().take(3).take_while(|&&b| b == 0).count();
     let mut content = bytes[skip..].to_vec();
@@ -40,14 +41,23 @@ fn integer(value: u32) -> Vec<u8> {
 
 /// A GetRequest for sysDescr.0; `version` 0 is v1, 1 is v2c.
 pub fn get_request(version: u32, community: &str, request_id: u32) -> Vec<u8> {
-    let varbind = tlv(0x30, &[tlv(0x06, SYS_DESCR), vec![0x05, 0x00]].concat());
+    get_request_for(version, community, request_id, &[SYS_DESCR])
+}
+
+/// A GetRequest for several objects (BER-encoded OIDs, e.g. [`SYS_DESCR`]); `version` 0 is
+/// v1, 1 is v2c.
+pub fn get_request_for(version: u32, community: &str, request_id: u32, oids: &[&[u8]]) -> Vec<u8> {
+    let varbinds: Vec<u8> = oids
+        .iter()
+        .flat_map(|oid| tlv(0x30, &[tlv(0x06, oid), vec![0x05, 0x00]].concat()))
+        .collect();
     let pdu = tlv(
         0xa0,
         &[
             integer(request_id),
             integer(0),
             integer(0),
-            tlv(0x30, &varbind),
+            tlv(0x30, &varbinds),
         ]
         .concat(),
     );
@@ -57,7 +67,6 @@ pub fn get_request(version: u32, community: &str, request_id: u32) -> Vec<u8> {
     )
 }
 
-/// Splits one TLV off the front of `data`: (tag, content, rest).
 /// Splits one BER TLV off `data`: (tag, content, rest); `None` on anything malformed.
 pub(crate) fn take(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let tag = *data.first()?;
@@ -135,6 +144,74 @@ pub fn parse_response(data: &[u8], request_id: u32) -> Option<String> {
         0x80..=0x82 => Some("(no sysDescr)".into()),
         _ => None,
     }
+}
+
+/// One value of a GetResponse variable binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnmpValue {
+    /// An OCTET STRING, escaped and bounded.
+    Text(String),
+    /// noSuchObject, noSuchInstance or endOfMibView: the object is not there.
+    Missing,
+    /// Any other type, by its BER tag.
+    Other(u8),
+}
+
+/// The (BER-encoded OID, value) bindings of a GetResponse to `request_id` without error, at
+/// most `max` of them; `None` when `data` is not such a response.
+pub fn parse_varbinds(
+    data: &[u8],
+    request_id: u32,
+    max: usize,
+) -> Option<Vec<(Vec<u8>, SnmpValue)>> {
+    let (0x30, message, _) = take(data)? else {
+        return None;
+    };
+    let (0x02, _version, rest) = take(message)? else {
+        return None;
+    };
+    let (0x04, _community, rest) = take(rest)? else {
+        return None;
+    };
+    let (0xa2, pdu, _) = take(rest)? else {
+        return None;
+    };
+    let (0x02, id, rest) = take(pdu)? else {
+        return None;
+    };
+    if uint(id)? != request_id {
+        return None;
+    }
+    let (0x02, status, rest) = take(rest)? else {
+        return None;
+    };
+    if uint(status)? != 0 {
+        return None;
+    }
+    let (0x02, _index, rest) = take(rest)? else {
+        return None;
+    };
+    let (0x30, mut list, _) = take(rest)? else {
+        return None;
+    };
+    let mut out = Vec::new();
+    while !list.is_empty() && out.len() < max {
+        let (0x30, varbind, rest) = take(list)? else {
+            return None;
+        };
+        list = rest;
+        let (0x06, oid, rest) = take(varbind)? else {
+            return None;
+        };
+        let (tag, value, _) = take(rest)?;
+        let value = match tag {
+            0x04 => SnmpValue::Text(crate::model::escape_bytes(value)),
+            0x80..=0x82 => SnmpValue::Missing,
+            other => SnmpValue::Other(other),
+        };
+        out.push((oid.to_vec(), value));
+    }
+    Some(out)
 }
 
 /// Tries `community` with v2c and v1 at once; an answer means it was accepted.

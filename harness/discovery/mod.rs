@@ -1,0 +1,249 @@
+//! UDP IoT service discovery, one module per protocol: SNMP, SSDP/UPnP, CoAP, mDNS and
+//! WS-Discovery. Every probe sends a protocol-specific request to one port of one device
+//! (unicast, never multicast), waits a bounded time for an answer of that protocol, and retries
+//! a bounded number of times because UDP loses datagrams. A port is open only when it answered.
+
+pub mod coap;
+pub mod mdns;
+pub mod settings;
+pub mod snmp;
+pub mod ssdp;
+pub mod upnp;
+pub mod wsd;
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::time::{timeout_at, Instant};
+
+use crate::checks::observed::{Sighting, UdpPort, UdpState};
+use crate::model::Evidence;
+pub use settings::UdpSettings;
+
+/// Most datagrams read (and ignored as not ours) per attempt, so a chatty peer cannot keep a
+/// probe busy until its deadline.
+const MAX_DATAGRAMS_PER_ATTEMPT: usize = 32;
+
+/// Time, retry and size bounds of one UDP exchange.
+#[derive(Debug, Clone, Copy)]
+pub struct UdpBounds {
+    /// How long each attempt waits for an answer.
+    pub attempt: Duration,
+    /// How many times the request is sent (at least 1).
+    pub attempts: u32,
+    /// Most bytes kept from one datagram.
+    pub max_bytes: usize,
+}
+
+/// What came back to a UDP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A datagram the protocol accepted as its answer (cut at the byte cap).
+    Reply(Vec<u8>),
+    /// ICMP port unreachable: nothing listens.
+    Closed,
+    /// Nothing usable came back before the last attempt's deadline.
+    NoAnswer,
+    /// The exchange could not run (no socket, no route).
+    Failed(String),
+}
+
+impl Answer {
+    /// The port state this answer shows (a failed exchange shows nothing: no answer).
+    pub fn state(&self) -> UdpState {
+        match self {
+            Answer::Reply(_) => UdpState::Open,
+            Answer::Closed => UdpState::Closed,
+            Answer::NoAnswer | Answer::Failed(_) => UdpState::NoAnswer,
+        }
+    }
+}
+
+/// Opens a UDP socket connected to `address`, so ICMP port unreachable surfaces as
+/// `ConnectionRefused` and only datagrams from `address` are received.
+pub async fn connected_socket(address: SocketAddr) -> io::Result<UdpSocket> {
+    let bind: SocketAddr = match address.ip() {
+        IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let socket = UdpSocket::bind(bind).await?;
+    socket.connect(address).await?;
+    Ok(socket)
+}
+
+/// Sends every request of `requests` to `address`, then waits for a datagram `accept` takes;
+/// repeats up to `bounds.attempts` times. Datagrams `accept` refuses are ignored.
+pub async fn exchange<F>(
+    address: SocketAddr,
+    requests: &[Vec<u8>],
+    bounds: &UdpBounds,
+    accept: F,
+) -> Answer
+where
+    F: Fn(&[u8]) -> bool,
+{
+    let socket = match connected_socket(address).await {
+        Ok(socket) => socket,
+        Err(e) => return Answer::Failed(format!("cannot open a UDP socket to {address}: {e}")),
+    };
+    exchange_on(&socket, requests, bounds, accept).await
+}
+
+/// Like [`exchange`], on a socket already connected to the device (several exchanges of one
+/// probe share it).
+pub async fn exchange_on<F>(
+    socket: &UdpSocket,
+    requests: &[Vec<u8>],
+    bounds: &UdpBounds,
+    accept: F,
+) -> Answer
+where
+    F: Fn(&[u8]) -> bool,
+{
+    let mut buf = vec![0u8; bounds.max_bytes.clamp(512, 65_535)];
+    for _ in 0..bounds.attempts.max(1) {
+        for request in requests {
+            match socket.send(request).await {
+                Ok(_) => {}
+                // An ICMP port unreachable from an earlier datagram surfaces on the next send.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return Answer::Closed,
+                Err(e) => return Answer::Failed(format!("send failed: {e}")),
+            }
+        }
+        let deadline = Instant::now() + bounds.attempt;
+        for _ in 0..MAX_DATAGRAMS_PER_ATTEMPT {
+            match timeout_at(deadline, socket.recv(&mut buf)).await {
+                Err(_) => break,
+                Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    return Answer::Closed
+                }
+                Ok(Err(e)) => return Answer::Failed(format!("receive failed: {e}")),
+                Ok(Ok(n)) => {
+                    let datagram = &buf[..n.min(buf.len())];
+                    if accept(datagram) {
+                        return Answer::Reply(datagram.to_vec());
+                    }
+                }
+            }
+        }
+    }
+    Answer::NoAnswer
+}
+
+/// A random request identifier (message IDs, SNMP request IDs, DNS IDs).
+pub fn random_u32() -> u32 {
+    let mut b = [0u8; 4];
+    // Without randomness the identifier is still valid, only predictable.
+    let _ = getrandom::fill(&mut b);
+    u32::from_be_bytes(b)
+}
+
+/// Everything one UDP probe observed on one port.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    /// The port and its state (with a bounded, escaped detail when it answered).
+    pub port: UdpPort,
+    /// The request and the answer, for evidence (bounded, escaped).
+    pub exchange: Option<Evidence>,
+    /// Model and software sightings (judged by the identity check).
+    pub sightings: Vec<Sighting>,
+    /// Information the service disclosed without authentication (serial numbers, system
+    /// descriptions), for S1.1-13 evidence.
+    pub disclosures: Vec<Evidence>,
+    /// Control interfaces found answering without authentication (S1.1-01 fail).
+    pub unauthenticated: Vec<Exposed>,
+    /// Control interfaces that refused a request without authentication (S1.1-01 pass).
+    pub protected: Vec<Evidence>,
+    /// What the probe could not do or chose not to do (e.g. a LOCATION on another host).
+    pub notes: Vec<String>,
+}
+
+/// A control interface that answered without authentication.
+#[derive(Debug, Clone)]
+pub struct Exposed {
+    /// What answered, e.g. `UPnP IGD urn:…:WANIPConnection:1 at http://…/ctl`.
+    pub what: String,
+    /// What it returned, bounded and escaped.
+    pub returned: String,
+    /// The exchange that proves it.
+    pub evidence: Evidence,
+}
+
+impl Discovered {
+    /// A probe result with the port state only.
+    pub fn state(port: u16, service: &str, answer: &Answer) -> Self {
+        let mut notes = Vec::new();
+        if let Answer::Failed(reason) = answer {
+            notes.push(reason.clone());
+        }
+        Discovered {
+            port: UdpPort {
+                port,
+                service: service.to_string(),
+                state: answer.state(),
+                detail: String::new(),
+            },
+            exchange: None,
+            sightings: Vec::new(),
+            disclosures: Vec::new(),
+            unauthenticated: Vec::new(),
+            protected: Vec::new(),
+            notes,
+        }
+    }
+
+    /// Sets the detail shown for the port (bounded and with control characters replaced).
+    pub fn with_detail(mut self, detail: &str) -> Self {
+        self.port.detail = crate::model::bounded(detail);
+        self
+    }
+}
+
+/// Runs every probe the settings list against `ip`, at most `settings.concurrency` at once.
+pub async fn discover(ip: IpAddr, settings: &UdpSettings) -> Vec<Discovered> {
+    use std::sync::Arc;
+    let settings = Arc::new(settings.clone());
+    let limit = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut order = 0usize;
+    for (service, ports) in settings.probes() {
+        for &port in ports {
+            let settings = settings.clone();
+            let limit = limit.clone();
+            let index = order;
+            order += 1;
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await.ok();
+                let address = SocketAddr::new(ip, port);
+                let found = match service {
+                    snmp::SERVICE => snmp::probe(address, &settings).await,
+                    ssdp::SERVICE => ssdp::probe(address, &settings).await,
+                    coap::SERVICE => coap::probe(address, &settings).await,
+                    mdns::SERVICE => mdns::probe(address, &settings).await,
+                    _ => wsd::probe(address, &settings).await,
+                };
+                (index, found)
+            });
+        }
+    }
+    let mut found = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(result) => found.push(result),
+            Err(e) => tracing::error!(error = %e, "a UDP probe task failed"),
+        }
+    }
+    found.sort_by_key(|(index, _)| *index);
+    found.into_iter().map(|(_, d)| d).collect()
+}
+
+/// Text cut to `max` characters (on a character boundary), for details and evidence.
+pub fn cut(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
