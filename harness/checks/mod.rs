@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod declared;
 pub mod interfaces;
 pub mod observed;
+pub mod udp;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[
     ("default_credentials", &["S1.1-02"]),
     ("crypto", &["S1.1-12", "S1.1-11"]),
     ("brute_force", &["S1.1-04"]),
+    ("udp_services", &["S1.1-13", "S1.1-01"]),
 ];
 
 /// Whether `name` is a check jcstar knows.
@@ -142,6 +144,10 @@ pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveO
     // `outcome.sightings`; the check judging them runs after every gathering check.
     if context.profile.check_enabled("crypto") {
         findings.extend(crypto::check(&target, &context).await);
+    }
+    if context.profile.check_enabled(udp::NAME) {
+        let (ports, sightings) = (&mut outcome.udp_ports, &mut outcome.sightings);
+        udp::check(&target, &context, findings, ports, sightings).await;
     }
     let unauthenticated = context.profile.check_enabled("unauthenticated_access");
     let credentials = context.profile.check_enabled("default_credentials");

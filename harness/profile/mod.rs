@@ -40,6 +40,9 @@ pub struct Profile {
     /// Brute-force resistance check (S1.1-04).
     #[serde(default)]
     pub brute_force: crate::checks::bruteforce::settings::BruteForceSettings,
+    /// UDP IoT service probes (S1.1-13, S1.1-10, S1.1-01).
+    #[serde(default)]
+    pub udp: crate::discovery::UdpSettings,
 }
 
 /// How the policy rates one protocol, algorithm or property.
@@ -274,6 +277,9 @@ impl Profile {
         }
         if let Err(message) = self.brute_force.validate() {
             return Err(InputError::new(at("[brute_force"), message));
+        }
+        if let Err(message) = self.udp.validate() {
+            return Err(InputError::new(at("[udp]"), message));
         }
         let mut ids = BTreeSet::new();
         for criterion in &self.criteria {
