@@ -154,7 +154,11 @@ fn lab_ports(device: &crate::demo::LabDevice) -> Vec<String> {
         .listening
         .iter()
         .map(|(port, kind)| {
-            let transport = if *kind == "snmp" { "udp" } else { "tcp" };
+            let transport = if crate::demo::is_udp_kind(kind) {
+                "udp"
+            } else {
+                "tcp"
+            };
             format!("{port}/{transport} {kind}")
         })
         .collect()

@@ -2,23 +2,28 @@
 //! addresses `127.77.<subnet>.<n>`, for `jcstar demo` and the integration tests.
 
 mod auth;
+mod coap;
 mod debug_port;
 mod ftp;
 mod guarded;
 mod http;
 mod legacy_tls;
 mod limits;
+mod mdns;
 mod mqtt;
 mod personas;
 mod request;
 mod rtsp;
 mod snmp;
+mod ssdp;
 mod ssh_login;
 mod telnet;
 mod tls;
 mod tls_modern;
+mod udp;
 mod vnc;
 mod weak_ssh;
+mod wsd;
 
 use std::fmt::Write as _;
 use std::io;
@@ -76,7 +81,8 @@ pub struct LabDevice {
     /// Vendor model name.
     pub model: String,
     /// Open ports and their service kind: `telnet`, `http`, `rtsp`, `tls`, `ssh`, `ftp`, `mqtt`,
-    /// `snmp` (a UDP port) or `unknown`.
+    /// `unknown`, or (on UDP, see [`is_udp_kind`]) `snmp`, `ssdp`, `coap`, `mdns`,
+    /// `ws-discovery`, `udp` (a port that never answers).
     pub listening: Vec<(u16, &'static str)>,
     /// Ports the vendor declares; an open port missing here is undocumented.
     pub declared: Vec<u16>,
@@ -151,7 +157,7 @@ impl DemoLab {
             }
             for service in persona.services {
                 let socket = SocketAddr::new(address, service.port);
-                if let Protocol::Snmp(agent) = &service.protocol {
+                if service.protocol.is_udp() {
                     let bound = UdpSocket::bind(socket)
                         .await
                         .map_err(|source| LabError::Bind {
@@ -159,7 +165,7 @@ impl DemoLab {
                             address: socket,
                             source,
                         })?;
-                    udp.push((Arc::new(bound), agent));
+                    udp.push((Arc::new(bound), &service.protocol, persona.name));
                     continue;
                 }
                 let listener =
@@ -205,8 +211,8 @@ impl DemoLab {
         for (listener, handler) in bound {
             tasks.spawn(run_listener(listener, Arc::new(handler), limits.clone()));
         }
-        for (socket, agent) in udp {
-            tasks.spawn(snmp::serve(socket, agent));
+        for (socket, protocol, name) in udp {
+            serve_udp(&mut tasks, socket, protocol, name);
         }
         tracing::debug!(subnet = options.subnet, "demo lab started");
         Ok(DemoLab {
@@ -241,7 +247,7 @@ impl DemoLab {
                     let transport = if persona
                         .services
                         .iter()
-                        .any(|s| s.port == *port && matches!(s.protocol, Protocol::Snmp(_)))
+                        .any(|s| s.port == *port && s.protocol.is_udp())
                     {
                         "udp"
                     } else {
@@ -341,8 +347,16 @@ async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<
                 telnet::serve_open_shell(stream, banner, limits).await
             }
             Handler::Plain(Protocol::Ssh(login)) => ssh_login::serve(stream, login, limits).await,
-            // Served by the UDP task, never by a TCP listener.
-            Handler::Plain(Protocol::Snmp(_)) => {}
+            Handler::Plain(Protocol::UpnpHttp(upnp)) => ssdp::serve(stream, upnp, limits).await,
+            // Served by the UDP tasks, never by a TCP listener.
+            Handler::Plain(
+                Protocol::Snmp(_)
+                | Protocol::Ssdp(_)
+                | Protocol::Coap(_)
+                | Protocol::Mdns(_)
+                | Protocol::WsDiscovery(_)
+                | Protocol::SilentUdp,
+            ) => {}
             Handler::Guarded(page, state) => guarded::serve(stream, page, state, limits).await,
             // Only reachable if TLS setup were skipped for an HTTPS service.
             Handler::Plain(Protocol::Https(_) | Protocol::Https12(_) | Protocol::Guarded(_)) => {}
@@ -354,6 +368,50 @@ async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<
     {
         tracing::trace!(%local, "session deadline reached");
     }
+}
+
+/// Starts the task answering one UDP service of a persona named `name`.
+fn serve_udp(
+    tasks: &mut JoinSet<()>,
+    socket: Arc<UdpSocket>,
+    protocol: &'static Protocol,
+    name: &'static str,
+) {
+    match protocol {
+        Protocol::Snmp(agent) => {
+            tasks.spawn(snmp::serve(socket, agent));
+        }
+        Protocol::Ssdp(upnp) => {
+            tasks.spawn(udp::serve(socket, move |d, local, _| {
+                ssdp::answer(d, local, upnp)
+            }));
+        }
+        Protocol::Coap(links) => {
+            tasks.spawn(udp::serve(socket, move |d, _, _| coap::answer(d, links)));
+        }
+        Protocol::Mdns(services) => {
+            let host = format!("{name}.local");
+            tasks.spawn(udp::serve(socket, move |d, _, _| {
+                mdns::answer(d, services, &host)
+            }));
+        }
+        Protocol::WsDiscovery(onvif) => {
+            tasks.spawn(udp::serve(socket, move |d, local, _| {
+                wsd::answer(d, local, onvif)
+            }));
+        }
+        _ => {
+            tasks.spawn(udp::serve_silent(socket));
+        }
+    }
+}
+
+/// Whether a [`LabDevice::listening`] service kind is served on UDP.
+pub fn is_udp_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "snmp" | "ssdp" | "coap" | "mdns" | "ws-discovery" | "udp"
+    )
 }
 
 /// A TOML basic string: quoted, with `"`, `\` and control characters escaped.
@@ -385,3 +443,6 @@ mod tests;
 
 #[cfg(test)]
 mod access_tests;
+
+#[cfg(test)]
+mod udp_tests;

@@ -11,6 +11,7 @@ use super::ssh_login::SshLogin;
 use super::telnet::Login;
 use super::vnc::Desktop;
 use super::Credential;
+use super::{mdns::MdnsService, ssdp::Upnp, wsd::Onvif};
 
 /// One simulated device model and how it behaves.
 #[derive(Debug)]
@@ -71,6 +72,18 @@ pub(crate) enum Protocol {
     Ssh(SshLogin),
     /// An admin page behind HTTP Basic with a brute-force defence (S1.1-04).
     Guarded(Guarded),
+    /// An SSDP responder on UDP answering unicast M-SEARCH with a LOCATION.
+    Ssdp(&'static Upnp),
+    /// The HTTP server of a UPnP device: description and (IGD) control.
+    UpnpHttp(&'static Upnp),
+    /// A CoAP server on UDP with this `/.well-known/core` link-format document.
+    Coap(&'static str),
+    /// An mDNS responder on UDP answering unicast DNS-SD queries.
+    Mdns(&'static [MdnsService]),
+    /// A WS-Discovery target service on UDP.
+    WsDiscovery(Onvif),
+    /// A bound UDP port that never answers.
+    SilentUdp,
 }
 
 impl Protocol {
@@ -93,7 +106,26 @@ impl Protocol {
             Protocol::OpenShell(_) => "telnet",
             Protocol::Ssh(_) => "ssh",
             Protocol::Guarded(_) => "http",
+            Protocol::Ssdp(_) => "ssdp",
+            Protocol::UpnpHttp(_) => "http",
+            Protocol::Coap(_) => "coap",
+            Protocol::Mdns(_) => "mdns",
+            Protocol::WsDiscovery(_) => "ws-discovery",
+            Protocol::SilentUdp => "udp",
         }
+    }
+
+    /// Whether the service listens on UDP (its port is a UDP port).
+    pub fn is_udp(&self) -> bool {
+        matches!(
+            self,
+            Protocol::Snmp(_)
+                | Protocol::Ssdp(_)
+                | Protocol::Coap(_)
+                | Protocol::Mdns(_)
+                | Protocol::WsDiscovery(_)
+                | Protocol::SilentUdp
+        )
     }
 }
 
@@ -604,7 +636,160 @@ pub(crate) const PERSONAS: &[Persona] = &[
         }],
         evidence: &[],
     },
+    // UDP IoT service personas (S1.1-13 UDP, UPnP IGD S1.1-01), hosts 21-25.
+    Persona {
+        name: "upnp-router",
+        host: 21,
+        model: "JCS-RTR-2100",
+        services: &[
+            Service {
+                port: 1900,
+                declared: false,
+                protocol: Protocol::Ssdp(&ROUTER_UPNP),
+            },
+            Service {
+                port: 49152,
+                declared: true,
+                protocol: Protocol::UpnpHttp(&ROUTER_UPNP),
+            },
+            Service {
+                port: 1161,
+                declared: false,
+                protocol: Protocol::Snmp(Agent {
+                    community: "public",
+                    descr: "JCS-RTR-2100 firmware 3.1.4",
+                    sys_name: "upnp-router",
+                }),
+            },
+        ],
+        evidence: &[],
+    },
+    Persona {
+        name: "upnp-hub",
+        host: 22,
+        model: "JCS-HUB-2200",
+        services: &[
+            Service {
+                port: 1900,
+                declared: true,
+                protocol: Protocol::Ssdp(&HUB_UPNP),
+            },
+            Service {
+                port: 49153,
+                declared: true,
+                protocol: Protocol::UpnpHttp(&HUB_UPNP),
+            },
+            Service {
+                port: 5353,
+                declared: true,
+                protocol: Protocol::Mdns(&[MdnsService {
+                    service_type: "_http._tcp.local",
+                    instance: "JCS-HUB-2200._http._tcp.local",
+                    port: 49153,
+                    txt: &["md=JCS-HUB-2200", "fw=2.2.0", "path=/"],
+                }]),
+            },
+        ],
+        evidence: &[],
+    },
+    Persona {
+        name: "coap-sensor",
+        host: 23,
+        model: "JCS-SNS-2300",
+        services: &[
+            Service {
+                port: 5683,
+                declared: true,
+                protocol: Protocol::Coap(
+                    "</sensors/temp>;rt=\"temperature-c\";if=\"sensor\",</fw>;rt=\"firmware\"",
+                ),
+            },
+            Service {
+                port: 3702,
+                declared: false,
+                protocol: Protocol::SilentUdp,
+            },
+        ],
+        evidence: &[],
+    },
+    Persona {
+        name: "onvif-camera",
+        host: 24,
+        model: "JCS-CAM-2400",
+        services: &[
+            Service {
+                port: 3702,
+                declared: false,
+                protocol: Protocol::WsDiscovery(Onvif {
+                    hardware: "JCS-CAM-2400",
+                    name: "front%20door",
+                }),
+            },
+            Service {
+                port: 5353,
+                declared: false,
+                protocol: Protocol::Mdns(&[MdnsService {
+                    service_type: "_rtsp._tcp.local",
+                    instance: "front door._rtsp._tcp.local",
+                    port: 554,
+                    txt: &["model=JCS-CAM-2400", "fwver=4.0.1"],
+                }]),
+            },
+        ],
+        evidence: &[],
+    },
+    Persona {
+        name: "rogue-ssdp-plug",
+        host: 25,
+        model: "JCS-PLG-2500",
+        services: &[Service {
+            port: 1900,
+            declared: true,
+            protocol: Protocol::Ssdp(&ROGUE_UPNP),
+        }],
+        evidence: &[],
+    },
 ];
+
+/// The weak UPnP router: an IGD whose WANIPConnection control answers without authentication,
+/// and a description that discloses the serial number.
+const ROUTER_UPNP: Upnp = Upnp {
+    manufacturer: "JCS",
+    model_name: "JCS-RTR-2100",
+    model_number: "2100-A",
+    serial: Some("JCS2100-00042"),
+    firmware: "3.1.4",
+    server: "Linux/5.10 UPnP/1.0 jcs-upnpd/1.2",
+    description_port: 49152,
+    igd: true,
+    location_host: None,
+};
+
+/// The well-configured hub: a basic device, no IGD, no serial number in the description.
+const HUB_UPNP: Upnp = Upnp {
+    manufacturer: "JCS",
+    model_name: "JCS-HUB-2200",
+    model_number: "2200",
+    serial: None,
+    firmware: "2.2.0",
+    server: "Linux/6.1 UPnP/1.1 jcs-upnpd/2.0",
+    description_port: 49153,
+    igd: false,
+    location_host: None,
+};
+
+/// A plug whose SSDP answer points at another device (host 21): never to be followed.
+const ROGUE_UPNP: Upnp = Upnp {
+    manufacturer: "JCS",
+    model_name: "JCS-PLG-2500",
+    model_number: "2500",
+    serial: Some("JCS2500-0001"),
+    firmware: "0.9",
+    server: "RTOS/1.0 UPnP/1.0 jcs-plug/0.9",
+    description_port: 49152,
+    igd: false,
+    location_host: Some(21),
+};
 
 /// Every persona a lab starts: [`PERSONAS`], then [`ACCESS_PERSONAS`].
 pub(crate) fn all() -> impl Iterator<Item = &'static Persona> {
