@@ -1197,6 +1197,103 @@ fn lab_mqtt_password_listener_is_not_guessed() {
     );
 }
 
+// ---------------------------------------------------------------- UDP services (S1.1-13 UDP)
+
+/// The probed UDP ports of a results device: port → (service, state, detail).
+fn res_udp(rdev: &Value) -> BTreeMap<u16, (String, String, String)> {
+    rdev["udp_ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let port = u16::try_from(p["port"].as_u64()?).ok()?;
+            let text = |k: &str| p[k].as_str().unwrap_or("").to_string();
+            Some((port, (text("service"), text("state"), text("detail"))))
+        })
+        .collect()
+}
+
+/// Real daemons on UDP: net-snmp's agent answers the `public` GET of sysDescr.0 and sysName.0
+/// exactly as configured (161/udp open), nothing answers on the other IoT UDP ports (closed or
+/// no answer, never open), and no device shows a UDP port open that the ground truth does not
+/// list. The declared SNMP agent is an S1.1-13 pass whose evidence is what it disclosed.
+#[test]
+fn lab_udp_ports_and_snmp_system_group_from_snmpd() {
+    let Some(run) = lab("lab_udp_ports_and_snmp_system_group_from_snmpd") else {
+        return;
+    };
+    let mut snmp_seen = 0;
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let udp = res_udp(rdev);
+        assert!(
+            udp.contains_key(&161) && udp.contains_key(&1900),
+            "{}: UDP ports probed: {udp:?}",
+            name(dev)
+        );
+        let gt_open: BTreeMap<u16, &Value> = dev["udp"]["open"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some((u16::try_from(p["port"].as_u64()?).ok()?, p)))
+            .collect();
+        for (port, (service, state, detail)) in &udp {
+            match gt_open.get(port) {
+                Some(truth) => {
+                    assert_eq!(state, "open", "{} {port}/udp: {detail}", name(dev));
+                    assert_eq!(
+                        Some(service.as_str()),
+                        truth["service"].as_str(),
+                        "{} {port}/udp",
+                        name(dev)
+                    );
+                }
+                None => assert!(
+                    state == "closed" || state == "no_answer",
+                    "{} {port}/udp ({service}) is {state} but nothing listens there: {detail}",
+                    name(dev)
+                ),
+            }
+        }
+        for (port, truth) in &gt_open {
+            let Some(descr) = truth["sys_descr"].as_str() else {
+                continue;
+            };
+            snmp_seen += 1;
+            let sys_name = truth["sys_name"].as_str().unwrap_or("");
+            let (_, state, detail) = &udp[port];
+            assert_eq!(state, "open");
+            assert_eq!(
+                detail,
+                &format!("SNMPv2c community \"public\": sysDescr {descr:?}, sysName {sys_name:?}"),
+                "{}",
+                name(dev)
+            );
+            let s13 = res_criterion(rdev, "S1.1-13").expect("S1.1-13");
+            let declared = s13["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|f| {
+                    f["check"] == "udp.declared_service"
+                        && f["summary"].as_str()
+                            == Some(&format!("declared UDP service {port}/udp (snmp) answers; it discloses information without authentication") as &str)
+                })
+                .unwrap_or_else(|| panic!("{}: no declared-service pass for {port}/udp: {s13}", name(dev)));
+            assert_eq!(declared["verdict"], "pass");
+            let evidence = declared["evidence"].to_string();
+            assert!(
+                evidence.contains(&format!("sysName \\\"{sys_name}\\\"")),
+                "{evidence}"
+            );
+        }
+    }
+    assert!(
+        snmp_seen >= 1,
+        "the ground truth lists no SNMP agent with a sysDescr"
+    );
+}
+
 // ---------------------------------------------------------------- Brute force (S1.1-04)
 
 /// The S1.1-04 findings of a device whose summary starts with `surface` (e.g. `ssh 22/tcp`).

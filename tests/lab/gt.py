@@ -389,8 +389,10 @@ def build(args):
         elif kind == "tcp_filtered":
             dev["tcp"]["filtered"].append(int(kv["port"]))
         elif kind == "udp_open":
-            dev["udp"]["open"].append({"port": int(kv["port"]), "service": kv["service"],
-                                       "daemon": kv.get("daemon")})
+            entry = {"port": int(kv["port"]), "service": kv["service"], "daemon": kv.get("daemon")}
+            # What the service tells an unauthenticated asker (e.g. SNMP sysDescr/sysName).
+            entry.update({k: v for k, v in kv.items() if k in ("sys_descr", "sys_name")})
+            dev["udp"]["open"].append(entry)
         elif kind == "cred":
             dev["credentials"].append({
                 "service": kv["service"], "port": int(kv["port"]), "username": kv["username"],

@@ -18,6 +18,8 @@ RTR_SSH_EXTRA_MACS=hmac-md5,hmac-sha1-96
 RTR_SSH_EXTRA_HOSTKEYALGS=ssh-rsa,ssh-dss
 RTR_SNMP_PORT=161
 RTR_SNMP_COMMUNITY=public
+RTR_SNMP_SYSDESCR="$RTR_MODEL home router, firmware 2.1.0 (jcstar lab)"
+RTR_SNMP_SYSNAME=lab-router
 RTR_UNDECLARED_PORT=8081
 RTR_FILTERED=(7547 8080)
 
@@ -75,14 +77,15 @@ CONF
     cat >"$d/snmpd.conf" <<CONF
 agentaddress udp:$ip:$RTR_SNMP_PORT
 rwcommunity $RTR_SNMP_COMMUNITY default
-sysDescr $RTR_MODEL home router, firmware 2.1.0 (jcstar lab)
+sysDescr $RTR_SNMP_SYSDESCR
 sysObjectID .1.3.6.1.4.1.8072.3.2.10
-sysName lab-router
+sysName $RTR_SNMP_SYSNAME
 sysServices 72
 CONF
     start_daemon router-snmpd "$ns" env SNMP_PERSISTENT_DIR="$d/snmp" MIBS= \
         snmpd -f -Lo -C -c "$d/snmpd.conf" -p "$d/snmpd.pid" -M /nonexistent -I -smux
-    gt udp_open "device=$RTR_NAME" "port=$RTR_SNMP_PORT" service=snmp daemon=net-snmp
+    gt udp_open "device=$RTR_NAME" "port=$RTR_SNMP_PORT" service=snmp daemon=net-snmp \
+        "sys_descr=$RTR_SNMP_SYSDESCR" "sys_name=$RTR_SNMP_SYSNAME"
     gt cred "device=$RTR_NAME" service=snmp "port=$RTR_SNMP_PORT" "username=" \
         "password=$RTR_SNMP_COMMUNITY" default=true source=snmp-default "note=community, v1/v2c, read-write"
     gt unauth "device=$RTR_NAME" service=snmp "port=$RTR_SNMP_PORT" "what=community public reads and writes the whole MIB (v1/v2c)"
