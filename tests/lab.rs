@@ -1294,6 +1294,78 @@ fn lab_udp_ports_and_snmp_system_group_from_snmpd() {
     );
 }
 
+/// A real UPnP IGD (miniupnpd on upnp-gateway): the unicast M-SEARCH is answered, the
+/// description at its LOCATION is read (model number and the disclosed serial number exactly as
+/// configured), and the WANIPConnection control answering GetExternalIPAddress without
+/// credentials fails S1.1-01, naming the control URL. No other device gets that failure.
+#[test]
+fn lab_upnp_igd_from_miniupnpd() {
+    let Some(run) = lab("lab_upnp_igd_from_miniupnpd") else {
+        return;
+    };
+    let mut igds = 0;
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let igd_fails: Vec<&Value> =
+            access_findings(rdev, "S1.1-01", "udp.upnp_control_unauthenticated");
+        let truth = dev["udp"]["open"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["igd_control"].is_string());
+        let Some(truth) = truth else {
+            assert!(igd_fails.is_empty(), "{}: {igd_fails:?}", name(dev));
+            continue;
+        };
+        igds += 1;
+        let port = u16::try_from(truth["port"].as_u64().unwrap_or(0)).unwrap_or(0);
+        let text = |k: &str| truth[k].as_str().unwrap_or("").to_string();
+        let udp = res_udp(rdev);
+        let (service, state, detail) = &udp[&port];
+        assert_eq!(
+            (service.as_str(), state.as_str()),
+            ("ssdp", "open"),
+            "{detail}"
+        );
+        for needle in [
+            format!("LOCATION {:?}", text("location")),
+            format!("modelNumber {:?}", text("model_number")),
+            format!("serialNumber {:?}", text("serial")),
+            " WANIPConnection:".to_string(),
+        ] {
+            assert!(
+                detail.contains(&needle),
+                "{}: {needle} not in {detail}",
+                name(dev)
+            );
+        }
+        assert_eq!(igd_fails.len(), 1, "{}: {igd_fails:?}", name(dev));
+        let summary = igd_fails[0]["summary"].as_str().unwrap_or("");
+        assert_eq!(igd_fails[0]["verdict"], "fail");
+        assert!(
+            summary.starts_with("UPnP IGD urn:schemas-upnp-org:service:WANIPConnection:")
+                && summary.contains(&format!(
+                    "control at {} needs no authentication: GetExternalIPAddress answered",
+                    text("igd_control")
+                )),
+            "{summary}"
+        );
+        let declared = access_findings(rdev, "S1.1-13", "udp.declared_service");
+        assert!(
+            declared.iter().any(|f| {
+                f["verdict"] == "pass"
+                    && f["summary"].as_str().is_some_and(|s| {
+                        s.starts_with(&format!("declared UDP service {port}/udp (ssdp) answers"))
+                    })
+                    && f["evidence"].to_string().contains(&text("serial"))
+            }),
+            "{}: {declared:?}",
+            name(dev)
+        );
+    }
+    assert!(igds >= 1, "the ground truth lists no UPnP IGD");
+}
+
 // ---------------------------------------------------------------- Brute force (S1.1-04)
 
 /// The S1.1-04 findings of a device whose summary starts with `surface` (e.g. `ssh 22/tcp`).

@@ -347,8 +347,9 @@ def listener_problems(dev):
     SMUX 199/tcp, say) cannot slip past it."""
     have = listeners(dev["namespace"])
     want = {("tcp", p["port"]) for p in dev["tcp"]["open"]} | {("udp", p["port"]) for p in dev["udp"]["open"]}
+    side = {("udp", p) for p in dev["udp"].get("side", [])}
     problems = []
-    for proto, port in sorted(have - want):
+    for proto, port in sorted(have - want - side):
         problems.append(f"{dev['name']}: {port}/{proto} listens but is not in the ground truth")
     for proto, port in sorted(want - have):
         problems.append(f"{dev['name']}: ground truth says {port}/{proto} is open but nothing listens")
@@ -373,7 +374,7 @@ def build(args):
                 "address": kv["address"],
                 "declared_services": None,
                 "tcp": {"open": [], "filtered": []},
-                "udp": {"open": []},
+                "udp": {"open": [], "side": []},
                 "credentials": [],
                 "unauthenticated": [],
                 "tls": [],
@@ -391,8 +392,13 @@ def build(args):
         elif kind == "udp_open":
             entry = {"port": int(kv["port"]), "service": kv["service"], "daemon": kv.get("daemon")}
             # What the service tells an unauthenticated asker (e.g. SNMP sysDescr/sysName).
-            entry.update({k: v for k, v in kv.items() if k in ("sys_descr", "sys_name")})
+            entry.update({k: v for k, v in kv.items()
+                          if k in ("sys_descr", "sys_name", "location", "model_number", "serial",
+                                   "igd_control")})
             dev["udp"]["open"].append(entry)
+        elif kind == "udp_side":
+            # A daemon's own sending socket (ephemeral port): listed by ss, never a service.
+            dev["udp"]["side"].append(int(kv["port"]))
         elif kind == "cred":
             dev["credentials"].append({
                 "service": kv["service"], "port": int(kv["port"]), "username": kv["username"],
