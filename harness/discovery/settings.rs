@@ -124,3 +124,58 @@ impl UdpSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::profile::{Profile, BUILTIN_TEXT};
+
+    #[test]
+    fn builtin_profile_probes_the_star1_udp_ports() {
+        let profile = Profile::builtin();
+        let probes: Vec<(&str, Vec<u16>)> = profile
+            .udp
+            .probes()
+            .map(|(service, ports)| (service, ports.to_vec()))
+            .collect();
+        assert_eq!(
+            probes,
+            [
+                ("snmp", vec![161]),
+                ("ssdp", vec![1900]),
+                ("coap", vec![5683]),
+                ("mdns", vec![5353]),
+                ("ws-discovery", vec![3702]),
+            ]
+        );
+        assert!(profile.check_enabled("udp_services"));
+    }
+
+    #[test]
+    fn bad_udp_values_name_the_section_line() {
+        for (from, to, words) in [
+            ("attempts = 2 ", "attempts = 0 ", "attempts"),
+            ("coap_ports = [5683]", "coap_ports = [0]", "port 0"),
+            (
+                "max_datagram_bytes = 9000",
+                "max_datagram_bytes = 10",
+                "max_datagram_bytes",
+            ),
+        ] {
+            let text = BUILTIN_TEXT.replace(from, to);
+            assert_ne!(text, BUILTIN_TEXT, "{from}");
+            let err = Profile::parse(&text, Path::new("p.toml")).expect_err(to);
+            let line = text
+                .lines()
+                .position(|l| l.starts_with("[udp]"))
+                .map(|i| i + 1);
+            assert_eq!(err.origin.line, line, "{err}");
+            assert!(err.message.contains(words), "{err}");
+        }
+        let text = BUILTIN_TEXT.replace("attempts = 2 ", "atempts = 2 ");
+        let err = Profile::parse(&text, Path::new("p.toml")).expect_err("unknown key");
+        assert!(err.to_string().starts_with("p.toml:"), "{err}");
+        assert!(err.message.contains("atempts"), "{err}");
+    }
+}

@@ -279,7 +279,7 @@ impl Profile {
             return Err(InputError::new(at("[brute_force"), message));
         }
         if let Err(message) = self.udp.validate() {
-            return Err(InputError::new(at("[udp]"), message));
+            return Err(InputError::new(at("[udp]\n"), message));
         }
         let mut ids = BTreeSet::new();
         for criterion in &self.criteria {
