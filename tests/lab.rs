@@ -1366,6 +1366,52 @@ fn lab_upnp_igd_from_miniupnpd() {
     assert!(igds >= 1, "the ground truth lists no UPnP IGD");
 }
 
+/// A real mDNS responder (avahi-daemon on upnp-gateway): the unicast DNS-SD query lists the
+/// advertised service type, and the instance's TXT record (model, firmware) is read exactly as
+/// configured; the declared 5353/udp is an S1.1-13 pass.
+#[test]
+fn lab_mdns_txt_from_avahi() {
+    let Some(run) = lab("lab_mdns_txt_from_avahi") else {
+        return;
+    };
+    let mut responders = 0;
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let Some(truth) = dev["udp"]["open"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["service"] == "mdns")
+        else {
+            continue;
+        };
+        responders += 1;
+        let port = u16::try_from(truth["port"].as_u64().unwrap_or(0)).unwrap_or(0);
+        let text = |k: &str| truth[k].as_str().unwrap_or("").to_string();
+        let (_, state, detail) = &res_udp(rdev)[&port];
+        assert_eq!(state, "open", "{}: {detail}", name(dev));
+        assert_eq!(
+            detail,
+            &format!(
+                "mDNS services: {}; {} TXT {}",
+                text("service_type"),
+                text("instance"),
+                text("txt")
+            ),
+            "{}",
+            name(dev)
+        );
+        let declared = access_findings(rdev, "S1.1-13", "udp.declared_service");
+        assert!(
+            declared.iter().any(|f| f["verdict"] == "pass"
+                && f["summary"] == format!("declared UDP service {port}/udp (mdns) answers")),
+            "{}: {declared:?}",
+            name(dev)
+        );
+    }
+    assert!(responders >= 1, "the ground truth lists no mDNS responder");
+}
+
 // ---------------------------------------------------------------- Brute force (S1.1-04)
 
 /// The S1.1-04 findings of a device whose summary starts with `surface` (e.g. `ssh 22/tcp`).

@@ -394,7 +394,7 @@ def build(args):
             # What the service tells an unauthenticated asker (e.g. SNMP sysDescr/sysName).
             entry.update({k: v for k, v in kv.items()
                           if k in ("sys_descr", "sys_name", "location", "model_number", "serial",
-                                   "igd_control")})
+                                   "igd_control", "service_type", "instance", "txt")})
             dev["udp"]["open"].append(entry)
         elif kind == "udp_side":
             # A daemon's own sending socket (ephemeral port): listed by ss, never a service.
