@@ -44,6 +44,31 @@ pub fn judge(
     found: &[Discovered],
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let failed: Vec<String> = found
+        .iter()
+        .filter_map(|d| {
+            let why = d.failed.as_ref()?;
+            Some(format!("{}/udp {}: {why}", d.port.port, d.port.service))
+        })
+        .collect();
+    if !failed.is_empty() {
+        findings.push(Finding::new(
+            "udp.probe_failed",
+            S13,
+            Verdict::Inconclusive,
+            format!(
+                "{} UDP probe(s) could not run ({}); rerun or check the route to the device",
+                failed.len(),
+                failed.join("; ")
+            ),
+        ));
+    }
+    let probed: Vec<Discovered> = found
+        .iter()
+        .filter(|d| d.failed.is_none())
+        .cloned()
+        .collect();
+    let found = probed.as_slice();
     let open: Vec<&Discovered> = found
         .iter()
         .filter(|d| d.port.state == UdpState::Open)
@@ -241,6 +266,34 @@ mod tests {
             "no UDP IoT service answered (161/udp snmp closed, 1900/udp ssdp no answer)"
         );
         assert!(judge(None, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_probe_that_could_not_run_is_inconclusive_not_silence() {
+        let found = [
+            Discovered::state(
+                161,
+                "snmp",
+                &Answer::Failed("cannot open a UDP socket: EMFILE".into()),
+            ),
+            Discovered::state(1900, "ssdp", &Answer::Closed),
+        ];
+        let findings = judge(Some(&[]), &found);
+        assert_eq!(
+            verdicts(&findings),
+            [
+                ("udp.probe_failed", Verdict::Inconclusive),
+                ("udp.none_answered", Verdict::NotApplicable),
+            ]
+        );
+        assert_eq!(
+            findings[0].summary,
+            "1 UDP probe(s) could not run (161/udp snmp: cannot open a UDP socket: EMFILE); rerun or check the route to the device"
+        );
+        assert_eq!(
+            findings[1].summary,
+            "no UDP IoT service answered (1900/udp ssdp closed)"
+        );
     }
 
     #[test]

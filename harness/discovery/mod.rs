@@ -158,6 +158,9 @@ pub struct Discovered {
     pub protected: Vec<Evidence>,
     /// What the probe could not do or chose not to do (e.g. a LOCATION on another host).
     pub notes: Vec<String>,
+    /// Why the probe could not run at all (no socket, no route): the state is then no
+    /// observation, only the absence of one.
+    pub failed: Option<String>,
 }
 
 /// A control interface that answered without authentication.
@@ -174,10 +177,10 @@ pub struct Exposed {
 impl Discovered {
     /// A probe result with the port state only.
     pub fn state(port: u16, service: &str, answer: &Answer) -> Self {
-        let mut notes = Vec::new();
-        if let Answer::Failed(reason) = answer {
-            notes.push(reason.clone());
-        }
+        let failed = match answer {
+            Answer::Failed(reason) => Some(crate::model::bounded(reason)),
+            _ => None,
+        };
         Discovered {
             port: UdpPort {
                 port,
@@ -190,7 +193,8 @@ impl Discovered {
             disclosures: Vec::new(),
             unauthenticated: Vec::new(),
             protected: Vec::new(),
-            notes,
+            notes: Vec::new(),
+            failed,
         }
     }
 
