@@ -382,9 +382,7 @@ fn serve_udp(
             tasks.spawn(snmp::serve(socket, agent));
         }
         Protocol::Ssdp(upnp) => {
-            tasks.spawn(udp::serve(socket, move |d, local, _| {
-                ssdp::answer(d, local, upnp)
-            }));
+            tasks.spawn(ssdp::serve_ssdp(socket, upnp));
         }
         Protocol::Coap(links) => {
             tasks.spawn(udp::serve(socket, move |d, _, _| coap::answer(d, links)));

@@ -763,9 +763,11 @@ const ROUTER_UPNP: Upnp = Upnp {
     description_port: 49152,
     igd: true,
     location_host: None,
+    answer_from_new_socket: false,
 };
 
-/// The well-configured hub: a basic device, no IGD, no serial number in the description.
+/// The well-configured hub: a basic device, no IGD, no serial number in the description. Its
+/// SSDP stack answers from a fresh socket, as libupnp does.
 const HUB_UPNP: Upnp = Upnp {
     manufacturer: "JCS",
     model_name: "JCS-HUB-2200",
@@ -776,6 +778,7 @@ const HUB_UPNP: Upnp = Upnp {
     description_port: 49153,
     igd: false,
     location_host: None,
+    answer_from_new_socket: true,
 };
 
 /// A plug whose SSDP answer points at another device (host 21): never to be followed.
@@ -789,6 +792,7 @@ const ROGUE_UPNP: Upnp = Upnp {
     description_port: 49152,
     igd: false,
     location_host: Some(21),
+    answer_from_new_socket: false,
 };
 
 /// Every persona a lab starts: [`PERSONAS`], then [`ACCESS_PERSONAS`].

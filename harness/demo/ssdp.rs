@@ -4,8 +4,11 @@
 //! (the weakness jcstar reports under S1.1-01).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::UdpSocket;
 
 use super::limits::{self, Limits};
 use super::request::Request;
@@ -32,6 +35,8 @@ pub(crate) struct Upnp {
     /// Put `LOCATION` on this other host of the lab (last octet) instead of the device itself:
     /// a rogue answer a prober must not follow.
     pub location_host: Option<u8>,
+    /// Answer from a fresh socket on an ephemeral port, as libupnp does, instead of from 1900.
+    pub answer_from_new_socket: bool,
 }
 
 const DESCRIPTION_PATH: &str = "/rootDesc.xml";
@@ -39,6 +44,31 @@ const CONTROL_PATH: &str = "/ctl/IPConn";
 const WAN_IP: &str = "urn:schemas-upnp-org:service:WANIPConnection:1";
 /// Largest SOAP body the control reads.
 const MAX_BODY: usize = 4096;
+
+/// Answers M-SEARCH datagrams on `socket` until the lab stops, at most one answer each.
+pub(crate) async fn serve_ssdp(socket: Arc<UdpSocket>, upnp: &'static Upnp) {
+    if !upnp.answer_from_new_socket {
+        super::udp::serve(socket, move |d, local, _| answer(d, local, upnp)).await;
+        return;
+    }
+    let Ok(local) = socket.local_addr() else {
+        return;
+    };
+    let mut buf = vec![0u8; super::udp::MAX_DATAGRAM];
+    loop {
+        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        let Some(reply) = answer(&buf[..n], local, upnp) else {
+            continue;
+        };
+        // A fresh socket on the persona's own address and an ephemeral port.
+        if let Ok(sender) = UdpSocket::bind(SocketAddr::new(local.ip(), 0)).await {
+            let _ = sender.send_to(&reply, peer).await;
+        }
+    }
+}
 
 /// The answer to an SSDP datagram: only an `M-SEARCH` with `MAN: "ssdp:discover"`.
 pub(crate) fn answer(datagram: &[u8], local: SocketAddr, upnp: &Upnp) -> Option<Vec<u8>> {

@@ -422,3 +422,34 @@ fn demo_udp_servers_ignore_garbage() {
         }
     }
 }
+
+/// The hub's SSDP stack answers from a fresh ephemeral-port socket (as libupnp does): a
+/// connected-only exchange never sees that answer; the any-port exchange does, and still
+/// reports a closed port as closed.
+#[tokio::test]
+async fn ssdp_answers_from_another_port_of_the_device_are_seen() {
+    use crate::discovery::{exchange, exchange_any_port, ssdp, Answer, UdpBounds};
+    let lab = start_lab(64).await;
+    let bounds = UdpBounds {
+        attempt: Duration::from_millis(300),
+        attempts: 1,
+        max_bytes: 9000,
+    };
+    let hub = std::net::SocketAddr::new(ip(64, 22), 1900);
+    let request = [ssdp::m_search(hub)];
+    let is_ssdp = |d: &[u8]| ssdp::parse_answer(d).is_some();
+    assert_eq!(
+        exchange(hub, &request, &bounds, is_ssdp).await,
+        Answer::NoAnswer
+    );
+    let Answer::Reply(reply) = exchange_any_port(hub, &request, &bounds, is_ssdp).await else {
+        panic!("the hub's answer from another port was not seen");
+    };
+    assert!(String::from_utf8_lossy(&reply).contains("LOCATION: http://127.77.64.22:49153/"));
+    let closed = std::net::SocketAddr::new(ip(64, 23), 1900);
+    assert_eq!(
+        exchange_any_port(closed, &request, &bounds, is_ssdp).await,
+        Answer::Closed
+    );
+    lab.shutdown().await;
+}

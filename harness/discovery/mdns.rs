@@ -139,7 +139,7 @@ async fn ask(
             Vec::new(),
         );
     };
-    let answer = exchange_on(socket, std::slice::from_ref(&request), bounds, |d| {
+    let answer = exchange_on(socket, None, std::slice::from_ref(&request), bounds, |d| {
         parse_answer(d, id, name).is_some()
     })
     .await;

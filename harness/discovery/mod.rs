@@ -16,7 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
 
 use crate::checks::observed::{Sighting, UdpPort, UdpState};
 use crate::model::Evidence;
@@ -88,13 +88,16 @@ where
         Ok(socket) => socket,
         Err(e) => return Answer::Failed(format!("cannot open a UDP socket to {address}: {e}")),
     };
-    exchange_on(&socket, requests, bounds, accept).await
+    exchange_on(&socket, None, requests, bounds, accept).await
 }
 
-/// Like [`exchange`], on a socket already connected to the device (several exchanges of one
-/// probe share it).
-pub async fn exchange_on<F>(
-    socket: &UdpSocket,
+/// Like [`exchange`], also accepting answers from any other port of the device's address:
+/// SSDP and WS-Discovery stacks (libupnp, for one) answer from a fresh socket, not from the
+/// port asked. The request still leaves a connected socket, so ICMP port unreachable shows a
+/// closed port; a second, unconnected socket on the same local port (`SO_REUSEADDR`) receives
+/// what comes from the device's other ports. Datagrams from other hosts are dropped.
+pub async fn exchange_any_port<F>(
+    address: SocketAddr,
     requests: &[Vec<u8>],
     bounds: &UdpBounds,
     accept: F,
@@ -102,7 +105,62 @@ pub async fn exchange_on<F>(
 where
     F: Fn(&[u8]) -> bool,
 {
-    let mut buf = vec![0u8; bounds.max_bytes.clamp(512, 65_535)];
+    let (connected, any) = match socket_pair(address).await {
+        Ok(pair) => pair,
+        Err(e) => return Answer::Failed(format!("cannot open a UDP socket to {address}: {e}")),
+    };
+    exchange_on(&connected, Some(&any), requests, bounds, accept).await
+}
+
+/// A connected socket and an unconnected one sharing its local port.
+async fn socket_pair(address: SocketAddr) -> io::Result<(UdpSocket, UdpSocket)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let open = || -> io::Result<Socket> {
+        let socket = Socket::new(
+            Domain::for_address(address),
+            Type::DGRAM,
+            Some(Protocol::UDP),
+        )?;
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        Ok(socket)
+    };
+    let unspecified = |port: u16| -> SocketAddr {
+        match address.ip() {
+            IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, port).into(),
+            IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, port).into(),
+        }
+    };
+    let any = open()?;
+    any.bind(&unspecified(0).into())?;
+    let port = any
+        .local_addr()?
+        .as_socket()
+        .map(|a| a.port())
+        .ok_or_else(|| io::Error::other("no local port"))?;
+    let connected = open()?;
+    connected.bind(&unspecified(port).into())?;
+    let connected = UdpSocket::from_std(connected.into())?;
+    connected.connect(address).await?;
+    Ok((connected, UdpSocket::from_std(any.into())?))
+}
+
+/// The exchange on `socket` (connected to the device), and on `any` (unconnected, same local
+/// port) for answers from the device's other ports.
+pub async fn exchange_on<F>(
+    socket: &UdpSocket,
+    any: Option<&UdpSocket>,
+    requests: &[Vec<u8>],
+    bounds: &UdpBounds,
+    accept: F,
+) -> Answer
+where
+    F: Fn(&[u8]) -> bool,
+{
+    let device = socket.peer_addr().ok().map(|a| a.ip());
+    let size = bounds.max_bytes.clamp(512, 65_535);
+    let mut buf = vec![0u8; size];
+    let mut other = vec![0u8; size];
     for _ in 0..bounds.attempts.max(1) {
         for request in requests {
             match socket.send(request).await {
@@ -114,15 +172,27 @@ where
         }
         let deadline = Instant::now() + bounds.attempt;
         for _ in 0..MAX_DATAGRAMS_PER_ATTEMPT {
-            match timeout_at(deadline, socket.recv(&mut buf)).await {
-                Err(_) => break,
-                Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                    return Answer::Closed
+            let from_other = async {
+                match any {
+                    Some(any) => any.recv_from(&mut other).await.map(Some),
+                    None => std::future::pending().await,
                 }
-                Ok(Err(e)) => return Answer::Failed(format!("receive failed: {e}")),
-                Ok(Ok(n)) => {
-                    let datagram = &buf[..n.min(buf.len())];
-                    if accept(datagram) {
+            };
+            let received = tokio::select! {
+                r = socket.recv(&mut buf) => r.map(|n| &buf[..n.min(size)]),
+                r = from_other => match r {
+                    Ok(Some((n, from))) if Some(from.ip()) == device => Ok(&other[..n.min(size)]),
+                    // Not from the device: ignored (counts against the datagram cap).
+                    Ok(_) => Ok(&other[..0]),
+                    Err(e) => Err(e),
+                },
+                _ = tokio::time::sleep_until(deadline) => break,
+            };
+            match received {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return Answer::Closed,
+                Err(e) => return Answer::Failed(format!("receive failed: {e}")),
+                Ok(datagram) => {
+                    if !datagram.is_empty() && accept(datagram) {
                         return Answer::Reply(datagram.to_vec());
                     }
                 }

@@ -81,7 +81,7 @@ pub async fn probe(address: SocketAddr, settings: &UdpSettings) -> Discovered {
             .collect();
         let accept =
             |d: &[u8]| parse_system(d, base + 1).is_some() || parse_system(d, base).is_some();
-        let answer = exchange_on(&socket, &requests, &bounds, accept).await;
+        let answer = exchange_on(&socket, None, &requests, &bounds, accept).await;
         let Answer::Reply(data) = &answer else {
             if answer == Answer::Closed {
                 return Discovered::state(address.port(), SERVICE, &answer);

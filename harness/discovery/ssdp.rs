@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::{cut, exchange, upnp, Answer, Discovered, UdpSettings};
+use super::{cut, exchange_any_port, upnp, Answer, Discovered, UdpSettings};
 use crate::checks::observed::Sighting;
 use crate::model::Evidence;
 
@@ -152,7 +152,7 @@ pub fn product_tokens(server: &str) -> Vec<(String, Option<String>)> {
 /// M-SEARCH to `address`, then the description and IGD control at its `LOCATION`.
 pub async fn probe(address: SocketAddr, settings: &UdpSettings) -> Discovered {
     let request = m_search(address);
-    let answer = exchange(
+    let answer = exchange_any_port(
         address,
         std::slice::from_ref(&request),
         &settings.bounds(),

@@ -128,6 +128,40 @@ pub fn parse_description(xml: &str) -> Option<Description> {
     })
 }
 
+/// The body of a response, de-chunked when it was sent with `Transfer-Encoding: chunked`.
+pub fn body_of(response: &Response) -> Vec<u8> {
+    let chunked = response
+        .header_values("Transfer-Encoding")
+        .iter()
+        .any(|v| v.to_ascii_lowercase().contains("chunked"));
+    if chunked {
+        dechunk(&response.body)
+    } else {
+        response.body.clone()
+    }
+}
+
+/// Joins the chunks of a chunked body, stopping at the last chunk, at anything malformed, or
+/// at the end of the (already bounded) input.
+pub fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&data[..line_end]);
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            break;
+        };
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        let end = start.saturating_add(size).min(data.len());
+        out.extend_from_slice(&data[start..end]);
+        data = data.get(end + 2..).unwrap_or(&[]);
+    }
+    out
+}
+
 /// Resolves a control URL against `URLBase` or the description's own URL.
 pub fn resolve(reference: &str, base: &Url) -> Option<Url> {
     if reference.starts_with("http://") || reference.starts_with("https://") {
@@ -181,7 +215,8 @@ pub async fn describe(
         ));
         return;
     }
-    let body = String::from_utf8_lossy(&response.body);
+    let body = body_of(&response);
+    let body = String::from_utf8_lossy(&body);
     let Some(description) = parse_description(&body) else {
         found.notes.push(format!(
             "UPnP description {shown} is not a device description (or was cut at {} bytes)",
@@ -299,7 +334,8 @@ pub fn soap_outcome(response: &Response, action: &str) -> SoapOutcome {
     if matches!(response.status, 401 | 403) {
         return SoapOutcome::Refused(response.status_line.clone());
     }
-    let body = String::from_utf8_lossy(&response.body);
+    let body = body_of(response);
+    let body = String::from_utf8_lossy(&body);
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_NODES,
@@ -520,6 +556,21 @@ mod tests {
         );
         assert_eq!(resolve("", &base), None);
         assert_eq!(resolve("a\r\nb", &base), None);
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined_and_garbage_is_cut() {
+        assert_eq!(
+            dechunk(b"5\r\n<root\r\n2;x=y\r\n/>\r\n0\r\n\r\n"),
+            b"<root/>"
+        );
+        assert_eq!(dechunk(b"zz\r\nabc"), b"");
+        assert_eq!(dechunk(b"ffffffffffffffffffff\r\nabc"), b"");
+        assert_eq!(dechunk(b"3\r\nab"), b"ab");
+        assert_eq!(dechunk(b""), b"");
+        let raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n<root>\r\n7\r\n</root>\r\n0\r\n\r\n";
+        let r = http::parse_response(raw.as_bytes(), "HTTP").expect("response");
+        assert_eq!(body_of(&r), b"<root></root>");
     }
 
     fn response(status: &str, body: &str) -> Response {

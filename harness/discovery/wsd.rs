@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use super::{cut, exchange, random_u32, Answer, Discovered, UdpSettings};
+use super::{cut, exchange_any_port, random_u32, Answer, Discovered, UdpSettings};
 use crate::checks::observed::Sighting;
 use crate::model::Evidence;
 
@@ -132,7 +132,7 @@ pub async fn probe(address: SocketAddr, settings: &UdpSettings) -> Discovered {
             m.relates_to.is_none() || m.relates_to.as_deref() == Some(message_id.as_str())
         })
     };
-    let answer = exchange(
+    let answer = exchange_any_port(
         address,
         std::slice::from_ref(&request),
         &settings.bounds(),
