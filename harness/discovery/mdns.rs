@@ -185,14 +185,27 @@ pub async fn probe(address: SocketAddr, settings: &UdpSettings) -> Discovered {
         attempts: 1,
         ..bounds
     };
+    // All follow-up queries together get the time of the first query's attempts, twice.
+    let budget = bounds.attempt * bounds.attempts.max(1) * 2;
+    let stop = tokio::time::Instant::now() + budget;
     let mut records: Vec<TxtRecord> = Vec::new();
     for service_type in &types {
+        if tokio::time::Instant::now() >= stop {
+            found.notes.push(format!(
+                "mDNS follow-up queries stopped after {} ms",
+                budget.as_millis()
+            ));
+            break;
+        }
         let (_, instances, _) = ask(&socket, service_type, TYPE::PTR, &follow).await;
         let Some(instances) = instances else {
             continue;
         };
         records.extend(instances.txt);
         for instance in instances.pointers.iter().take(4) {
+            if tokio::time::Instant::now() >= stop {
+                break;
+            }
             if records
                 .iter()
                 .any(|r| r.instance.eq_ignore_ascii_case(instance))
