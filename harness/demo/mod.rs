@@ -12,7 +12,7 @@ mod mqtt;
 mod personas;
 mod request;
 mod rtsp;
-mod snmp;
+pub(crate) mod snmp;
 mod ssh_login;
 mod telnet;
 mod tls;
