@@ -96,31 +96,52 @@ pub async fn get(
     let mut stream = io::open(address, tls, bounds)
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
-    let mut request = format!(
+    let head = format!(
         "GET {path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: jcstar\r\nAccept: */*\r\nConnection: close\r\n"
     );
+    exchange(
+        &mut stream,
+        head,
+        authorization,
+        "HTTP",
+        bounds,
+        response_complete,
+    )
+    .await
+}
+
+/// Sends a request `head` (request line and header lines, without the closing blank line) plus
+/// an optional `Authorization` header, then reads one `proto` response (`HTTP` or `RTSP`) until
+/// `complete` holds, within the bounds' byte cap and deadline.
+pub async fn exchange<S, F>(
+    stream: &mut S,
+    mut head: String,
+    authorization: Option<&str>,
+    proto: &str,
+    bounds: &Bounds,
+    complete: F,
+) -> Result<Response, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + ?Sized,
+    F: FnMut(&[u8]) -> bool,
+{
     if let Some(value) = authorization {
-        request.push_str(&format!("Authorization: {value}\r\n"));
+        head.push_str(&format!("Authorization: {value}\r\n"));
     }
-    request.push_str("\r\n");
+    head.push_str("\r\n");
     let deadline = Instant::now() + bounds.read;
-    io::send(&mut stream, request.as_bytes(), deadline)
+    io::send(stream, head.as_bytes(), deadline)
         .await
         .map_err(|e| format!("send failed: {e}"))?;
     let mut raw = Vec::new();
-    let end = io::read_until(
-        &mut stream,
-        &mut raw,
-        bounds.max_bytes,
-        deadline,
-        response_complete,
-    )
-    .await;
-    match parse_response(&raw, "HTTP") {
+    let end = io::read_until(stream, &mut raw, bounds.max_bytes, deadline, complete).await;
+    match parse_response(&raw, proto) {
         Some(response) => Ok(response),
-        None if end == ReadEnd::Timeout => Err("no HTTP response before the deadline".into()),
+        None if end == ReadEnd::Timeout && raw.is_empty() => {
+            Err(format!("no {proto} response before the deadline"))
+        }
         None => Err(format!(
-            "not an HTTP response: {}",
+            "not an {proto} response: {}",
             crate::model::escape_bytes(&raw[..raw.len().min(120)])
         )),
     }
