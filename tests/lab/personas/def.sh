@@ -68,16 +68,7 @@ HostbasedAuthentication no
 StrictModes no
 MaxAuthTries 6
 MaxStartups 30:30:100
-PermitTTY no
-PermitUserRC no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-AllowTcpForwarding no
-AllowAgentForwarding no
-AllowStreamLocalForwarding no
-PermitTunnel no
-ForceCommand $FAKESH
+$(sshd_no_shell)
 CONF
     sshd -t -f "$d/sshd_config" || die "def sshd_config rejected"
     start_daemon def-sshd "$ns" "$(command -v sshd)" -D -e -f "$d/sshd_config"
