@@ -279,49 +279,45 @@ fn gt_expected<'a>(dev: &'a Value, criterion: &str) -> Option<&'a str> {
     dev["expected"][criterion]["verdict"].as_str()
 }
 
-/// Valid credentials that are well-known defaults (Mirai list, anonymous FTP,
-/// SNMP `public`): every one must be found by the default-credential check.
-#[allow(dead_code)]
-fn gt_default_credentials(dev: &Value) -> Vec<&Value> {
+/// Valid credentials with `default` = `true` (well-known defaults: Mirai list, anonymous FTP,
+/// SNMP `public`; every one must be found) or `false` (device-unique or operator-set; none may
+/// be reported).
+fn gt_credentials(dev: &Value, default: bool) -> Vec<&Value> {
     dev["credentials"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|c| c["default"].as_bool() == Some(true))
-        .collect()
-}
-
-/// Valid credentials that are NOT defaults (device-unique or operator-set):
-/// no default-credential check may report them.
-#[allow(dead_code)]
-fn gt_non_default_credentials(dev: &Value) -> Vec<&Value> {
-    dev["credentials"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["default"].as_bool() == Some(false))
+        .filter(|c| c["default"].as_bool() == Some(default))
         .collect()
 }
 
 /// TLS endpoints: port, versions, suites per version, certificate facts.
-#[allow(dead_code)]
 fn gt_tls(dev: &Value) -> Vec<&Value> {
     dev["tls"].as_array().into_iter().flatten().collect()
 }
 
 /// SSH endpoints: auth methods, configured and measured (KEXINIT) algorithms.
-#[allow(dead_code)]
 fn gt_ssh(dev: &Value) -> Vec<&Value> {
     dev["ssh"].as_array().into_iter().flatten().collect()
 }
 
 /// Login lockouts that really happen (deny count, unlock time, …).
-#[allow(dead_code)]
 fn gt_lockouts(dev: &Value) -> Vec<&Value> {
     dev["lockout"].as_array().into_iter().flatten().collect()
 }
 
 // ------------------------------------------------------------ results
+
+/// The ground-truth endpoints (TLS, SSH) on ports this run scanned, with their port.
+fn scanned<'a>(run: &LabRun, endpoints: Vec<&'a Value>) -> Vec<(u16, &'a Value)> {
+    endpoints
+        .into_iter()
+        .filter_map(|e| {
+            let port = u16::try_from(e["port"].as_u64()?).ok()?;
+            run.ports.contains(&port).then_some((port, e))
+        })
+        .collect()
+}
 
 /// The results.json entry for a ground-truth device (matched by address).
 fn result_device<'a>(run: &'a LabRun, dev: &Value) -> &'a Value {
@@ -334,6 +330,26 @@ fn result_device<'a>(run: &'a LabRun, dev: &Value) -> &'a Value {
         .flatten()
         .find(|d| d["device"]["address"].as_str() == Some(addr))
         .unwrap_or_else(|| panic!("{}: device {addr} missing from results.json", name(dev)))
+}
+
+/// Runs `check` on every ground-truth device and its results.json entry, then fails the test
+/// with every problem found, each prefixed with the device name, under the heading `what`.
+/// Skips (passes with a note) when the lab tests are not enabled.
+fn each_device(
+    test: &str,
+    what: &str,
+    mut check: impl FnMut(&LabRun, &Value, &Value) -> Vec<String>,
+) {
+    let Some(run) = lab(test) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        for problem in check(run, dev, result_device(run, dev)) {
+            failures.push(format!("{}: {problem}", name(dev)));
+        }
+    }
+    assert!(failures.is_empty(), "{what}:\n  {}", failures.join("\n  "));
 }
 
 /// Open port → identified service kind ("" when none reported).
@@ -474,69 +490,56 @@ fn lab_scan_covers_every_device() {
 
 #[test]
 fn lab_open_and_filtered_ports_are_exact() {
-    let Some(run) = lab("lab_open_and_filtered_ports_are_exact") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        let want_open: BTreeSet<u16> = gt_open_tcp(dev).keys().copied().collect();
-        let got_open: BTreeSet<u16> = res_open(rdev).keys().copied().collect();
-        if want_open != got_open {
-            failures.push(format!(
-                "{}: open TCP ports: want {want_open:?}, got {got_open:?}",
-                name(dev)
-            ));
-        }
-        let want_filtered = gt_filtered_tcp(dev);
-        let got_filtered = res_filtered(rdev);
-        if want_filtered != got_filtered {
-            failures.push(format!(
-                "{}: filtered TCP ports: want {want_filtered:?}, got {got_filtered:?}",
-                name(dev)
-            ));
-        }
-        // Everything else scanned answered RST.
-        let want_closed = run.ports.len() - want_open.len() - want_filtered.len();
-        if let Some(closed) = rdev["ports"]["closed_count"].as_u64() {
-            if closed != want_closed as u64 {
+    each_device(
+        "lab_open_and_filtered_ports_are_exact",
+        "port states differ from the ground truth",
+        |run, dev, rdev| {
+            let mut failures = Vec::new();
+            let want_open: BTreeSet<u16> = gt_open_tcp(dev).keys().copied().collect();
+            let got_open: BTreeSet<u16> = res_open(rdev).keys().copied().collect();
+            if want_open != got_open {
                 failures.push(format!(
-                    "{}: closed_count {closed}, want {want_closed}",
-                    name(dev)
+                    "open TCP ports: want {want_open:?}, got {got_open:?}"
                 ));
             }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "port states differ from the ground truth:\n  {}",
-        failures.join("\n  ")
+            let want_filtered = gt_filtered_tcp(dev);
+            let got_filtered = res_filtered(rdev);
+            if want_filtered != got_filtered {
+                failures.push(format!(
+                    "filtered TCP ports: want {want_filtered:?}, got {got_filtered:?}"
+                ));
+            }
+            // Everything else scanned answered RST.
+            let want_closed = run.ports.len() - want_open.len() - want_filtered.len();
+            if let Some(closed) = rdev["ports"]["closed_count"].as_u64() {
+                if closed != want_closed as u64 {
+                    failures.push(format!("closed_count {closed}, want {want_closed}"));
+                }
+            }
+            failures
+        },
     );
 }
 
 #[test]
 fn lab_service_kinds_match() {
-    let Some(run) = lab("lab_service_kinds_match") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let got = res_open(result_device(run, dev));
-        for (port, want) in gt_open_tcp(dev) {
-            match got.get(&port) {
-                Some(kind) if *kind == want => {}
-                Some(kind) => failures.push(format!(
-                    "{} {port}/tcp: service {kind:?}, want {want:?}",
-                    name(dev)
-                )),
-                None => {} // reported by lab_open_and_filtered_ports_are_exact
+    each_device(
+        "lab_service_kinds_match",
+        "service kinds differ from the ground truth",
+        |_, dev, rdev| {
+            let mut failures = Vec::new();
+            let got = res_open(rdev);
+            for (port, want) in gt_open_tcp(dev) {
+                match got.get(&port) {
+                    Some(kind) if *kind == want => {}
+                    Some(kind) => {
+                        failures.push(format!("{port}/tcp: service {kind:?}, want {want:?}"))
+                    }
+                    None => {} // reported by lab_open_and_filtered_ports_are_exact
+                }
             }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "service kinds differ from the ground truth:\n  {}",
-        failures.join("\n  ")
+            failures
+        },
     );
 }
 
@@ -546,43 +549,32 @@ fn lab_service_kinds_match() {
 /// issues' checks find).
 #[test]
 fn lab_s1_1_13_verdicts() {
-    let Some(run) = lab("lab_s1_1_13_verdicts") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        let got = res_criterion(rdev, "S1.1-13")
-            .and_then(|c| c["verdict"].as_str())
-            .unwrap_or("<missing>");
-        let want = gt_expected(dev, "S1.1-13");
-        let asserted = want == Some("fail") || dev["persona"] == "good-device";
-        eprintln!(
-            "lab: {} S1.1-13 = {got} (ground truth: {}; {})",
-            name(dev),
-            want.unwrap_or("none"),
-            dev["expected"]["S1.1-13"]["because"]
-        );
-        if asserted && Some(got) != want {
-            failures.push(format!(
-                "{}: S1.1-13 {got}, want {}",
+    each_device(
+        "lab_s1_1_13_verdicts",
+        "S1.1-13 verdicts",
+        |_, dev, rdev| {
+            let mut failures = Vec::new();
+            let got = res_criterion(rdev, "S1.1-13")
+                .and_then(|c| c["verdict"].as_str())
+                .unwrap_or("<missing>");
+            let want = gt_expected(dev, "S1.1-13");
+            let asserted = want == Some("fail") || dev["persona"] == "good-device";
+            eprintln!(
+                "lab: {} S1.1-13 = {got} (ground truth: {}; {})",
                 name(dev),
-                want.unwrap_or("none")
-            ));
-        }
-        // Without a declared service list nothing can prove every open port
-        // is needed: never a pass.
-        if want.is_none() && got == "pass" {
-            failures.push(format!(
-                "{}: S1.1-13 pass without a service declaration",
-                name(dev)
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "S1.1-13 verdicts:\n  {}",
-        failures.join("\n  ")
+                want.unwrap_or("none"),
+                dev["expected"]["S1.1-13"]["because"]
+            );
+            if asserted && Some(got) != want {
+                failures.push(format!("S1.1-13 {got}, want {}", want.unwrap_or("none")));
+            }
+            // Without a declared service list nothing can prove every open port
+            // is needed: never a pass.
+            if want.is_none() && got == "pass" {
+                failures.push("S1.1-13 pass without a service declaration".to_string());
+            }
+            failures
+        },
     );
 }
 
@@ -592,8 +584,8 @@ fn lab_s1_1_13_verdicts() {
 // positive" as strict as "found everything".
 //
 // - Default credentials (S1.1-02): for every device, every entry of
-//   `gt_default_credentials(dev)` (service, port, username, password) is
-//   reported as found; nothing from `gt_non_default_credentials(dev)` is, and
+//   `gt_credentials(dev, true)` (service, port, username, password) is
+//   reported as found; nothing from `gt_credentials(dev, false)` is, and
 //   no credential is reported on a device whose ground truth has none for that
 //   service.
 // - Unauthenticated access (S1.1-01): `dev["unauthenticated"]` (HTTP pages,
@@ -632,140 +624,126 @@ fn id_set(list: Option<String>) -> BTreeSet<String> {
 
 #[test]
 fn lab_tls_versions_suites_and_certificates_are_exact() {
-    let Some(run) = lab("lab_tls_versions_suites_and_certificates_are_exact") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        for tls in gt_tls(dev) {
-            let port = tls["port"].as_u64().unwrap_or(0);
-            if !run.ports.contains(&(port as u16)) {
-                continue;
-            }
-            let versions: BTreeSet<&str> = tls["versions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            for version in ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] {
-                let got = id_set(s1_1_12_evidence(
-                    rdev,
-                    &format!("tls {port}/tcp {version} suites"),
-                ));
-                let want: BTreeSet<String> = tls["suites"][version]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| s["id"].as_str().map(str::to_lowercase))
-                    .collect();
-                let want = if versions.contains(version) {
-                    want
-                } else {
-                    BTreeSet::new()
-                };
-                if got != want {
-                    failures.push(format!(
-                        "{} {port} {version}: got {got:?}, want {want:?}",
-                        name(dev)
-                    ));
-                }
-            }
-            let cert = &tls["certificate"];
-            let facts =
-                s1_1_12_evidence(rdev, &format!("tls {port}/tcp certificate")).unwrap_or_default();
-            let key = match (cert["key_type"].as_str(), cert["key_bits"].as_u64()) {
-                (Some("rsa"), Some(bits)) => format!("key=RSA-{bits} "),
-                (Some("ec" | "ecdsa"), Some(bits)) => format!("key=ECDSA P-{bits} "),
-                (other, bits) => format!("key={other:?}-{bits:?} "),
-            };
-            let expected = [
-                key,
-                format!("hash={} ", cert["signature_hash"].as_str().unwrap_or("?")),
-                format!("expired={} ", cert["expired"]),
-                format!("self_signed={} ", cert["self_signed"]),
-            ];
-            for piece in expected {
-                if !facts.contains(&piece) {
-                    failures.push(format!(
-                        "{} {port} certificate: {piece:?} not in {facts:?}",
-                        name(dev)
-                    ));
-                }
-            }
-        }
-        let verdict = res_criterion(rdev, "S1.1-12").map(|c| c["verdict"].clone());
-        if name(dev) == "legacy-tls" && verdict != Some(Value::from("fail")) {
-            failures.push(format!("legacy-tls S1.1-12 {verdict:?}, want fail"));
-        }
-    }
-    assert!(failures.is_empty(), "TLS:\n  {}", failures.join("\n  "));
-}
-
-#[test]
-fn lab_ssh_weak_algorithms_match_kexinit() {
-    let Some(run) = lab("lab_ssh_weak_algorithms_match_kexinit") else {
-        return;
-    };
-    let policy = jcstar::profile::Profile::builtin().ssh_policy();
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        for ssh in gt_ssh(dev) {
-            let port = ssh["port"].as_u64().unwrap_or(0);
-            if !run.ports.contains(&(port as u16)) {
-                continue;
-            }
-            let k = &ssh["kexinit"];
-            let mut want = BTreeSet::new();
-            for (kind, key) in [
-                ("kex", "kex_algorithms"),
-                ("host key", "server_host_key_algorithms"),
-                ("cipher", "ciphers_client_to_server"),
-                ("cipher", "ciphers_server_to_client"),
-                ("mac", "macs_client_to_server"),
-                ("mac", "macs_server_to_client"),
-            ] {
-                for algorithm in k[key]
+    each_device(
+        "lab_tls_versions_suites_and_certificates_are_exact",
+        "TLS",
+        |run, dev, rdev| {
+            let mut failures = Vec::new();
+            for (port, tls) in scanned(run, gt_tls(dev)) {
+                let versions: BTreeSet<&str> = tls["versions"]
                     .as_array()
                     .into_iter()
                     .flatten()
                     .filter_map(Value::as_str)
-                {
-                    if policy.algorithms.contains_key(algorithm) {
-                        want.insert(format!("{kind}:{algorithm}"));
+                    .collect();
+                for version in ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] {
+                    let got = id_set(s1_1_12_evidence(
+                        rdev,
+                        &format!("tls {port}/tcp {version} suites"),
+                    ));
+                    let want: BTreeSet<String> = tls["suites"][version]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s["id"].as_str().map(str::to_lowercase))
+                        .collect();
+                    let want = if versions.contains(version) {
+                        want
+                    } else {
+                        BTreeSet::new()
+                    };
+                    if got != want {
+                        failures.push(format!("{port} {version}: got {got:?}, want {want:?}"));
+                    }
+                }
+                let cert = &tls["certificate"];
+                let facts = s1_1_12_evidence(rdev, &format!("tls {port}/tcp certificate"))
+                    .unwrap_or_default();
+                let key = match (cert["key_type"].as_str(), cert["key_bits"].as_u64()) {
+                    (Some("rsa"), Some(bits)) => format!("key=RSA-{bits} "),
+                    (Some("ec" | "ecdsa"), Some(bits)) => format!("key=ECDSA P-{bits} "),
+                    (other, bits) => format!("key={other:?}-{bits:?} "),
+                };
+                let expected = [
+                    key,
+                    format!("hash={} ", cert["signature_hash"].as_str().unwrap_or("?")),
+                    format!("expired={} ", cert["expired"]),
+                    format!("self_signed={} ", cert["self_signed"]),
+                ];
+                for piece in expected {
+                    if !facts.contains(&piece) {
+                        failures.push(format!("{port} certificate: {piece:?} not in {facts:?}"));
                     }
                 }
             }
-            let got = id_set(s1_1_12_evidence(rdev, &format!("ssh {port}/tcp weak")));
-            if got != want {
-                failures.push(format!("{} {port}: weak {got:?}, want {want:?}", name(dev)));
+            let verdict = res_criterion(rdev, "S1.1-12").map(|c| c["verdict"].clone());
+            if name(dev) == "legacy-tls" && verdict != Some(Value::from("fail")) {
+                failures.push(format!("legacy-tls S1.1-12 {verdict:?}, want fail"));
             }
-            let id = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp identification"));
-            if id.as_deref() != k["identification"].as_str() {
-                failures.push(format!("{} {port}: identification {id:?}", name(dev)));
-            }
-            for key in ssh["host_keys"].as_array().into_iter().flatten() {
-                let fp = key["sha256_fingerprint"].as_str().unwrap_or("?");
-                let found = res_criterion(rdev, "S1.1-12")
-                    .and_then(|c| c["findings"].as_array())
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
-                    .any(|e| {
-                        e["label"]
-                            .as_str()
-                            .is_some_and(|l| l.starts_with(&format!("ssh_host_key {port}/tcp")))
-                            && e["received"].as_str().is_some_and(|r| r.starts_with(fp))
-                    });
-                if !found {
-                    failures.push(format!("{} {port}: host key {fp} not reported", name(dev)));
+            failures
+        },
+    );
+}
+
+#[test]
+fn lab_ssh_weak_algorithms_match_kexinit() {
+    let policy = jcstar::profile::Profile::builtin().ssh_policy();
+    each_device(
+        "lab_ssh_weak_algorithms_match_kexinit",
+        "SSH",
+        |run, dev, rdev| {
+            let mut failures = Vec::new();
+            for (port, ssh) in scanned(run, gt_ssh(dev)) {
+                let k = &ssh["kexinit"];
+                let mut want = BTreeSet::new();
+                for (kind, key) in [
+                    ("kex", "kex_algorithms"),
+                    ("host key", "server_host_key_algorithms"),
+                    ("cipher", "ciphers_client_to_server"),
+                    ("cipher", "ciphers_server_to_client"),
+                    ("mac", "macs_client_to_server"),
+                    ("mac", "macs_server_to_client"),
+                ] {
+                    for algorithm in k[key]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                    {
+                        if policy.algorithms.contains_key(algorithm) {
+                            want.insert(format!("{kind}:{algorithm}"));
+                        }
+                    }
+                }
+                let got = id_set(s1_1_12_evidence(rdev, &format!("ssh {port}/tcp weak")));
+                if got != want {
+                    failures.push(format!("{port}: weak {got:?}, want {want:?}"));
+                }
+                let id = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp identification"));
+                if id.as_deref() != k["identification"].as_str() {
+                    failures.push(format!("{port}: identification {id:?}"));
+                }
+                for key in ssh["host_keys"].as_array().into_iter().flatten() {
+                    let fp = key["sha256_fingerprint"].as_str().unwrap_or("?");
+                    let found = res_criterion(rdev, "S1.1-12")
+                        .and_then(|c| c["findings"].as_array())
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
+                        .any(|e| {
+                            e["label"]
+                                .as_str()
+                                .is_some_and(|l| l.starts_with(&format!("ssh_host_key {port}/tcp")))
+                                && e["received"].as_str().is_some_and(|r| r.starts_with(fp))
+                        });
+                    if !found {
+                        failures.push(format!("{port}: host key {fp} not reported"));
+                    }
                 }
             }
-        }
-    }
-    assert!(failures.is_empty(), "SSH:\n  {}", failures.join("\n  "));
+            failures
+        },
+    );
 }
 
 /// Every evidence value labelled `label` (or its chunks `label [i/n]`) in a device's S1.1-12
@@ -964,37 +942,26 @@ fn lab_tls_agrees_with_nmap_ssl_enum_ciphers() {
 /// are exactly the ground truth's `auth_methods` (order aside) on every lab SSH port.
 #[test]
 fn lab_ssh_auth_methods_match() {
-    let Some(run) = lab("lab_ssh_auth_methods_match") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        for ssh in gt_ssh(dev) {
-            let port = ssh["port"].as_u64().unwrap_or(0);
-            if !run.ports.contains(&(port as u16)) {
-                continue;
+    each_device(
+        "lab_ssh_auth_methods_match",
+        "SSH auth",
+        |run, dev, rdev| {
+            let mut failures = Vec::new();
+            for (port, ssh) in scanned(run, gt_ssh(dev)) {
+                let want: BTreeSet<String> = ssh["auth_methods"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.as_str().map(str::to_string))
+                    .collect();
+                let got = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp auth methods"));
+                eprintln!("lab: {} {port}: auth methods {got:?}", name(dev));
+                if got.is_none() || id_set(got.clone()) != want {
+                    failures.push(format!("{port}: auth methods {got:?}, want {want:?}"));
+                }
             }
-            let want: BTreeSet<String> = ssh["auth_methods"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|m| m.as_str().map(str::to_string))
-                .collect();
-            let got = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp auth methods"));
-            eprintln!("lab: {} {port}: auth methods {got:?}", name(dev));
-            if got.is_none() || id_set(got.clone()) != want {
-                failures.push(format!(
-                    "{} {port}: auth methods {got:?}, want {want:?}",
-                    name(dev)
-                ));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "SSH auth:\n  {}",
-        failures.join("\n  ")
+            failures
+        },
     );
 }
 
@@ -1002,19 +969,19 @@ fn lab_ssh_auth_methods_match() {
 /// agent on 161/udp.
 #[test]
 fn lab_plaintext_snmp_exactly_where_an_agent_runs() {
-    let Some(run) = lab("lab_plaintext_snmp_exactly_where_an_agent_runs") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        let agent = u16_list(&dev["udp"]["open_ports"]).contains(&161);
-        let got = s1_1_12_evidence(rdev, "snmp 161/udp");
-        if agent != got.is_some() {
-            failures.push(format!("{}: agent {agent}, reported {got:?}", name(dev)));
-        }
-    }
-    assert!(failures.is_empty(), "SNMP:\n  {}", failures.join("\n  "));
+    each_device(
+        "lab_plaintext_snmp_exactly_where_an_agent_runs",
+        "SNMP",
+        |_, dev, rdev| {
+            let mut failures = Vec::new();
+            let agent = u16_list(&dev["udp"]["open_ports"]).contains(&161);
+            let got = s1_1_12_evidence(rdev, "snmp 161/udp");
+            if agent != got.is_some() {
+                failures.push(format!("agent {agent}, reported {got:?}"));
+            }
+            failures
+        },
+    );
 }
 
 // ---------------------------------------------------------------- S1.1-01 / S1.1-02 (access)
@@ -1063,63 +1030,46 @@ fn is_credential(value: &str, cred: &Value) -> bool {
 /// nothing else is (no non-default credential, nothing on devices without defaults).
 #[test]
 fn lab_default_credentials() {
-    let Some(run) = lab("lab_default_credentials") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
+    each_device("lab_default_credentials", "S1.1-02", |_, dev, rdev| {
+        let mut failures = Vec::new();
         let found = accepted_credentials(rdev);
         eprintln!("lab: {} accepted credentials: {found:?}", name(dev));
-        for cred in gt_default_credentials(dev) {
+        for cred in gt_credentials(dev, true) {
             if !found.iter().any(|v| is_credential(v, cred)) {
-                failures.push(format!(
-                    "{}: default credential not found: {cred}",
-                    name(dev)
-                ));
+                failures.push(format!("default credential not found: {cred}"));
             }
         }
         for value in &found {
-            if !gt_default_credentials(dev)
+            if !gt_credentials(dev, true)
                 .iter()
                 .any(|c| is_credential(value, c))
             {
-                failures.push(format!(
-                    "{}: reported but not a default: {value}",
-                    name(dev)
-                ));
+                failures.push(format!("reported but not a default: {value}"));
             }
-            if gt_non_default_credentials(dev)
+            if gt_credentials(dev, false)
                 .iter()
                 .any(|c| is_credential(value, c))
             {
-                failures.push(format!(
-                    "{}: a unique credential reported: {value}",
-                    name(dev)
-                ));
+                failures.push(format!("a unique credential reported: {value}"));
             }
         }
         let fails = access_findings(rdev, "S1.1-02", "access.default_credentials")
             .iter()
             .any(|f| f["verdict"] == "fail");
-        let expect_fail = !gt_default_credentials(dev).is_empty();
+        let expect_fail = !gt_credentials(dev, true).is_empty();
         if fails != expect_fail {
-            failures.push(format!("{}: S1.1-02 access fail = {fails}", name(dev)));
+            failures.push(format!("S1.1-02 access fail = {fails}"));
         }
-    }
-    assert!(failures.is_empty(), "S1.1-02:\n  {}", failures.join("\n  "));
+        failures
+    });
 }
 
 /// S1.1-01: every ground-truth unauthenticated service is reported as failing, on its port,
 /// and no other service is.
 #[test]
 fn lab_unauthenticated_access() {
-    let Some(run) = lab("lab_unauthenticated_access") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
+    each_device("lab_unauthenticated_access", "S1.1-01", |_, dev, rdev| {
+        let mut failures = Vec::new();
         let fails: Vec<String> = access_findings(rdev, "S1.1-01", "access.unauthenticated")
             .into_iter()
             .filter(|f| f["verdict"] == "fail")
@@ -1138,7 +1088,7 @@ fn lab_unauthenticated_access() {
                 .iter()
                 .any(|s| s.starts_with(service) && s.contains(&port))
             {
-                failures.push(format!("{}: not reported: {u}", name(dev)));
+                failures.push(format!("not reported: {u}"));
             }
         }
         for summary in &fails {
@@ -1147,11 +1097,11 @@ fn lab_unauthenticated_access() {
                     && summary.contains(&format!(" {}/", u["port"]))
             });
             if !known {
-                failures.push(format!("{}: false positive: {summary}", name(dev)));
+                failures.push(format!("false positive: {summary}"));
             }
         }
-    }
-    assert!(failures.is_empty(), "S1.1-01:\n  {}", failures.join("\n  "));
+        failures
+    });
 }
 
 /// S1.1-01/02 on a real broker with a password file (mosquitto on mqtt-hub, 1884/tcp): the
