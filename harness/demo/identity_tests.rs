@@ -333,3 +333,61 @@ async fn identity_check_sees_the_scan_banners() {
     );
     lab.shutdown().await;
 }
+
+/// `targets/demo.toml` loads, and every device in it is a demo persona with the same address,
+/// model, declared services and evidence, so the file cannot drift from the lab.
+#[test]
+fn demo_inventory_matches_the_demo_lab() {
+    use crate::device::EvidenceValue;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets/demo.toml");
+    let text = std::fs::read_to_string(&path).expect("targets/demo.toml");
+    let entries =
+        crate::inventory::parse(&text, &path, &Profile::builtin()).expect("demo.toml loads");
+    assert!(entries.len() >= 6, "{} devices", entries.len());
+    let mut with_evidence = 0;
+    for entry in &entries {
+        let persona = super::personas::all()
+            .find(|p| p.name == entry.name)
+            .unwrap_or_else(|| panic!("{} is not a demo persona", entry.name));
+        assert_eq!(
+            entry.address,
+            format!("127.77.0.{}", persona.host),
+            "{}",
+            entry.name
+        );
+        assert_eq!(
+            entry.model.as_deref(),
+            Some(persona.model),
+            "{}",
+            entry.name
+        );
+        let services: Vec<String> = entry
+            .services
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let declared: Vec<String> = persona
+            .services
+            .iter()
+            .filter(|s| s.declared)
+            .map(|s| {
+                let udp = matches!(s.protocol, super::personas::Protocol::Snmp(_));
+                format!("{}/{}", s.port, if udp { "udp" } else { "tcp" })
+            })
+            .collect();
+        assert_eq!(services, declared, "{}", entry.name);
+        let evidence: Vec<(String, EvidenceValue)> = persona
+            .evidence
+            .iter()
+            .map(|(k, v)| (k.to_string(), EvidenceValue::Text(v.to_string())))
+            .collect();
+        let mut expected = evidence.clone();
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        let found: Vec<(String, EvidenceValue)> = entry.evidence.clone().into_iter().collect();
+        assert_eq!(found, expected, "{}", entry.name);
+        with_evidence += usize::from(!evidence.is_empty());
+    }
+    assert!(with_evidence >= 2 && with_evidence < entries.len());
+}
