@@ -427,6 +427,15 @@ mod tests {
     }
 
     #[test]
+    fn bad_web_path_names_the_web_section() {
+        let text =
+            BUILTIN_TEXT.replace("update_paths = [\"/update\"", "update_paths = [\"update\"");
+        let err = Profile::parse(&text, Path::new("custom.toml")).expect_err("bad path");
+        assert_eq!(err.origin.line, Some(line_of(&text, "[web]")));
+        assert!(err.message.contains("\"update\""), "{}", err.message);
+    }
+
+    #[test]
     fn missing_file_is_a_one_line_error() {
         let err = Profile::load("/nonexistent/profile.toml").expect_err("missing");
         assert!(err.message.contains("cannot read profile"));
