@@ -188,6 +188,12 @@ fn requirements(args: RequirementsArgs) -> Result<ExitStatus, Failure> {
         if !c.evidence.is_empty() {
             println!("    evidence fields: {}", c.evidence.join(", "));
         }
+        if !c.optional_evidence.is_empty() {
+            println!(
+                "    optional evidence fields: {}",
+                c.optional_evidence.join(", ")
+            );
+        }
         if !c.en_303_645.is_empty() {
             println!("    EN 303 645: {}", c.en_303_645.join(", "));
         }

@@ -45,7 +45,11 @@ fn render_device(out: &mut String, entry: &InventoryEntry, profile: &Profile) {
     out.push_str("\n[device.evidence]\n");
     let mut written = std::collections::BTreeSet::new();
     for criterion in &profile.criteria {
-        for field in &criterion.evidence {
+        for field in criterion
+            .evidence
+            .iter()
+            .chain(&criterion.optional_evidence)
+        {
             if !written.insert(field.as_str()) {
                 continue;
             }

@@ -1147,6 +1147,136 @@ fn lab_mqtt_password_listener_is_not_guessed() {
     );
 }
 
+// ---------------------------------------------------------------- Identity and web (S1.1-05, -06, -10)
+
+/// The upstream version of an installed Debian package (`1:9.2p1-2+deb12u10` → `9.2p1`): the
+/// daemons in the lab namespaces are this host's binaries.
+fn debian_upstream_version(package: &str) -> String {
+    let output = Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", package])
+        .output()
+        .expect("dpkg-query runs");
+    let full = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let without_epoch = full.split_once(':').map_or(full.as_str(), |(_, v)| v);
+    without_epoch
+        .split('-')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The findings of one check on one criterion of a result device.
+fn check_findings<'a>(rdev: &'a Value, criterion: &str, check: &str) -> Vec<&'a Value> {
+    res_criterion(rdev, criterion)
+        .and_then(|c| c["findings"].as_array())
+        .map(|fs| fs.iter().filter(|f| f["check"] == check).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn lab_openssh_banner_is_an_s1_1_06_component() {
+    let Some(run) = lab("lab_openssh_banner_is_an_s1_1_06_component") else {
+        return;
+    };
+    let version = debian_upstream_version("openssh-server");
+    assert!(!version.is_empty(), "openssh-server is installed");
+    let expected = format!("OpenSSH {version}");
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let sshd = gt_open_tcp(dev).get(&22).is_some_and(|k| k == "ssh");
+        let seen: Vec<&Value> = check_findings(rdev, "S1.1-06", "identity.components")
+            .into_iter()
+            .filter(|f| finding_evidence(f, "22/tcp ssh banner").is_some())
+            .collect();
+        if !sshd {
+            assert!(seen.is_empty(), "{}: {seen:?}", name(dev));
+            continue;
+        }
+        let banner = seen
+            .first()
+            .and_then(|f| finding_evidence(f, "22/tcp ssh banner"))
+            .unwrap_or_default();
+        // mqtt-hub runs dropbear; every other SSH server in the lab is this host's OpenSSH.
+        if name(dev) == "mqtt-hub" {
+            assert!(banner.starts_with("dropbear "), "{}: {banner:?}", name(dev));
+        } else {
+            assert_eq!(banner, expected, "{}", name(dev));
+        }
+    }
+    // weak-router declares no component list: S1.1-06 lists what it saw and asks for one.
+    let router = devices(&run.gt)
+        .find(|d| name(d) == "weak-router")
+        .expect("weak-router in the ground truth");
+    let s106 = res_criterion(result_device(run, router), "S1.1-06").expect("S1.1-06");
+    assert_eq!(s106["verdict"], "inconclusive", "{s106}");
+    // good-device declares "OpenSSH 9.2p1": declared when this host's sshd is that version.
+    let good = devices(&run.gt)
+        .find(|d| name(d) == "good-device")
+        .expect("good-device in the ground truth");
+    let s106 = res_criterion(result_device(run, good), "S1.1-06").expect("S1.1-06");
+    let verdict = if version == "9.2p1" {
+        "declared"
+    } else {
+        "warn"
+    };
+    assert_eq!(s106["verdict"], verdict, "{s106}");
+    assert_ne!(s106["verdict"], "pass");
+}
+
+#[test]
+fn lab_security_txt_is_parsed_and_the_model_title_passes() {
+    let Some(run) = lab("lab_security_txt_is_parsed_and_the_model_title_passes") else {
+        return;
+    };
+    let state = std::env::var("JCSTAR_LAB_STATE").unwrap_or_else(|_| "/run/jcstar-lab".into());
+    let served =
+        std::fs::read_to_string(Path::new(&state).join("good/www/.well-known/security.txt"))
+            .expect("the lab serves good-device's security.txt");
+    let field = |name: &str| {
+        served
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{name} in security.txt"))
+    };
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let found = check_findings(rdev, "S1.1-05", "web.security_txt");
+        if name(dev) != "good-device" {
+            // No other lab web server has one; s_server's catch-all page is not one either.
+            assert!(found.is_empty(), "{}: {found:?}", name(dev));
+            continue;
+        }
+        assert_eq!(found.len(), 1, "{found:?}");
+        let f = found[0];
+        assert_eq!(f["verdict"], "pass", "{f}");
+        for label in ["Contact", "Expires", "Policy"] {
+            assert_eq!(
+                finding_evidence(f, label),
+                Some(field(label)),
+                "{label}: {f}"
+            );
+        }
+        let summary = f["summary"].as_str().unwrap_or_default();
+        assert!(summary.contains("names the declared VDP URL"), "{summary}");
+        assert_eq!(
+            res_criterion(rdev, "S1.1-05").expect("S1.1-05")["verdict"],
+            "pass"
+        );
+        // Its start page's title is the model: S1.1-10 passes from the network.
+        let model = res_criterion(rdev, "S1.1-10").expect("S1.1-10");
+        assert_eq!(model["verdict"], "pass", "{model}");
+        let gt_model = dev["model"].as_str().expect("model");
+        assert!(
+            model["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(gt_model),
+            "{model}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- Brute force (S1.1-04)
 
 /// The S1.1-04 findings of a device whose summary starts with `surface` (e.g. `ssh 22/tcp`).

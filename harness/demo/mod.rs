@@ -385,3 +385,6 @@ mod tests;
 
 #[cfg(test)]
 mod access_tests;
+
+#[cfg(test)]
+mod identity_tests;
