@@ -1,13 +1,15 @@
 //! A web admin page behind HTTP Basic that defends itself (or not) against password guessing,
 //! for the brute-force check (S1.1-04): no defence, a delay growing with each failure, a
-//! lockout that also refuses the valid password, or a lockout of the attacked user name only.
-//! Failures are counted per listener (one device), across connections.
+//! lockout that also refuses the valid password, a lockout of the attacked user name only, or
+//! a delay charged once per new connection (bypassed by keeping one connection alive).
+//! Failures are counted per listener (one device), across connections. Connections stay open
+//! for further requests when the client asks for keep-alive.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::Instant;
 
 use super::limits::{self, Limits};
@@ -26,6 +28,10 @@ pub(crate) enum Defence {
     Lockout { after: u32 },
     /// Like `Lockout`, but only for the user name that failed: other names are not limited.
     PerUserLockout { after: u32 },
+    /// The first login on each new connection waits `failures × step_ms` (capped at 10 s);
+    /// further logins on a kept-alive connection are answered at once. Fresh connections see
+    /// a growing delay; one connection guesses at full speed.
+    ConnectionDelay { step_ms: u64 },
 }
 
 /// A guarded admin page.
@@ -43,6 +49,8 @@ pub(crate) struct Guarded {
 const MAX_DELAY: Duration = Duration::from_secs(10);
 /// Most user names tracked (bounded state against hostile clients).
 const MAX_TRACKED: usize = 1024;
+/// Most requests served on one kept-alive connection.
+const MAX_REQUESTS: usize = 100;
 
 /// Failure counts and lockouts of one device.
 #[derive(Debug, Default)]
@@ -86,7 +94,9 @@ impl State {
         }
         entry.0 = entry.0.saturating_add(1);
         match guarded.defence {
-            Defence::Nothing => Decision::Unauthorized(Duration::ZERO),
+            Defence::Nothing | Defence::ConnectionDelay { .. } => {
+                Decision::Unauthorized(Duration::ZERO)
+            }
             Defence::GrowingDelay { step_ms } => Decision::Unauthorized(
                 Duration::from_millis(step_ms.saturating_mul(u64::from(entry.0))).min(MAX_DELAY),
             ),
@@ -100,65 +110,171 @@ impl State {
     }
 }
 
-/// Serves one request and closes the connection.
+impl State {
+    /// The wait a new connection's first login pays under [`Defence::ConnectionDelay`].
+    fn connection_delay(&self, guarded: &Guarded) -> Duration {
+        let Defence::ConnectionDelay { step_ms } = guarded.defence else {
+            return Duration::ZERO;
+        };
+        let failures = self
+            .counters
+            .lock()
+            .map_or(0, |c| c.get("*").map_or(0, |e| e.0));
+        Duration::from_millis(step_ms.saturating_mul(u64::from(failures))).min(MAX_DELAY)
+    }
+
+    /// Waits `delay` in turn with the device's other delayed answers (one at a time, like a
+    /// single-threaded login daemon); gives up, returning false, when the client goes away,
+    /// so abandoned connections do not hold up the queue.
+    async fn wait<S: AsyncRead + Unpin>(&self, stream: &mut BufReader<S>, delay: Duration) -> bool {
+        if delay.is_zero() {
+            return true;
+        }
+        let wait = async {
+            let _turn = self.gate.lock().await;
+            tokio::time::sleep(delay).await;
+        };
+        tokio::pin!(wait);
+        tokio::select! {
+            () = &mut wait => true,
+            filled = stream.fill_buf() => match filled {
+                // The client sent more (a pipelined request): it is still there.
+                Ok(bytes) if !bytes.is_empty() => {
+                    wait.await;
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+}
+
+/// Serves requests on one connection: up to [`MAX_REQUESTS`] while the client asks for
+/// keep-alive, each head bounded in bytes and idle time.
 pub(crate) async fn serve<S>(stream: S, guarded: &Guarded, state: &State, limits: &Limits)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut stream = BufReader::new(stream);
-    let head = limits::within(
-        limits.idle_timeout,
-        limits::read_head(&mut stream, limits.max_head),
-    )
-    .await;
-    let Ok(Some(lines)) = head else {
-        return;
-    };
-    let response = match Request::parse(&lines) {
-        Some(request) => respond(&request, guarded, state, limits).await,
-        None => response(400, "Bad Request", "", "bad request\n"),
-    };
-    if stream.write_all(&response).await.is_ok() {
-        limits::close_gracefully(&mut stream).await;
+    let mut logins = 0usize;
+    for served in 1..=MAX_REQUESTS {
+        let head = limits::within(
+            limits.idle_timeout,
+            limits::read_head(&mut stream, limits.max_head),
+        )
+        .await;
+        let Ok(Some(lines)) = head else {
+            return;
+        };
+        let Some(request) = Request::parse(&lines) else {
+            let reply = response(400, "Bad Request", "", "bad request\n", false);
+            if stream.write_all(&reply).await.is_ok() {
+                limits::close_gracefully(&mut stream).await;
+            }
+            return;
+        };
+        let keep = served < MAX_REQUESTS && keep_alive(&request);
+        if request.header("Authorization").is_some() {
+            logins += 1;
+            if logins == 1
+                && !state
+                    .wait(&mut stream, state.connection_delay(guarded))
+                    .await
+            {
+                return;
+            }
+        }
+        let (delay, reply) = respond(&request, guarded, state, limits, keep);
+        if !state.wait(&mut stream, delay).await || stream.write_all(&reply).await.is_err() {
+            return;
+        }
+        if !keep {
+            limits::close_gracefully(&mut stream).await;
+            return;
+        }
     }
 }
 
-async fn respond(request: &Request, guarded: &Guarded, state: &State, limits: &Limits) -> Vec<u8> {
+/// Whether the client asks to keep the connection open (HTTP/1.1 unless `close`, HTTP/1.0
+/// only with `keep-alive`).
+fn keep_alive(request: &Request) -> bool {
+    let connection = request
+        .header("Connection")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if request.version == "HTTP/1.1" {
+        !connection.contains("close")
+    } else {
+        connection.contains("keep-alive")
+    }
+}
+
+/// The response, and how long to hold it back.
+fn respond(
+    request: &Request,
+    guarded: &Guarded,
+    state: &State,
+    limits: &Limits,
+    keep: bool,
+) -> (Duration, Vec<u8>) {
     match request.path() {
         "/" | "/index.html" => {
             let body = format!(
                 "<!DOCTYPE html><html><head><title>{} Admin</title></head><body><a href=\"/admin\">admin</a></body></html>\n",
                 guarded.model
             );
-            return response(200, "OK", "", &body);
+            return (Duration::ZERO, response(200, "OK", "", &body, keep));
         }
         "/admin" | "/admin/" => {}
-        _ => return response(404, "Not Found", "", "not found\n"),
+        _ => {
+            return (
+                Duration::ZERO,
+                response(404, "Not Found", "", "not found\n", keep),
+            )
+        }
     }
     let challenge = format!("WWW-Authenticate: Basic realm=\"{}\"\r\n", guarded.model);
     let Some((user, password)) = request.header("Authorization").and_then(basic) else {
-        return response(401, "Unauthorized", &challenge, "authentication required\n");
+        let reply = response(
+            401,
+            "Unauthorized",
+            &challenge,
+            "authentication required\n",
+            keep,
+        );
+        return (Duration::ZERO, reply);
     };
     let good = user == guarded.credential.user && password == guarded.credential.password;
     match state.decide(guarded, &user, good, limits.lockout_window) {
-        Decision::Ok => response(200, "OK", "", "<!DOCTYPE html><title>Settings</title>\n"),
-        Decision::Unauthorized(delay) => {
-            if !delay.is_zero() {
-                let _turn = state.gate.lock().await;
-                tokio::time::sleep(delay).await;
-            }
+        Decision::Ok => (
+            Duration::ZERO,
+            response(
+                200,
+                "OK",
+                "",
+                "<!DOCTYPE html><title>Settings</title>\n",
+                keep,
+            ),
+        ),
+        Decision::Unauthorized(delay) => (
+            delay,
             response(
                 401,
                 "Unauthorized",
                 &challenge,
                 "wrong user name or password\n",
-            )
-        }
-        Decision::Locked(seconds) => response(
-            403,
-            "Forbidden",
-            &format!("Retry-After: {seconds}\r\n"),
-            "too many failed logins: locked\n",
+                keep,
+            ),
+        ),
+        Decision::Locked(seconds) => (
+            Duration::ZERO,
+            response(
+                403,
+                "Forbidden",
+                &format!("Retry-After: {seconds}\r\n"),
+                "too many failed logins: locked\n",
+                keep,
+            ),
         ),
     }
 }
@@ -193,10 +309,11 @@ fn base64_decode(input: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn response(status: u16, reason: &str, headers: &str, body: &str) -> Vec<u8> {
+fn response(status: u16, reason: &str, headers: &str, body: &str, keep: bool) -> Vec<u8> {
+    let connection = if keep { "keep-alive" } else { "close" };
     format!(
         "HTTP/1.1 {status} {reason}\r\nServer: jcs-guard/1.0\r\nContent-Type: text/html; charset=utf-8\r\n\
-         Content-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
+         Content-Length: {}\r\nConnection: {connection}\r\n{headers}\r\n{body}",
         body.len()
     )
     .into_bytes()

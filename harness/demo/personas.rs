@@ -541,7 +541,7 @@ pub(crate) const PERSONAS: &[Persona] = &[
         ],
         evidence: &[],
     },
-    // S1.1-04 personas: one guarded admin login each, hosts 16-19.
+    // S1.1-04 personas: one guarded admin login each, hosts 16-20.
     Persona {
         name: "open-door-cam",
         host: 16,
@@ -598,6 +598,23 @@ pub(crate) const PERSONAS: &[Persona] = &[
                 model: "JCS-BF-190",
                 credential: OPERATOR,
                 defence: Defence::PerUserLockout { after: 5 },
+            }),
+        }],
+        evidence: &[],
+    },
+    // S1.1-04: slows down every new connection, but one kept-alive connection guesses at
+    // full speed (bypass: several attempts per connection).
+    Persona {
+        name: "keepalive-gate-cam",
+        host: 20,
+        model: "JCS-BF-200",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-200",
+                credential: OPERATOR,
+                defence: Defence::ConnectionDelay { step_ms: 250 },
             }),
         }],
         evidence: &[],
