@@ -169,6 +169,10 @@ pub struct Measured {
     pub confirm: Option<Attempt>,
     /// Wrong passwords under a second user name.
     pub other_user: Vec<Attempt>,
+    /// Wrong passwords on one connection (then the valid credential, if declared), each timed
+    /// from the previous answer; empty when the test is off or the protocol cannot retry on a
+    /// connection.
+    pub same_connection: Vec<Attempt>,
     /// Wrong passwords sent at once.
     pub parallel: Vec<Attempt>,
     /// Wall time of the parallel batch, start to last answer.
@@ -264,6 +268,24 @@ pub async fn measure(
             m.other_user.push(a);
         }
     }
+    // Several attempts on one connection, before the parallel batch (whose queued delays
+    // would otherwise be measured here too).
+    if settings.same_connection_attempts > 0 {
+        let mut passwords: Vec<String> = (0..settings.same_connection_attempts)
+            .map(|_| format!("jcs-wrong-{}", crate::probes::io::nonce(5)))
+            .collect();
+        // Under a lockout, the valid credential must be refused on that connection too. (Not
+        // under a delay: a correct login may reset the failure count the later tests need.)
+        let lockout = m.series.iter().any(|a| matches!(a.kind, Kind::Refused(_)));
+        if let (Some(c), true) = (valid, lockout) {
+            passwords.push(c.password.expose().to_string());
+        }
+        let fast = Duration::from_millis(settings.min_delay_ms);
+        if let Some(session) = attempt::run_session(surface, &user, &passwords, fast, bounds).await
+        {
+            m.same_connection = session;
+        }
+    }
     if settings.parallel > 0 {
         let started = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
@@ -291,7 +313,8 @@ pub async fn measure(
         .as_ref()
         .is_some_and(|c| !matches!(c.kind, Kind::Accepted));
     if let (true, Some(c)) = (locked, valid) {
-        let bypass_sent = !m.other_user.is_empty() || !m.parallel.is_empty();
+        let bypass_sent =
+            !m.other_user.is_empty() || !m.parallel.is_empty() || !m.same_connection.is_empty();
         let since = if bypass_sent {
             Instant::now()
         } else {
@@ -473,6 +496,11 @@ pub fn judge(
                 "the valid credential still logs in at once (delay applies to failures only)"
                     .to_string(),
             );
+        } else if matches!(confirm.kind, Kind::Accepted) {
+            notes.push(format!(
+                "the valid credential was slowed down too ({} ms) right after",
+                confirm.elapsed.as_millis()
+            ));
         } else {
             notes.push(format!(
                 "lockout confirmed: the valid credential was {} right after",
@@ -525,11 +553,31 @@ pub fn judge(
             m.parallel.len()
         ));
     }
+    // Within one connection, every attempt after the first (which pays the connection's cost)
+    // must be slowed or refused like the fresh-connection ones.
+    let in_connection = m.same_connection.get(1..).unwrap_or(&[]);
+    let fast_in_connection = in_connection
+        .iter()
+        .filter(|a| bypassed(a, settings))
+        .count();
+    if fast_in_connection > 0 && fast_in_connection * 2 >= in_connection.len() {
+        let valid_in = match (has_valid, m.same_connection.last()) {
+            (true, Some(a)) if matches!(a.kind, Kind::Accepted) => {
+                ", and the valid credential was accepted on it"
+            }
+            _ => "",
+        };
+        bypasses.push(format!(
+            "on one connection {fast_in_connection} of the {} attempts after the first got fast plain answers{valid_in} (the defence applies per connection, not per attempt)",
+            in_connection.len()
+        ));
+    }
     if !bypasses.is_empty() {
         let fast: Vec<&Attempt> = m
             .other_user
             .iter()
             .chain(&m.parallel)
+            .chain(in_connection)
             .filter(|a| bypassed(a, settings))
             .collect();
         return finding(
@@ -626,6 +674,15 @@ fn evidence(m: &Measured, settings: &BruteForceSettings) -> Vec<Evidence> {
         out.push(Evidence::observed(
             format!("bypass: user {:?}", settings.other_user),
             series_text(&m.other_user),
+        ));
+    }
+    if !m.same_connection.is_empty() {
+        out.push(Evidence::observed(
+            "bypass: attempts on one connection",
+            format!(
+                "{} (ms from the previous answer; the first includes the connect)",
+                series_text(&m.same_connection)
+            ),
         ));
     }
     if !m.parallel.is_empty() {

@@ -1,5 +1,5 @@
 //! The brute-force check against the demo lab's guarded personas (real servers on loopback,
-//! lockout window shortened), subnets 180-183.
+//! lockout window shortened), subnets 180-186.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -104,6 +104,10 @@ async fn growing_delay_passes_and_the_series_grows() {
         .parallel
         .iter()
         .all(|a| a.elapsed >= Duration::from_secs(1)));
+    // On one kept-alive connection the delay holds too: the session stops at the first slow
+    // answer after the connect.
+    assert_eq!(letters(&m.same_connection), "rr");
+    assert!(m.same_connection[1].elapsed >= Duration::from_secs(1));
     assert!(matches!(m.confirm.map(|c| c.kind), Some(Kind::Accepted)));
 }
 
@@ -119,6 +123,8 @@ async fn lockout_passes_refuses_the_valid_password_and_recovers() {
         .other_user
         .iter()
         .all(|a| matches!(a.kind, Kind::Refused(_))));
+    // The lock holds on a kept-alive connection as well.
+    assert_eq!(letters(&m.same_connection), "x");
     let (polls, recovered) = m.recovery.expect("recovery was checked");
     assert!(recovered.is_some(), "{}", series_text(&polls));
     assert!(matches!(
@@ -142,6 +148,49 @@ async fn per_user_lockout_is_bypassed_with_another_name() {
     };
     let (_, f) = run(184, 19, &quiet).await;
     assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+}
+
+#[tokio::test]
+async fn a_delay_per_new_connection_is_bypassed_on_one_connection() {
+    let (m, f) = run(185, 20, &settings()).await;
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(f.summary.contains("bypassed"), "{}", f.summary);
+    assert!(f.summary.contains("on one connection"), "{}", f.summary);
+    // Fresh connections: 250 ms more per failure, so the series alone passes.
+    assert_eq!(letters(&m.series), "rrrrrrrr");
+    for (i, a) in m.series.iter().enumerate() {
+        assert!(
+            a.elapsed >= Duration::from_millis(250 * i as u64),
+            "{i}: {a:?}"
+        );
+    }
+    // One connection: the first login pays the delay, the next ones are answered at once.
+    assert_eq!(letters(&m.same_connection), "rrrr");
+    assert!(m.same_connection[0].elapsed >= Duration::from_secs(1));
+    assert!(m.same_connection[1..]
+        .iter()
+        .all(|a| a.elapsed < Duration::from_millis(500)));
+    let evidence = f
+        .evidence
+        .iter()
+        .find(|e| e.label == "bypass: attempts on one connection")
+        .expect("same-connection evidence");
+    assert!(
+        evidence
+            .received
+            .as_deref()
+            .is_some_and(|r| r.contains("the first includes the connect")),
+        "{evidence:?}"
+    );
+    // Without the same-connection test the device looks defended.
+    let quiet = BruteForceSettings {
+        same_connection_attempts: 0,
+        parallel: 0,
+        ..settings()
+    };
+    let (m, f) = run(186, 20, &quiet).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(m.same_connection.is_empty());
 }
 
 fn at(ms: u64, kind: Kind) -> Attempt {
