@@ -329,11 +329,18 @@ pub async fn login_series(
             Challenge::Digest { .. } => {
                 match kept_alive(&mut stream, address, path, None, bounds).await {
                     Ok(r) => match r.challenges().into_iter().next() {
-                        Some(c) => c,
+                        // A refusal (403, 429) instead of a challenge is the answer.
                         None => {
                             result = Ok(Some(r));
                             first.clone()
                         }
+                        Some(_) if !keeps_alive(&r) => {
+                            result = Err(format!(
+                                "the server closed the connection after the Digest challenge ({i} attempts on it)"
+                            ));
+                            first.clone()
+                        }
+                        Some(c) => c,
                     },
                     Err(e) => {
                         result = Err(e);

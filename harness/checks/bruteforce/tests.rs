@@ -243,3 +243,73 @@ fn judging_sporadic_refusals_mixed_timings_and_no_passwords() {
     assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
     assert!(f.summary.contains("accepts no passwords"), "{}", f.summary);
 }
+
+#[tokio::test]
+async fn sessions_retry_on_one_connection_per_protocol() {
+    let subnet = 187;
+    let lab = DemoLab::start(LabOptions { subnet })
+        .await
+        .expect("lab starts");
+    let at = |host, port| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 77, subnet, host)), port);
+    let bounds = bounds(&settings());
+    let fast = Duration::from_secs(1);
+    let wrong: Vec<String> = (0..3).map(|i| format!("jcs-wrong-{i}")).collect();
+    let with = |last: &str| {
+        let mut all = wrong.clone();
+        all.push(last.to_string());
+        all
+    };
+    // weak-camera's telnet closes the connection after three failures.
+    let telnet = Surface::Telnet(at(1, 2323));
+    let s = attempt::run_session(&telnet, "root", &with("xc3511"), fast, &bounds)
+        .await
+        .expect("telnet retries on a connection");
+    assert_eq!(letters(&s), "rrrx", "{}", series_text(&s));
+    assert!(
+        matches!(&s[3].kind, Kind::Refused(why) if why.contains("after 3 attempts")),
+        "{:?}",
+        s[3]
+    );
+    // ssh-gateway and weak-nas take USER/PASS and password requests again on the connection.
+    let ssh = Surface::Ssh(at(15, 2222));
+    let s = attempt::run_session(&ssh, "admin", &with("admin"), fast, &bounds)
+        .await
+        .expect("SSH retries in a session");
+    assert_eq!(letters(&s), "rrra", "{}", series_text(&s));
+    let ftp = Surface::Ftp(at(7, 2121));
+    let s = attempt::run_session(&ftp, "admin", &with("admin"), fast, &bounds)
+        .await
+        .expect("FTP retries on a connection");
+    assert_eq!(letters(&s), "rrra", "{}", series_text(&s));
+    // A series stops at the first slow answer after the first: the defence holds there.
+    let s = attempt::run_session(
+        &ssh,
+        "admin",
+        &with("admin"),
+        Duration::from_millis(1),
+        &bounds,
+    )
+    .await
+    .expect("SSH retries in a session");
+    assert_eq!(letters(&s), "rr", "{}", series_text(&s));
+    // weak-camera's (Basic) and weak-nvr's (Digest) HTTP servers close after each answer:
+    // no second attempt on a connection.
+    for (host, letters_seen, why) in [
+        (1, "rx", "closed the keep-alive connection after 1 attempts"),
+        (13, "x", "closed the connection after the Digest challenge"),
+    ] {
+        let address = at(host, 8080);
+        let survey = http::survey(address, false, &["/admin".to_string()], &bounds).await;
+        let protected = survey.protected.first().expect("/admin is protected");
+        let http_surface = Surface::Http(address, false, protected.clone());
+        let s = attempt::run_session(&http_surface, "admin", &with("admin"), fast, &bounds)
+            .await
+            .expect("HTTP tries keep-alive");
+        assert_eq!(letters(&s), letters_seen, "{}", series_text(&s));
+        assert!(
+            matches!(s.last().map(|a| &a.kind), Some(Kind::Refused(w)) if w.contains(why)),
+            "{s:?}"
+        );
+    }
+    lab.shutdown().await;
+}
