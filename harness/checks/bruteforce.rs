@@ -182,6 +182,18 @@ pub struct Measured {
     pub recovery: Option<(Vec<Attempt>, Option<Duration>)>,
     /// Why the series stopped early, if it did.
     pub stopped: Option<String>,
+    /// The lockout window the inventory declares for the valid credential, in seconds.
+    pub declared_window: Option<u64>,
+}
+
+/// How long to wait for a locked account to recover: the declared lockout window plus a
+/// margin (a fifth, at least 5 s), else the profile's cap, never beyond the cap.
+pub fn recovery_wait(declared: Option<u64>, settings: &BruteForceSettings) -> Duration {
+    let cap = Duration::from_secs(settings.max_lockout_wait_s);
+    match declared {
+        Some(w) => Duration::from_secs(w.saturating_add((w / 5).max(5))).min(cap),
+        None => cap,
+    }
 }
 
 /// Whether an attempt counts as slowed down or refused under the profile threshold.
@@ -215,6 +227,7 @@ pub async fn measure(
         .unwrap_or_else(|| usual_admin(surface).to_string());
     let mut m = Measured {
         user: user.clone(),
+        declared_window: valid.and_then(|c| c.lockout_window_s),
         ..Measured::default()
     };
     if let Some(c) = valid {
@@ -320,7 +333,7 @@ pub async fn measure(
         } else {
             last_wrong
         };
-        let wait = Duration::from_secs(settings.max_lockout_wait_s);
+        let wait = recovery_wait(m.declared_window, settings);
         let poll = Duration::from_millis(settings.recovery_poll_ms);
         let mut polls = Vec::new();
         let mut recovered = None;
@@ -591,15 +604,24 @@ pub fn judge(
     }
     // Step 6: recovery.
     if let Some((polls, recovered)) = &m.recovery {
-        match recovered {
-            Some(after) => notes.push(format!(
-                "the account recovered: the valid credential worked again after {:.0} s",
+        let declared = m
+            .declared_window
+            .map(|w| format!(" (declared lockout window {w} s)"))
+            .unwrap_or_default();
+        let waited = recovery_wait(m.declared_window, settings).as_secs();
+        match (recovered, m.declared_window) {
+            (Some(after), _) => notes.push(format!(
+                "the account recovered: the valid credential worked again after {:.0} s{declared}",
                 after.as_secs_f64()
             )),
-            None => notes.push(format!(
-                "the account was still locked after {} s and {} recovery logins (brute_force.max_lockout_wait_s): it may need time or an operator",
-                settings.max_lockout_wait_s,
+            (None, Some(w)) if w <= settings.max_lockout_wait_s => notes.push(format!(
+                "the account was still locked after {waited} s and {} recovery logins, longer than the inventory's lockout_window_s = {w} allows: the declaration or the device is wrong",
                 polls.len()
+            )),
+            (None, _) => notes.push(format!(
+                "the account was still locked after {waited} s and {} recovery logins{declared} (brute_force.max_lockout_wait_s = {}): it may need time or an operator",
+                polls.len(),
+                settings.max_lockout_wait_s
             )),
         }
     }

@@ -26,13 +26,25 @@ fn operator() -> Credential {
         username: "admin".into(),
         password: Secret::new("Op-7731-demo".into()),
         initial: false,
+        lockout_window_s: None,
     }
 }
 
 /// Starts a lab with a 2 s lockout window and measures the persona on `host`.
 async fn run(subnet: u8, host: u8, settings: &BruteForceSettings) -> (Measured, Finding) {
+    run_with(subnet, host, settings, Duration::from_secs(2), operator()).await
+}
+
+/// Starts a lab with lockout window `window` and measures the persona on `host` with `valid`.
+async fn run_with(
+    subnet: u8,
+    host: u8,
+    settings: &BruteForceSettings,
+    window: Duration,
+    valid: Credential,
+) -> (Measured, Finding) {
     let limits = Limits {
-        lockout_window: Duration::from_secs(2),
+        lockout_window: window,
         ..Limits::default()
     };
     let lab = DemoLab::start_with_limits(LabOptions { subnet }, limits)
@@ -47,7 +59,6 @@ async fn run(subnet: u8, host: u8, settings: &BruteForceSettings) -> (Measured, 
         .expect("/admin demands a login")
         .clone();
     let surface = Surface::Http(address, false, protected);
-    let valid = operator();
     let measured = tokio::time::timeout(
         Duration::from_secs(120),
         measure(&surface, Some(&valid), settings, &bounds),
@@ -191,6 +202,39 @@ async fn a_delay_per_new_connection_is_bypassed_on_one_connection() {
     let (m, f) = run(186, 20, &quiet).await;
     assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
     assert!(m.same_connection.is_empty());
+}
+
+#[tokio::test]
+async fn a_declared_lockout_window_bounds_the_recovery_wait() {
+    // The device locks for 8 s but the inventory declares 1 s: jcstar waits 1 s plus its
+    // 5 s margin, not the profile's 20 s, and says the declaration does not hold.
+    let valid = Credential {
+        lockout_window_s: Some(1),
+        ..operator()
+    };
+    let s = BruteForceSettings {
+        parallel: 0,
+        same_connection_attempts: 0,
+        bypass_other_user: false,
+        ..settings()
+    };
+    let (m, f) = run_with(188, 18, &s, Duration::from_secs(8), valid).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(f.summary.contains("lockout_window_s = 1"), "{}", f.summary);
+    let (polls, recovered) = m.recovery.expect("recovery was checked");
+    assert!(recovered.is_none(), "{}", series_text(&polls));
+    let polled: Duration = polls.iter().map(|a| a.elapsed).sum::<Duration>()
+        + Duration::from_millis(s.recovery_poll_ms) * polls.len() as u32;
+    assert!(polled < Duration::from_secs(8), "{}", series_text(&polls));
+}
+
+#[test]
+fn recovery_waits_follow_the_declaration_within_the_cap() {
+    let s = settings();
+    assert_eq!(recovery_wait(None, &s), Duration::from_secs(20));
+    assert_eq!(recovery_wait(Some(1), &s), Duration::from_secs(6));
+    assert_eq!(recovery_wait(Some(10), &s), Duration::from_secs(15));
+    assert_eq!(recovery_wait(Some(600), &s), Duration::from_secs(20));
 }
 
 fn at(ms: u64, kind: Kind) -> Attempt {
