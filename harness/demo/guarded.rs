@@ -12,6 +12,12 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::Instant;
 
+use std::net::SocketAddr;
+
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+
+use super::http::{self, Site};
 use super::limits::{self, Limits};
 use super::request::Request;
 use super::Credential;
@@ -69,8 +75,8 @@ enum Decision {
 }
 
 impl State {
-    fn decide(&self, guarded: &Guarded, user: &str, good: bool, window: Duration) -> Decision {
-        let key = match guarded.defence {
+    fn decide(&self, defence: Defence, user: &str, good: bool, window: Duration) -> Decision {
+        let key = match defence {
             Defence::PerUserLockout { .. } => user.to_string(),
             _ => "*".to_string(),
         };
@@ -93,7 +99,7 @@ impl State {
             return Decision::Ok;
         }
         entry.0 = entry.0.saturating_add(1);
-        match guarded.defence {
+        match defence {
             Defence::Nothing | Defence::ConnectionDelay { .. } => {
                 Decision::Unauthorized(Duration::ZERO)
             }
@@ -245,7 +251,7 @@ fn respond(
         return (Duration::ZERO, reply);
     };
     let good = user == guarded.credential.user && password == guarded.credential.password;
-    match state.decide(guarded, &user, good, limits.lockout_window) {
+    match state.decide(guarded.defence, &user, good, limits.lockout_window) {
         Decision::Ok => (
             Duration::ZERO,
             response(
@@ -276,6 +282,70 @@ fn respond(
                 keep,
             ),
         ),
+    }
+}
+
+/// Serves one request of an HTTPS admin site (the site's own pages and headers) whose Basic
+/// login on the protected paths has `defence`, then closes the connection.
+pub(crate) async fn serve_site_tls(
+    stream: TcpStream,
+    local: SocketAddr,
+    acceptor: &TlsAcceptor,
+    site: &Site,
+    defence: Defence,
+    state: &State,
+    limits: &Limits,
+) {
+    let Ok(Ok(tls)) = tokio::time::timeout(limits.idle_timeout, acceptor.accept(stream)).await
+    else {
+        return;
+    };
+    let mut stream = BufReader::new(tls);
+    let head = limits::within(
+        limits.idle_timeout,
+        limits::read_head(&mut stream, limits.max_head),
+    )
+    .await;
+    let Ok(Some(lines)) = head else {
+        return;
+    };
+    let reply = match Request::parse(&lines) {
+        None => http::response(site, 400, "Bad Request", &[], "bad request\n", false),
+        Some(request) => {
+            let login = site
+                .protected
+                .contains(&request.path())
+                .then(|| request.header("Authorization").and_then(basic))
+                .flatten();
+            match login {
+                None => http::respond(&request, local, site, None),
+                Some((user, password)) => {
+                    let good = site
+                        .admin
+                        .is_some_and(|a| a.user == user && a.password == password);
+                    match state.decide(defence, &user, good, limits.lockout_window) {
+                        Decision::Locked(seconds) => http::response(
+                            site,
+                            403,
+                            "Forbidden",
+                            &[("Retry-After", seconds.to_string())],
+                            "too many failed logins: locked\n",
+                            false,
+                        ),
+                        Decision::Unauthorized(delay) => {
+                            if !state.wait(&mut stream, delay).await {
+                                return;
+                            }
+                            http::respond(&request, local, site, None)
+                        }
+                        Decision::Ok => http::respond(&request, local, site, None),
+                    }
+                }
+            }
+        }
+    };
+    if stream.write_all(&reply).await.is_ok() {
+        limits::close_gracefully(&mut stream).await;
     }
 }
 

@@ -31,6 +31,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use http::Site;
 pub use limits::Limits;
 use personas::{Persona, Protocol};
 
@@ -105,6 +106,13 @@ enum Handler {
     Tls(&'static http::Site, TlsAcceptor),
     /// A guarded login with its device's failure counters.
     Guarded(&'static guarded::Guarded, guarded::State),
+    /// An HTTPS site whose login has a defence, with its device's failure counters.
+    GuardedTls(
+        &'static http::Site,
+        guarded::Defence,
+        TlsAcceptor,
+        guarded::State,
+    ),
 }
 
 impl DemoLab {
@@ -133,7 +141,7 @@ impl DemoLab {
                 || persona
                     .services
                     .iter()
-                    .any(|s| matches!(s.protocol, Protocol::Https(_)))
+                    .any(|s| matches!(s.protocol, Protocol::Https(_) | Protocol::GuardedHttps(..)))
             {
                 let dns_name = format!("{}.lab", persona.name);
                 let mint = if modern {
@@ -177,6 +185,12 @@ impl DemoLab {
                     (Protocol::Guarded(page), _) => {
                         Handler::Guarded(page, guarded::State::default())
                     }
+                    (Protocol::GuardedHttps(site, defence), Some(acceptor)) => Handler::GuardedTls(
+                        site,
+                        *defence,
+                        acceptor.clone(),
+                        guarded::State::default(),
+                    ),
                     (protocol, _) => Handler::Plain(protocol),
                 };
                 bound.push((listener, handler));
@@ -273,6 +287,14 @@ impl DemoLab {
                         toml_string(page.credential.password),
                     );
                 }
+                if let Protocol::GuardedHttps(Site { admin: Some(c), .. }, _) = &service.protocol {
+                    let _ = write!(
+                        out,
+                        "\n[[device.credential]]\nservice = \"https\"\nusername = {}\npassword = {}\n",
+                        toml_string(c.user),
+                        toml_string(c.password),
+                    );
+                }
             }
         }
         out
@@ -344,8 +366,17 @@ async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<
             // Served by the UDP task, never by a TCP listener.
             Handler::Plain(Protocol::Snmp(_)) => {}
             Handler::Guarded(page, state) => guarded::serve(stream, page, state, limits).await,
+            Handler::GuardedTls(site, defence, acceptor, state) => {
+                guarded::serve_site_tls(stream, local, acceptor, site, *defence, state, limits)
+                    .await
+            }
             // Only reachable if TLS setup were skipped for an HTTPS service.
-            Handler::Plain(Protocol::Https(_) | Protocol::Https12(_) | Protocol::Guarded(_)) => {}
+            Handler::Plain(
+                Protocol::Https(_)
+                | Protocol::Https12(_)
+                | Protocol::Guarded(_)
+                | Protocol::GuardedHttps(..),
+            ) => {}
         }
     };
     if tokio::time::timeout(limits.session_timeout, session)

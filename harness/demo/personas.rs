@@ -45,6 +45,9 @@ pub(crate) enum Protocol {
     Http(Site),
     Rtsp(Stream),
     /// HTTP inside TLS 1.3, with a certificate minted at lab start.
+    // No persona uses it since the hardened device's login got a defence (GuardedHttps); kept
+    // for HTTPS personas without one.
+    #[allow(dead_code)]
     Https(Site),
     DebugConsole,
     /// Hand-crafted TLS 1.0/1.1 with 3DES/CBC and an RSA-1024 SHA-1 expired certificate.
@@ -71,6 +74,8 @@ pub(crate) enum Protocol {
     Ssh(SshLogin),
     /// An admin page behind HTTP Basic with a brute-force defence (S1.1-04).
     Guarded(Guarded),
+    /// Like `Https`, with a brute-force defence on the Basic login of the protected paths.
+    GuardedHttps(Site, Defence),
 }
 
 impl Protocol {
@@ -93,6 +98,7 @@ impl Protocol {
             Protocol::OpenShell(_) => "telnet",
             Protocol::Ssh(_) => "ssh",
             Protocol::Guarded(_) => "http",
+            Protocol::GuardedHttps(..) => "tls",
         }
     }
 }
@@ -427,18 +433,25 @@ pub(crate) const PERSONAS: &[Persona] = &[
         services: &[Service {
             port: 8443,
             declared: true,
-            protocol: Protocol::Https(Site {
-                title: "JCS-HUB-200",
-                model: "JCS-HUB-200",
-                server: "jcs-httpd/2.0",
-                protected: &["/admin"],
-                admin: None,
-                live_view_port: None,
-                extra_headers: &[
-                    ("Strict-Transport-Security", "max-age=31536000"),
-                    ("X-Content-Type-Options", "nosniff"),
-                ],
-            }),
+            // The good example: its admin login locks after 5 failures, valid password too.
+            protocol: Protocol::GuardedHttps(
+                Site {
+                    title: "JCS-HUB-200",
+                    model: "JCS-HUB-200",
+                    server: "jcs-httpd/2.0",
+                    protected: &["/admin"],
+                    admin: Some(Credential {
+                        user: "admin",
+                        password: "Hub-5820-unit",
+                    }),
+                    live_view_port: None,
+                    extra_headers: &[
+                        ("Strict-Transport-Security", "max-age=31536000"),
+                        ("X-Content-Type-Options", "nosniff"),
+                    ],
+                },
+                Defence::Lockout { after: 5 },
+            ),
         }],
         evidence: &[
             ("vdp_url", "https://vendor.example/security/vdp"),
