@@ -380,6 +380,8 @@ fn brute_force_personas_match_their_defences(results: &serde_json::Value) {
     }
     let hub = finding_text(criterion(device(results, "hardened-device"), "S1.1-04"));
     assert!(hub.contains("the account recovered"), "{hub}");
+    // The demo inventory declares the lab's lockout window (10 s in the demo command).
+    assert!(hub.contains("(declared lockout window 10 s)"), "{hub}");
     let gate = criterion(device(results, "keepalive-gate-cam"), "S1.1-04");
     let session = evidence(gate, "bypass: attempts on one connection").expect("session evidence");
     assert!(

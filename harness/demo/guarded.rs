@@ -27,17 +27,29 @@ use super::Credential;
 pub(crate) enum Defence {
     /// Every wrong password is answered 401 at once.
     Nothing,
-    /// The answer to the n-th consecutive failure waits `n × step_ms` (capped at 10 s).
+    /// The answer to the n-th consecutive failure waits `n × step_ms` (capped at the lab's
+    /// [`Limits::max_login_delay`]).
     GrowingDelay { step_ms: u64 },
     /// After `after` failures, every login (even the valid one) gets 403 for the lab's
     /// [`Limits::lockout_window`].
     Lockout { after: u32 },
     /// Like `Lockout`, but only for the user name that failed: other names are not limited.
     PerUserLockout { after: u32 },
-    /// The first login on each new connection waits `failures × step_ms` (capped at 10 s);
+    /// The first login on each new connection waits `failures × step_ms` (capped like
+    /// `GrowingDelay`);
     /// further logins on a kept-alive connection are answered at once. Fresh connections see
     /// a growing delay; one connection guesses at full speed.
     ConnectionDelay { step_ms: u64 },
+}
+
+impl Defence {
+    /// Whether the defence locks the login for the lab's lockout window.
+    pub(crate) fn locks(self) -> bool {
+        matches!(
+            self,
+            Defence::Lockout { .. } | Defence::PerUserLockout { .. }
+        )
+    }
 }
 
 /// A guarded admin page.
@@ -51,8 +63,6 @@ pub(crate) struct Guarded {
     pub defence: Defence,
 }
 
-/// Longest delay the growing-delay defence applies.
-const MAX_DELAY: Duration = Duration::from_secs(10);
 /// Most user names tracked (bounded state against hostile clients).
 const MAX_TRACKED: usize = 1024;
 /// Most requests served on one kept-alive connection.
@@ -75,7 +85,7 @@ enum Decision {
 }
 
 impl State {
-    fn decide(&self, defence: Defence, user: &str, good: bool, window: Duration) -> Decision {
+    fn decide(&self, defence: Defence, user: &str, good: bool, limits: &Limits) -> Decision {
         let key = match defence {
             Defence::PerUserLockout { .. } => user.to_string(),
             _ => "*".to_string(),
@@ -104,11 +114,12 @@ impl State {
                 Decision::Unauthorized(Duration::ZERO)
             }
             Defence::GrowingDelay { step_ms } => Decision::Unauthorized(
-                Duration::from_millis(step_ms.saturating_mul(u64::from(entry.0))).min(MAX_DELAY),
+                Duration::from_millis(step_ms.saturating_mul(u64::from(entry.0)))
+                    .min(limits.max_login_delay),
             ),
             Defence::Lockout { after } | Defence::PerUserLockout { after } => {
                 if entry.0 >= after {
-                    entry.1 = Some(now + window);
+                    entry.1 = Some(now + limits.lockout_window);
                 }
                 Decision::Unauthorized(Duration::ZERO)
             }
@@ -118,7 +129,7 @@ impl State {
 
 impl State {
     /// The wait a new connection's first login pays under [`Defence::ConnectionDelay`].
-    fn connection_delay(&self, guarded: &Guarded) -> Duration {
+    fn connection_delay(&self, guarded: &Guarded, limits: &Limits) -> Duration {
         let Defence::ConnectionDelay { step_ms } = guarded.defence else {
             return Duration::ZERO;
         };
@@ -126,7 +137,8 @@ impl State {
             .counters
             .lock()
             .map_or(0, |c| c.get("*").map_or(0, |e| e.0));
-        Duration::from_millis(step_ms.saturating_mul(u64::from(failures))).min(MAX_DELAY)
+        Duration::from_millis(step_ms.saturating_mul(u64::from(failures)))
+            .min(limits.max_login_delay)
     }
 
     /// Waits `delay` in turn with the device's other delayed answers (one at a time, like a
@@ -184,7 +196,7 @@ where
             logins += 1;
             if logins == 1
                 && !state
-                    .wait(&mut stream, state.connection_delay(guarded))
+                    .wait(&mut stream, state.connection_delay(guarded, limits))
                     .await
             {
                 return;
@@ -251,7 +263,7 @@ fn respond(
         return (Duration::ZERO, reply);
     };
     let good = user == guarded.credential.user && password == guarded.credential.password;
-    match state.decide(guarded.defence, &user, good, limits.lockout_window) {
+    match state.decide(guarded.defence, &user, good, limits) {
         Decision::Ok => (
             Duration::ZERO,
             response(
@@ -323,7 +335,7 @@ pub(crate) async fn serve_site_tls(
                     let good = site
                         .admin
                         .is_some_and(|a| a.user == user && a.password == password);
-                    match state.decide(defence, &user, good, limits.lockout_window) {
+                    match state.decide(defence, &user, good, limits) {
                         Decision::Locked(seconds) => http::response(
                             site,
                             403,

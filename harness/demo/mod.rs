@@ -86,6 +86,8 @@ pub struct LabDevice {
 /// A running lab; dropping it (or `shutdown`) stops every listener task.
 pub struct DemoLab {
     devices: Vec<LabDevice>,
+    /// The guarded logins' lockout window, declared in the generated inventory.
+    lockout_window: Duration,
     personas: Vec<&'static Persona>,
     certificates: Vec<(String, CertificateDer<'static>)>,
     tasks: JoinSet<()>,
@@ -214,6 +216,7 @@ impl DemoLab {
             });
         }
 
+        let lockout_window = limits.lockout_window;
         let limits = Arc::new(limits);
         let mut tasks = JoinSet::new();
         for (listener, handler) in bound {
@@ -225,6 +228,7 @@ impl DemoLab {
         tracing::debug!(subnet = options.subnet, "demo lab started");
         Ok(DemoLab {
             devices,
+            lockout_window,
             personas: personas::all().collect(),
             certificates,
             tasks,
@@ -279,21 +283,23 @@ impl DemoLab {
                 }
             }
             for service in persona.services {
-                if let Protocol::Guarded(page) = &service.protocol {
-                    let _ = write!(
-                        out,
-                        "\n[[device.credential]]\nservice = \"http\"\nusername = {}\npassword = {}\n",
-                        toml_string(page.credential.user),
-                        toml_string(page.credential.password),
-                    );
-                }
-                if let Protocol::GuardedHttps(Site { admin: Some(c), .. }, _) = &service.protocol {
-                    let _ = write!(
-                        out,
-                        "\n[[device.credential]]\nservice = \"https\"\nusername = {}\npassword = {}\n",
-                        toml_string(c.user),
-                        toml_string(c.password),
-                    );
+                let (service, credential, defence) = match &service.protocol {
+                    Protocol::Guarded(page) => ("http", page.credential, page.defence),
+                    Protocol::GuardedHttps(Site { admin: Some(c), .. }, defence) => {
+                        ("https", *c, *defence)
+                    }
+                    _ => continue,
+                };
+                let _ = write!(
+                    out,
+                    "\n[[device.credential]]\nservice = \"{service}\"\nusername = {}\npassword = {}\n",
+                    toml_string(credential.user),
+                    toml_string(credential.password),
+                );
+                // The vendor documents its lockout: S1.1-04 waits that long for recovery.
+                let window = self.lockout_window.as_secs();
+                if defence.locks() && window > 0 {
+                    let _ = writeln!(out, "lockout_window_s = {window}");
                 }
             }
         }
