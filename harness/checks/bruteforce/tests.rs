@@ -276,6 +276,36 @@ fn judging_sporadic_refusals_mixed_timings_and_no_passwords() {
     let f = judge(&surface, false, &m, &s);
     assert_eq!(f.verdict, Verdict::Inconclusive, "{}", f.summary);
     assert!(f.summary.contains("noisy"), "{}", f.summary);
+    // A defended series, then one connection: fast plain answers after its first attempt
+    // are a bypass; a slow one stops the session and is none.
+    let defended: Vec<Attempt> = (0..8)
+        .map(|i| at(if i < 5 { 100 } else { 1500 }, Kind::Rejected))
+        .collect();
+    let m = Measured {
+        user: "root".into(),
+        series: defended.clone(),
+        same_connection: vec![
+            at(1600, Kind::Rejected),
+            at(4, Kind::Rejected),
+            at(3, Kind::Rejected),
+        ],
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(
+        f.summary.contains("on one connection 2 of the 2 attempts"),
+        "{}",
+        f.summary
+    );
+    let m = Measured {
+        user: "root".into(),
+        series: defended,
+        same_connection: vec![at(1600, Kind::Rejected), at(1700, Kind::Rejected)],
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
     // Publickey only: nothing to guess.
     let m = Measured {
         user: "root".into(),
