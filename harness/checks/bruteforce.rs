@@ -169,9 +169,9 @@ pub struct Measured {
     pub confirm: Option<Attempt>,
     /// Wrong passwords under a second user name.
     pub other_user: Vec<Attempt>,
-    /// Wrong passwords on one connection (then the valid credential, if declared), each timed
-    /// from the previous answer; empty when the test is off or the protocol cannot retry on a
-    /// connection.
+    /// Wrong passwords on one connection (then, under a lockout, the valid credential if
+    /// declared), each timed from the previous answer; empty when the test is off or the
+    /// protocol cannot retry on a connection.
     pub same_connection: Vec<Attempt>,
     /// Wrong passwords sent at once.
     pub parallel: Vec<Attempt>,

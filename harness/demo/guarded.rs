@@ -125,9 +125,7 @@ impl State {
             }
         }
     }
-}
 
-impl State {
     /// The wait a new connection's first login pays under [`Defence::ConnectionDelay`].
     fn connection_delay(&self, guarded: &Guarded, limits: &Limits) -> Duration {
         let Defence::ConnectionDelay { step_ms } = guarded.defence else {
