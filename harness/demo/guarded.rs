@@ -413,4 +413,51 @@ mod tests {
         assert_eq!(basic("Basic !!!"), None);
         assert_eq!(basic("Digest x"), None);
     }
+
+    /// One Basic login to slow-login-hub on a fresh connection; returns the status line.
+    async fn login(address: &str, password: &str) -> String {
+        use tokio::io::AsyncReadExt;
+        let token = super::super::http::base64(format!("admin:{password}").as_bytes());
+        let request = format!(
+            "GET /admin HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\nConnection: close\r\n\r\n"
+        );
+        let mut conn = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        conn.write_all(request.as_bytes()).await.expect("send");
+        let mut reply = Vec::new();
+        let read = conn.read_to_end(&mut reply);
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("answered in time")
+            .expect("read");
+        let text = String::from_utf8_lossy(&reply).into_owned();
+        text.lines().next().unwrap_or("").to_string()
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_delayed_login_does_not_hold_up_the_next() {
+        let lab = crate::demo::test_support::start_lab(178).await;
+        let address = "127.77.178.17:8080";
+        // Four failures: the fifth wrong password waits 1.25 s, the sixth 1.5 s.
+        for _ in 0..4 {
+            assert!(login(address, "wrong").await.contains("401"));
+        }
+        let token = super::super::http::base64(b"admin:wrong");
+        let mut abandoned = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        let request =
+            format!("GET /admin HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n\r\n");
+        abandoned.write_all(request.as_bytes()).await.expect("send");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(abandoned);
+        let started = Instant::now();
+        assert!(login(address, "wrong").await.contains("401"));
+        let took = started.elapsed();
+        // Its own 1.5 s only, not also the rest of the abandoned 1.25 s.
+        assert!(took >= Duration::from_millis(1500), "{took:?}");
+        assert!(took < Duration::from_millis(2500), "{took:?}");
+        lab.shutdown().await;
+    }
 }
