@@ -1315,8 +1315,9 @@ fn series_codes(text: &str) -> Vec<(u64, char)> {
 /// last on each device and waits for a locked account to recover):
 /// - the device whose ground truth has a lockout (OpenSSH + pam_faillock)
 ///   passes, the valid credential is refused right after the wrong ones, every
-///   wrong attempt is slowed (pam_unix's ~2 s failure delay), and the account
-///   is usable again at the end;
+///   wrong attempt is slowed (pam_unix's ~2 s failure delay), also several in
+///   one SSH session, and the account is usable again at the end, within the
+///   unlock time the inventory declares;
 /// - the weak router's SSH (no limits, root's password is a default) fails
 ///   with a guess rate.
 #[test]
@@ -1364,6 +1365,43 @@ fn lab_brute_force_lockout() {
                     .any(|(ms, letter)| *letter == 'a' || (*letter == 'r' && *ms < delay_ms))
             {
                 failures.push(format!("{}: series {series:?}", name(dev)));
+            }
+            // Several wrong passwords in one SSH session: the delay and the lock hold there
+            // too (no fast plain rejection after the session's first attempt).
+            let session = series_codes(
+                &finding_evidence(f, "bypass: attempts on one connection")
+                    .unwrap_or_default()
+                    .replace(
+                        " (ms from the previous answer; the first includes the connect)",
+                        "",
+                    ),
+            );
+            if session.is_empty()
+                || session
+                    .iter()
+                    .skip(1)
+                    .any(|(ms, letter)| *letter == 'a' || (*letter == 'r' && *ms < delay_ms))
+            {
+                failures.push(format!("{}: one-session attempts {session:?}", name(dev)));
+            }
+            // The inventory declares the unlock time: the wait for recovery follows it
+            // (unlock time plus the check's 5 s margin) instead of the profile's 120 s cap.
+            let unlock = lockout["unlock_time_s"].as_u64().unwrap_or(0);
+            let declared = format!("declared lockout window {unlock} s");
+            if !summary.contains(&declared) {
+                failures.push(format!("{}: no {declared:?}: {summary}", name(dev)));
+            }
+            let recovered_after = finding_evidence(f, "recovery logins")
+                .and_then(|t| {
+                    let after = t.rsplit("recovered after ").next()?.split(' ').next()?;
+                    after.parse::<f64>().ok()
+                })
+                .unwrap_or(f64::MAX);
+            if recovered_after > (unlock + 5) as f64 {
+                failures.push(format!(
+                    "{}: recovered after {recovered_after} s, unlock time {unlock} s",
+                    name(dev)
+                ));
             }
             let confirm =
                 finding_evidence(f, "valid credential after the wrong ones").unwrap_or_default();

@@ -79,7 +79,12 @@ pub(crate) async fn serve_gated<S>(
 }
 
 /// The response to a well-formed request.
-fn respond(request: &Request, local: SocketAddr, site: &Site, gate: Option<&Gate>) -> Vec<u8> {
+pub(crate) fn respond(
+    request: &Request,
+    local: SocketAddr,
+    site: &Site,
+    gate: Option<&Gate>,
+) -> Vec<u8> {
     if !request.version.starts_with("HTTP/") {
         return response(site, 400, "Bad Request", &[], "bad request\n", false);
     }
@@ -174,7 +179,7 @@ fn config_page(site: &Site) -> String {
 }
 
 /// A complete response with `Content-Length` and `Connection: close`.
-fn response(
+pub(crate) fn response(
     site: &Site,
     status: u16,
     reason: &str,

@@ -44,8 +44,6 @@ pub(crate) enum Protocol {
     Telnet(Login),
     Http(Site),
     Rtsp(Stream),
-    /// HTTP inside TLS 1.3, with a certificate minted at lab start.
-    Https(Site),
     DebugConsole,
     /// Hand-crafted TLS 1.0/1.1 with 3DES/CBC and an RSA-1024 SHA-1 expired certificate.
     LegacyTls,
@@ -71,6 +69,9 @@ pub(crate) enum Protocol {
     Ssh(SshLogin),
     /// An admin page behind HTTP Basic with a brute-force defence (S1.1-04).
     Guarded(Guarded),
+    /// HTTP inside TLS 1.3 (certificate minted at lab start) with a brute-force defence on the
+    /// Basic login of the protected paths.
+    GuardedHttps(Site, Defence),
 }
 
 impl Protocol {
@@ -80,7 +81,6 @@ impl Protocol {
             Protocol::Telnet(_) => "telnet",
             Protocol::Http(_) => "http",
             Protocol::Rtsp(_) => "rtsp",
-            Protocol::Https(_) => "tls",
             Protocol::DebugConsole => "unknown",
             Protocol::LegacyTls | Protocol::Https12(_) => "tls",
             Protocol::WeakSsh => "ssh",
@@ -93,6 +93,7 @@ impl Protocol {
             Protocol::OpenShell(_) => "telnet",
             Protocol::Ssh(_) => "ssh",
             Protocol::Guarded(_) => "http",
+            Protocol::GuardedHttps(..) => "tls",
         }
     }
 }
@@ -429,22 +430,29 @@ pub(crate) const PERSONAS: &[Persona] = &[
         services: &[Service {
             port: 8443,
             declared: true,
-            protocol: Protocol::Https(Site {
-                title: "JCS-HUB-200",
-                model: "JCS-HUB-200",
-                server: "jcs-httpd/2.0",
-                protected: &["/admin", "/system/upgrade"],
-                admin: None,
-                live_view_port: None,
-                extra_headers: &[
-                    ("Strict-Transport-Security", "max-age=31536000"),
-                    ("X-Content-Type-Options", "nosniff"),
-                ],
-                pages: &[
-                    ("/.well-known/security.txt", HUB_SECURITY_TXT),
-                    ("/system/upgrade", UPGRADE_FORM),
-                ],
-            }),
+            // The good example: its admin login locks after 5 failures, valid password too.
+            protocol: Protocol::GuardedHttps(
+                Site {
+                    title: "JCS-HUB-200",
+                    model: "JCS-HUB-200",
+                    server: "jcs-httpd/2.0",
+                    protected: &["/admin", "/system/upgrade"],
+                    admin: Some(Credential {
+                        user: "admin",
+                        password: "Hub-5820-unit",
+                    }),
+                    live_view_port: None,
+                    extra_headers: &[
+                        ("Strict-Transport-Security", "max-age=31536000"),
+                        ("X-Content-Type-Options", "nosniff"),
+                    ],
+                    pages: &[
+                        ("/.well-known/security.txt", HUB_SECURITY_TXT),
+                        ("/system/upgrade", UPGRADE_FORM),
+                    ],
+                },
+                Defence::Lockout { after: 5 },
+            ),
         }],
         evidence: &[
             ("vdp_url", "https://vendor.example/security/vdp"),
@@ -557,7 +565,7 @@ pub(crate) const PERSONAS: &[Persona] = &[
         ],
         evidence: &[],
     },
-    // S1.1-04 personas: one guarded admin login each, hosts 16-19.
+    // S1.1-04 personas: one guarded admin login each, hosts 16-20.
     Persona {
         name: "open-door-cam",
         host: 16,
@@ -614,6 +622,23 @@ pub(crate) const PERSONAS: &[Persona] = &[
                 model: "JCS-BF-190",
                 credential: OPERATOR,
                 defence: Defence::PerUserLockout { after: 5 },
+            }),
+        }],
+        evidence: &[],
+    },
+    // S1.1-04: slows down every new connection, but one kept-alive connection guesses at
+    // full speed (bypass: several attempts per connection).
+    Persona {
+        name: "keepalive-gate-cam",
+        host: 20,
+        model: "JCS-BF-200",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-200",
+                credential: OPERATOR,
+                defence: Defence::ConnectionDelay { step_ms: 250 },
             }),
         }],
         evidence: &[],
