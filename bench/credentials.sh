@@ -8,7 +8,8 @@
 #           weak-router 198.18.77.11 (root/admin valid) and mqtt-hub 198.18.77.14 (none valid).
 #           defended-login (198.18.77.15) is never a target: it locks accounts.
 #
-# jcstar runs with its profile's [access] concurrency raised to 16 to match hydra -t 16.
+# jcstar runs with its profile's [access] concurrency raised to 16 to match hydra -t 16, and
+# only its S1.1-01/S1.1-02 checks enabled.
 # Usage: bench/credentials.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sed 's/^concurrency = 4$/concurrency = 16/' profiles/jc-star-1.toml >"$work/profile.toml"
+# Only the credential checks run: hydra does not inspect TLS/SSH or measure lockouts either.
+sed -e 's/^concurrency = 4$/concurrency = 16/' \
+    -e 's/^enabled = \[.*\]$/enabled = ["unauthenticated_access", "default_credentials"]/' \
+    profiles/jc-star-1.toml >"$work/profile.toml"
 # hydra's -C format is user:password, one pair per line.
 grep -v '^#' profiles/credentials/mirai-telnet.txt | sed 's/""//g; s/ /:/' >"$work/mirai.combo"
 pairs=$(sort -u "$work/mirai.combo" | wc -l)

@@ -81,6 +81,10 @@ pub struct Credential {
     pub password: Secret,
     /// Whether this is the unit's initial (factory) password, for the multi-unit rule.
     pub initial: bool,
+    /// The lockout window the vendor declares for this login, in seconds: how long the
+    /// brute-force check waits for a locked account to recover (capped by the profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lockout_window_s: Option<u64>,
 }
 
 /// A declared evidence value: text, or a list of texts.
@@ -150,6 +154,7 @@ mod tests {
             username: "root".into(),
             password: Secret::new("hunter2".into()),
             initial: false,
+            lockout_window_s: None,
         };
         assert!(!format!("{credential:?}").contains("hunter2"));
         let json = serde_json::to_string(&credential).expect("serialise");

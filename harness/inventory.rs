@@ -58,7 +58,11 @@ struct RawCredential {
     password: String,
     #[serde(default)]
     initial: bool,
+    lockout_window_s: Option<Spanned<i64>>,
 }
+
+/// Longest lockout window an inventory may declare (one day).
+pub const MAX_LOCKOUT_WINDOW_S: i64 = 86_400;
 
 /// Reads and validates an inventory file against the profile's evidence fields.
 pub fn load(path: &Path, profile: &Profile) -> Result<Vec<InventoryEntry>, InputError> {
@@ -122,16 +126,34 @@ pub fn parse(
             let value = evidence_value(&field, value.get_ref(), at(value.span().start))?;
             evidence.insert(field, value);
         }
-        let credentials = device
-            .credential
-            .into_iter()
-            .map(|c| Credential {
+        let mut credentials = Vec::with_capacity(device.credential.len());
+        for c in device.credential {
+            let lockout_window_s = match c.lockout_window_s {
+                None => None,
+                Some(w) => match u64::try_from(*w.get_ref()) {
+                    Ok(seconds) if (1..=MAX_LOCKOUT_WINDOW_S).contains(w.get_ref()) => {
+                        Some(seconds)
+                    }
+                    _ => {
+                        return Err(InputError::new(
+                            at(w.span().start),
+                            format!(
+                                "lockout_window_s = {} for the {:?} credential of device {name:?}: write the declared lockout in seconds, 1 to {MAX_LOCKOUT_WINDOW_S}",
+                                w.get_ref(),
+                                c.service
+                            ),
+                        ))
+                    }
+                },
+            };
+            credentials.push(Credential {
                 service: c.service,
                 username: c.username,
                 password: Secret::new(c.password),
                 initial: c.initial,
-            })
-            .collect();
+                lockout_window_s,
+            });
+        }
         entries.push(InventoryEntry {
             name,
             address: device.address.get_ref().trim().to_string(),
@@ -284,6 +306,25 @@ software_components = ["busybox 1.36", "openssl 3.0"]
         .expect_err("bad date");
         assert_eq!(err.origin.line, Some(5));
         assert!(err.message.contains("YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn declared_lockout_windows_are_read_and_checked() {
+        let device = |window: &str| {
+            format!(
+                "[[device]]\nname = \"a\"\naddress = \"::1\"\n[[device.credential]]\nservice = \"ssh\"\nusername = \"op\"\npassword = \"x\"\nlockout_window_s = {window}\n"
+            )
+        };
+        let entries = parse_text(&device("300")).expect("valid");
+        assert_eq!(entries[0].credentials[0].lockout_window_s, Some(300));
+        for bad in ["0", "-5", "86401"] {
+            let err = parse_text(&device(bad)).expect_err(bad);
+            assert_eq!(err.origin.line, Some(8), "{err}");
+            assert!(err.message.contains("lockout_window_s"), "{err}");
+            assert!(err.message.contains("1 to 86400"), "{err}");
+        }
+        let err = parse_text(&device("\"5 min\"")).expect_err("a string");
+        assert_eq!(err.origin.line, Some(8), "{err}");
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub fn render(entries: &[InventoryEntry], profile: &Profile) -> String {
          # Fill in each commented field (remove the leading '# '); a field left commented stays\n\
          # \"inconclusive\" in reports, naming what the vendor must supply.\n\
          # Operator credentials are not copied here (no secrets on screen): keep them in your\n\
-         # inventory's [[device.credential]] tables.\n",
+         # inventory's [[device.credential]] tables, with the vendor's declared lockout window\n\
+         # as lockout_window_s = SECONDS (S1.1-04 waits that long for a locked login to recover).\n",
     );
     for entry in entries {
         render_device(&mut out, entry, profile);
@@ -45,7 +46,11 @@ fn render_device(out: &mut String, entry: &InventoryEntry, profile: &Profile) {
     out.push_str("\n[device.evidence]\n");
     let mut written = std::collections::BTreeSet::new();
     for criterion in &profile.criteria {
-        for field in &criterion.evidence {
+        for field in criterion
+            .evidence
+            .iter()
+            .chain(&criterion.optional_evidence)
+        {
             if !written.insert(field.as_str()) {
                 continue;
             }

@@ -81,6 +81,27 @@ fn demo_reports_udp_ports_and_their_verdicts() {
     assert_eq!(checks(s13), [pair("udp.undeclared_ssdp", "warn")]);
     assert_eq!(s13["verdict"], "warn", "{s13}");
 
+    // The identity check judges the UDP sightings: the router's model is seen in its UPnP
+    // description; the rogue plug's LOCATION (another host) was not followed, so its model is
+    // not visible on the network.
+    let s10 = criterion(router, "S1.1-10");
+    assert_eq!(s10["verdict"], "pass", "{s10}");
+    assert!(
+        s10["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("UPnP description") && r.contains("modelName")),
+        "{s10}"
+    );
+    let plug = criterion(device(&results, "rogue-ssdp-plug"), "S1.1-10");
+    assert_eq!(plug["verdict"], "inconclusive", "{plug}");
+    let camera = criterion(device(&results, "onvif-camera"), "S1.1-10");
+    assert!(
+        camera["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("WS-Discovery") && r.contains("mDNS TXT")),
+        "{camera}"
+    );
+
     let hub = device(&results, "upnp-hub");
     let s13 = criterion(hub, "S1.1-13");
     assert_eq!(

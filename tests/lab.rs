@@ -279,49 +279,45 @@ fn gt_expected<'a>(dev: &'a Value, criterion: &str) -> Option<&'a str> {
     dev["expected"][criterion]["verdict"].as_str()
 }
 
-/// Valid credentials that are well-known defaults (Mirai list, anonymous FTP,
-/// SNMP `public`): every one must be found by the default-credential check.
-#[allow(dead_code)]
-fn gt_default_credentials(dev: &Value) -> Vec<&Value> {
+/// Valid credentials with `default` = `true` (well-known defaults: Mirai list, anonymous FTP,
+/// SNMP `public`; every one must be found) or `false` (device-unique or operator-set; none may
+/// be reported).
+fn gt_credentials(dev: &Value, default: bool) -> Vec<&Value> {
     dev["credentials"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|c| c["default"].as_bool() == Some(true))
-        .collect()
-}
-
-/// Valid credentials that are NOT defaults (device-unique or operator-set):
-/// no default-credential check may report them.
-#[allow(dead_code)]
-fn gt_non_default_credentials(dev: &Value) -> Vec<&Value> {
-    dev["credentials"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["default"].as_bool() == Some(false))
+        .filter(|c| c["default"].as_bool() == Some(default))
         .collect()
 }
 
 /// TLS endpoints: port, versions, suites per version, certificate facts.
-#[allow(dead_code)]
 fn gt_tls(dev: &Value) -> Vec<&Value> {
     dev["tls"].as_array().into_iter().flatten().collect()
 }
 
 /// SSH endpoints: auth methods, configured and measured (KEXINIT) algorithms.
-#[allow(dead_code)]
 fn gt_ssh(dev: &Value) -> Vec<&Value> {
     dev["ssh"].as_array().into_iter().flatten().collect()
 }
 
 /// Login lockouts that really happen (deny count, unlock time, …).
-#[allow(dead_code)]
 fn gt_lockouts(dev: &Value) -> Vec<&Value> {
     dev["lockout"].as_array().into_iter().flatten().collect()
 }
 
 // ------------------------------------------------------------ results
+
+/// The ground-truth endpoints (TLS, SSH) on ports this run scanned, with their port.
+fn scanned<'a>(run: &LabRun, endpoints: Vec<&'a Value>) -> Vec<(u16, &'a Value)> {
+    endpoints
+        .into_iter()
+        .filter_map(|e| {
+            let port = u16::try_from(e["port"].as_u64()?).ok()?;
+            run.ports.contains(&port).then_some((port, e))
+        })
+        .collect()
+}
 
 /// The results.json entry for a ground-truth device (matched by address).
 fn result_device<'a>(run: &'a LabRun, dev: &Value) -> &'a Value {
@@ -334,6 +330,26 @@ fn result_device<'a>(run: &'a LabRun, dev: &Value) -> &'a Value {
         .flatten()
         .find(|d| d["device"]["address"].as_str() == Some(addr))
         .unwrap_or_else(|| panic!("{}: device {addr} missing from results.json", name(dev)))
+}
+
+/// Runs `check` on every ground-truth device and its results.json entry, then fails the test
+/// with every problem found, each prefixed with the device name, under the heading `what`.
+/// Skips (passes with a note) when the lab tests are not enabled.
+fn each_device(
+    test: &str,
+    what: &str,
+    mut check: impl FnMut(&LabRun, &Value, &Value) -> Vec<String>,
+) {
+    let Some(run) = lab(test) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for dev in devices(&run.gt) {
+        for problem in check(run, dev, result_device(run, dev)) {
+            failures.push(format!("{}: {problem}", name(dev)));
+        }
+    }
+    assert!(failures.is_empty(), "{what}:\n  {}", failures.join("\n  "));
 }
 
 /// Open port → identified service kind ("" when none reported).
@@ -474,69 +490,56 @@ fn lab_scan_covers_every_device() {
 
 #[test]
 fn lab_open_and_filtered_ports_are_exact() {
-    let Some(run) = lab("lab_open_and_filtered_ports_are_exact") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        let want_open: BTreeSet<u16> = gt_open_tcp(dev).keys().copied().collect();
-        let got_open: BTreeSet<u16> = res_open(rdev).keys().copied().collect();
-        if want_open != got_open {
-            failures.push(format!(
-                "{}: open TCP ports: want {want_open:?}, got {got_open:?}",
-                name(dev)
-            ));
-        }
-        let want_filtered = gt_filtered_tcp(dev);
-        let got_filtered = res_filtered(rdev);
-        if want_filtered != got_filtered {
-            failures.push(format!(
-                "{}: filtered TCP ports: want {want_filtered:?}, got {got_filtered:?}",
-                name(dev)
-            ));
-        }
-        // Everything else scanned answered RST.
-        let want_closed = run.ports.len() - want_open.len() - want_filtered.len();
-        if let Some(closed) = rdev["ports"]["closed_count"].as_u64() {
-            if closed != want_closed as u64 {
+    each_device(
+        "lab_open_and_filtered_ports_are_exact",
+        "port states differ from the ground truth",
+        |run, dev, rdev| {
+            let mut failures = Vec::new();
+            let want_open: BTreeSet<u16> = gt_open_tcp(dev).keys().copied().collect();
+            let got_open: BTreeSet<u16> = res_open(rdev).keys().copied().collect();
+            if want_open != got_open {
                 failures.push(format!(
-                    "{}: closed_count {closed}, want {want_closed}",
-                    name(dev)
+                    "open TCP ports: want {want_open:?}, got {got_open:?}"
                 ));
             }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "port states differ from the ground truth:\n  {}",
-        failures.join("\n  ")
+            let want_filtered = gt_filtered_tcp(dev);
+            let got_filtered = res_filtered(rdev);
+            if want_filtered != got_filtered {
+                failures.push(format!(
+                    "filtered TCP ports: want {want_filtered:?}, got {got_filtered:?}"
+                ));
+            }
+            // Everything else scanned answered RST.
+            let want_closed = run.ports.len() - want_open.len() - want_filtered.len();
+            if let Some(closed) = rdev["ports"]["closed_count"].as_u64() {
+                if closed != want_closed as u64 {
+                    failures.push(format!("closed_count {closed}, want {want_closed}"));
+                }
+            }
+            failures
+        },
     );
 }
 
 #[test]
 fn lab_service_kinds_match() {
-    let Some(run) = lab("lab_service_kinds_match") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let got = res_open(result_device(run, dev));
-        for (port, want) in gt_open_tcp(dev) {
-            match got.get(&port) {
-                Some(kind) if *kind == want => {}
-                Some(kind) => failures.push(format!(
-                    "{} {port}/tcp: service {kind:?}, want {want:?}",
-                    name(dev)
-                )),
-                None => {} // reported by lab_open_and_filtered_ports_are_exact
+    each_device(
+        "lab_service_kinds_match",
+        "service kinds differ from the ground truth",
+        |_, dev, rdev| {
+            let mut failures = Vec::new();
+            let got = res_open(rdev);
+            for (port, want) in gt_open_tcp(dev) {
+                match got.get(&port) {
+                    Some(kind) if *kind == want => {}
+                    Some(kind) => {
+                        failures.push(format!("{port}/tcp: service {kind:?}, want {want:?}"))
+                    }
+                    None => {} // reported by lab_open_and_filtered_ports_are_exact
+                }
             }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "service kinds differ from the ground truth:\n  {}",
-        failures.join("\n  ")
+            failures
+        },
     );
 }
 
@@ -546,43 +549,32 @@ fn lab_service_kinds_match() {
 /// issues' checks find).
 #[test]
 fn lab_s1_1_13_verdicts() {
-    let Some(run) = lab("lab_s1_1_13_verdicts") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        let got = res_criterion(rdev, "S1.1-13")
-            .and_then(|c| c["verdict"].as_str())
-            .unwrap_or("<missing>");
-        let want = gt_expected(dev, "S1.1-13");
-        let asserted = want == Some("fail") || dev["persona"] == "good-device";
-        eprintln!(
-            "lab: {} S1.1-13 = {got} (ground truth: {}; {})",
-            name(dev),
-            want.unwrap_or("none"),
-            dev["expected"]["S1.1-13"]["because"]
-        );
-        if asserted && Some(got) != want {
-            failures.push(format!(
-                "{}: S1.1-13 {got}, want {}",
+    each_device(
+        "lab_s1_1_13_verdicts",
+        "S1.1-13 verdicts",
+        |_, dev, rdev| {
+            let mut failures = Vec::new();
+            let got = res_criterion(rdev, "S1.1-13")
+                .and_then(|c| c["verdict"].as_str())
+                .unwrap_or("<missing>");
+            let want = gt_expected(dev, "S1.1-13");
+            let asserted = want == Some("fail") || dev["persona"] == "good-device";
+            eprintln!(
+                "lab: {} S1.1-13 = {got} (ground truth: {}; {})",
                 name(dev),
-                want.unwrap_or("none")
-            ));
-        }
-        // Without a declared service list nothing can prove every open port
-        // is needed: never a pass.
-        if want.is_none() && got == "pass" {
-            failures.push(format!(
-                "{}: S1.1-13 pass without a service declaration",
-                name(dev)
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "S1.1-13 verdicts:\n  {}",
-        failures.join("\n  ")
+                want.unwrap_or("none"),
+                dev["expected"]["S1.1-13"]["because"]
+            );
+            if asserted && Some(got) != want {
+                failures.push(format!("S1.1-13 {got}, want {}", want.unwrap_or("none")));
+            }
+            // Without a declared service list nothing can prove every open port
+            // is needed: never a pass.
+            if want.is_none() && got == "pass" {
+                failures.push("S1.1-13 pass without a service declaration".to_string());
+            }
+            failures
+        },
     );
 }
 
@@ -592,8 +584,8 @@ fn lab_s1_1_13_verdicts() {
 // positive" as strict as "found everything".
 //
 // - Default credentials (S1.1-02): for every device, every entry of
-//   `gt_default_credentials(dev)` (service, port, username, password) is
-//   reported as found; nothing from `gt_non_default_credentials(dev)` is, and
+//   `gt_credentials(dev, true)` (service, port, username, password) is
+//   reported as found; nothing from `gt_credentials(dev, false)` is, and
 //   no credential is reported on a device whose ground truth has none for that
 //   service.
 // - Unauthenticated access (S1.1-01): `dev["unauthenticated"]` (HTTP pages,
@@ -632,140 +624,126 @@ fn id_set(list: Option<String>) -> BTreeSet<String> {
 
 #[test]
 fn lab_tls_versions_suites_and_certificates_are_exact() {
-    let Some(run) = lab("lab_tls_versions_suites_and_certificates_are_exact") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        for tls in gt_tls(dev) {
-            let port = tls["port"].as_u64().unwrap_or(0);
-            if !run.ports.contains(&(port as u16)) {
-                continue;
-            }
-            let versions: BTreeSet<&str> = tls["versions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            for version in ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] {
-                let got = id_set(s1_1_12_evidence(
-                    rdev,
-                    &format!("tls {port}/tcp {version} suites"),
-                ));
-                let want: BTreeSet<String> = tls["suites"][version]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| s["id"].as_str().map(str::to_lowercase))
-                    .collect();
-                let want = if versions.contains(version) {
-                    want
-                } else {
-                    BTreeSet::new()
-                };
-                if got != want {
-                    failures.push(format!(
-                        "{} {port} {version}: got {got:?}, want {want:?}",
-                        name(dev)
-                    ));
-                }
-            }
-            let cert = &tls["certificate"];
-            let facts =
-                s1_1_12_evidence(rdev, &format!("tls {port}/tcp certificate")).unwrap_or_default();
-            let key = match (cert["key_type"].as_str(), cert["key_bits"].as_u64()) {
-                (Some("rsa"), Some(bits)) => format!("key=RSA-{bits} "),
-                (Some("ec" | "ecdsa"), Some(bits)) => format!("key=ECDSA P-{bits} "),
-                (other, bits) => format!("key={other:?}-{bits:?} "),
-            };
-            let expected = [
-                key,
-                format!("hash={} ", cert["signature_hash"].as_str().unwrap_or("?")),
-                format!("expired={} ", cert["expired"]),
-                format!("self_signed={} ", cert["self_signed"]),
-            ];
-            for piece in expected {
-                if !facts.contains(&piece) {
-                    failures.push(format!(
-                        "{} {port} certificate: {piece:?} not in {facts:?}",
-                        name(dev)
-                    ));
-                }
-            }
-        }
-        let verdict = res_criterion(rdev, "S1.1-12").map(|c| c["verdict"].clone());
-        if name(dev) == "legacy-tls" && verdict != Some(Value::from("fail")) {
-            failures.push(format!("legacy-tls S1.1-12 {verdict:?}, want fail"));
-        }
-    }
-    assert!(failures.is_empty(), "TLS:\n  {}", failures.join("\n  "));
-}
-
-#[test]
-fn lab_ssh_weak_algorithms_match_kexinit() {
-    let Some(run) = lab("lab_ssh_weak_algorithms_match_kexinit") else {
-        return;
-    };
-    let policy = jcstar::profile::Profile::builtin().ssh_policy();
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        for ssh in gt_ssh(dev) {
-            let port = ssh["port"].as_u64().unwrap_or(0);
-            if !run.ports.contains(&(port as u16)) {
-                continue;
-            }
-            let k = &ssh["kexinit"];
-            let mut want = BTreeSet::new();
-            for (kind, key) in [
-                ("kex", "kex_algorithms"),
-                ("host key", "server_host_key_algorithms"),
-                ("cipher", "ciphers_client_to_server"),
-                ("cipher", "ciphers_server_to_client"),
-                ("mac", "macs_client_to_server"),
-                ("mac", "macs_server_to_client"),
-            ] {
-                for algorithm in k[key]
+    each_device(
+        "lab_tls_versions_suites_and_certificates_are_exact",
+        "TLS",
+        |run, dev, rdev| {
+            let mut failures = Vec::new();
+            for (port, tls) in scanned(run, gt_tls(dev)) {
+                let versions: BTreeSet<&str> = tls["versions"]
                     .as_array()
                     .into_iter()
                     .flatten()
                     .filter_map(Value::as_str)
-                {
-                    if policy.algorithms.contains_key(algorithm) {
-                        want.insert(format!("{kind}:{algorithm}"));
+                    .collect();
+                for version in ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] {
+                    let got = id_set(s1_1_12_evidence(
+                        rdev,
+                        &format!("tls {port}/tcp {version} suites"),
+                    ));
+                    let want: BTreeSet<String> = tls["suites"][version]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s["id"].as_str().map(str::to_lowercase))
+                        .collect();
+                    let want = if versions.contains(version) {
+                        want
+                    } else {
+                        BTreeSet::new()
+                    };
+                    if got != want {
+                        failures.push(format!("{port} {version}: got {got:?}, want {want:?}"));
+                    }
+                }
+                let cert = &tls["certificate"];
+                let facts = s1_1_12_evidence(rdev, &format!("tls {port}/tcp certificate"))
+                    .unwrap_or_default();
+                let key = match (cert["key_type"].as_str(), cert["key_bits"].as_u64()) {
+                    (Some("rsa"), Some(bits)) => format!("key=RSA-{bits} "),
+                    (Some("ec" | "ecdsa"), Some(bits)) => format!("key=ECDSA P-{bits} "),
+                    (other, bits) => format!("key={other:?}-{bits:?} "),
+                };
+                let expected = [
+                    key,
+                    format!("hash={} ", cert["signature_hash"].as_str().unwrap_or("?")),
+                    format!("expired={} ", cert["expired"]),
+                    format!("self_signed={} ", cert["self_signed"]),
+                ];
+                for piece in expected {
+                    if !facts.contains(&piece) {
+                        failures.push(format!("{port} certificate: {piece:?} not in {facts:?}"));
                     }
                 }
             }
-            let got = id_set(s1_1_12_evidence(rdev, &format!("ssh {port}/tcp weak")));
-            if got != want {
-                failures.push(format!("{} {port}: weak {got:?}, want {want:?}", name(dev)));
+            let verdict = res_criterion(rdev, "S1.1-12").map(|c| c["verdict"].clone());
+            if name(dev) == "legacy-tls" && verdict != Some(Value::from("fail")) {
+                failures.push(format!("legacy-tls S1.1-12 {verdict:?}, want fail"));
             }
-            let id = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp identification"));
-            if id.as_deref() != k["identification"].as_str() {
-                failures.push(format!("{} {port}: identification {id:?}", name(dev)));
-            }
-            for key in ssh["host_keys"].as_array().into_iter().flatten() {
-                let fp = key["sha256_fingerprint"].as_str().unwrap_or("?");
-                let found = res_criterion(rdev, "S1.1-12")
-                    .and_then(|c| c["findings"].as_array())
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
-                    .any(|e| {
-                        e["label"]
-                            .as_str()
-                            .is_some_and(|l| l.starts_with(&format!("ssh_host_key {port}/tcp")))
-                            && e["received"].as_str().is_some_and(|r| r.starts_with(fp))
-                    });
-                if !found {
-                    failures.push(format!("{} {port}: host key {fp} not reported", name(dev)));
+            failures
+        },
+    );
+}
+
+#[test]
+fn lab_ssh_weak_algorithms_match_kexinit() {
+    let policy = jcstar::profile::Profile::builtin().ssh_policy();
+    each_device(
+        "lab_ssh_weak_algorithms_match_kexinit",
+        "SSH",
+        |run, dev, rdev| {
+            let mut failures = Vec::new();
+            for (port, ssh) in scanned(run, gt_ssh(dev)) {
+                let k = &ssh["kexinit"];
+                let mut want = BTreeSet::new();
+                for (kind, key) in [
+                    ("kex", "kex_algorithms"),
+                    ("host key", "server_host_key_algorithms"),
+                    ("cipher", "ciphers_client_to_server"),
+                    ("cipher", "ciphers_server_to_client"),
+                    ("mac", "macs_client_to_server"),
+                    ("mac", "macs_server_to_client"),
+                ] {
+                    for algorithm in k[key]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                    {
+                        if policy.algorithms.contains_key(algorithm) {
+                            want.insert(format!("{kind}:{algorithm}"));
+                        }
+                    }
+                }
+                let got = id_set(s1_1_12_evidence(rdev, &format!("ssh {port}/tcp weak")));
+                if got != want {
+                    failures.push(format!("{port}: weak {got:?}, want {want:?}"));
+                }
+                let id = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp identification"));
+                if id.as_deref() != k["identification"].as_str() {
+                    failures.push(format!("{port}: identification {id:?}"));
+                }
+                for key in ssh["host_keys"].as_array().into_iter().flatten() {
+                    let fp = key["sha256_fingerprint"].as_str().unwrap_or("?");
+                    let found = res_criterion(rdev, "S1.1-12")
+                        .and_then(|c| c["findings"].as_array())
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|f| f["evidence"].as_array().into_iter().flatten())
+                        .any(|e| {
+                            e["label"]
+                                .as_str()
+                                .is_some_and(|l| l.starts_with(&format!("ssh_host_key {port}/tcp")))
+                                && e["received"].as_str().is_some_and(|r| r.starts_with(fp))
+                        });
+                    if !found {
+                        failures.push(format!("{port}: host key {fp} not reported"));
+                    }
                 }
             }
-        }
-    }
-    assert!(failures.is_empty(), "SSH:\n  {}", failures.join("\n  "));
+            failures
+        },
+    );
 }
 
 /// Every evidence value labelled `label` (or its chunks `label [i/n]`) in a device's S1.1-12
@@ -964,37 +942,26 @@ fn lab_tls_agrees_with_nmap_ssl_enum_ciphers() {
 /// are exactly the ground truth's `auth_methods` (order aside) on every lab SSH port.
 #[test]
 fn lab_ssh_auth_methods_match() {
-    let Some(run) = lab("lab_ssh_auth_methods_match") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        for ssh in gt_ssh(dev) {
-            let port = ssh["port"].as_u64().unwrap_or(0);
-            if !run.ports.contains(&(port as u16)) {
-                continue;
+    each_device(
+        "lab_ssh_auth_methods_match",
+        "SSH auth",
+        |run, dev, rdev| {
+            let mut failures = Vec::new();
+            for (port, ssh) in scanned(run, gt_ssh(dev)) {
+                let want: BTreeSet<String> = ssh["auth_methods"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.as_str().map(str::to_string))
+                    .collect();
+                let got = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp auth methods"));
+                eprintln!("lab: {} {port}: auth methods {got:?}", name(dev));
+                if got.is_none() || id_set(got.clone()) != want {
+                    failures.push(format!("{port}: auth methods {got:?}, want {want:?}"));
+                }
             }
-            let want: BTreeSet<String> = ssh["auth_methods"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|m| m.as_str().map(str::to_string))
-                .collect();
-            let got = s1_1_12_evidence(rdev, &format!("ssh {port}/tcp auth methods"));
-            eprintln!("lab: {} {port}: auth methods {got:?}", name(dev));
-            if got.is_none() || id_set(got.clone()) != want {
-                failures.push(format!(
-                    "{} {port}: auth methods {got:?}, want {want:?}",
-                    name(dev)
-                ));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "SSH auth:\n  {}",
-        failures.join("\n  ")
+            failures
+        },
     );
 }
 
@@ -1002,19 +969,19 @@ fn lab_ssh_auth_methods_match() {
 /// agent on 161/udp.
 #[test]
 fn lab_plaintext_snmp_exactly_where_an_agent_runs() {
-    let Some(run) = lab("lab_plaintext_snmp_exactly_where_an_agent_runs") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
-        let agent = u16_list(&dev["udp"]["open_ports"]).contains(&161);
-        let got = s1_1_12_evidence(rdev, "snmp 161/udp");
-        if agent != got.is_some() {
-            failures.push(format!("{}: agent {agent}, reported {got:?}", name(dev)));
-        }
-    }
-    assert!(failures.is_empty(), "SNMP:\n  {}", failures.join("\n  "));
+    each_device(
+        "lab_plaintext_snmp_exactly_where_an_agent_runs",
+        "SNMP",
+        |_, dev, rdev| {
+            let mut failures = Vec::new();
+            let agent = u16_list(&dev["udp"]["open_ports"]).contains(&161);
+            let got = s1_1_12_evidence(rdev, "snmp 161/udp");
+            if agent != got.is_some() {
+                failures.push(format!("agent {agent}, reported {got:?}"));
+            }
+            failures
+        },
+    );
 }
 
 // ---------------------------------------------------------------- S1.1-01 / S1.1-02 (access)
@@ -1063,63 +1030,46 @@ fn is_credential(value: &str, cred: &Value) -> bool {
 /// nothing else is (no non-default credential, nothing on devices without defaults).
 #[test]
 fn lab_default_credentials() {
-    let Some(run) = lab("lab_default_credentials") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
+    each_device("lab_default_credentials", "S1.1-02", |_, dev, rdev| {
+        let mut failures = Vec::new();
         let found = accepted_credentials(rdev);
         eprintln!("lab: {} accepted credentials: {found:?}", name(dev));
-        for cred in gt_default_credentials(dev) {
+        for cred in gt_credentials(dev, true) {
             if !found.iter().any(|v| is_credential(v, cred)) {
-                failures.push(format!(
-                    "{}: default credential not found: {cred}",
-                    name(dev)
-                ));
+                failures.push(format!("default credential not found: {cred}"));
             }
         }
         for value in &found {
-            if !gt_default_credentials(dev)
+            if !gt_credentials(dev, true)
                 .iter()
                 .any(|c| is_credential(value, c))
             {
-                failures.push(format!(
-                    "{}: reported but not a default: {value}",
-                    name(dev)
-                ));
+                failures.push(format!("reported but not a default: {value}"));
             }
-            if gt_non_default_credentials(dev)
+            if gt_credentials(dev, false)
                 .iter()
                 .any(|c| is_credential(value, c))
             {
-                failures.push(format!(
-                    "{}: a unique credential reported: {value}",
-                    name(dev)
-                ));
+                failures.push(format!("a unique credential reported: {value}"));
             }
         }
         let fails = access_findings(rdev, "S1.1-02", "access.default_credentials")
             .iter()
             .any(|f| f["verdict"] == "fail");
-        let expect_fail = !gt_default_credentials(dev).is_empty();
+        let expect_fail = !gt_credentials(dev, true).is_empty();
         if fails != expect_fail {
-            failures.push(format!("{}: S1.1-02 access fail = {fails}", name(dev)));
+            failures.push(format!("S1.1-02 access fail = {fails}"));
         }
-    }
-    assert!(failures.is_empty(), "S1.1-02:\n  {}", failures.join("\n  "));
+        failures
+    });
 }
 
 /// S1.1-01: every ground-truth unauthenticated service is reported as failing, on its port,
 /// and no other service is.
 #[test]
 fn lab_unauthenticated_access() {
-    let Some(run) = lab("lab_unauthenticated_access") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for dev in devices(&run.gt) {
-        let rdev = result_device(run, dev);
+    each_device("lab_unauthenticated_access", "S1.1-01", |_, dev, rdev| {
+        let mut failures = Vec::new();
         let fails: Vec<String> = access_findings(rdev, "S1.1-01", "access.unauthenticated")
             .into_iter()
             .filter(|f| f["verdict"] == "fail")
@@ -1138,7 +1088,7 @@ fn lab_unauthenticated_access() {
                 .iter()
                 .any(|s| s.starts_with(service) && s.contains(&port))
             {
-                failures.push(format!("{}: not reported: {u}", name(dev)));
+                failures.push(format!("not reported: {u}"));
             }
         }
         for summary in &fails {
@@ -1147,11 +1097,11 @@ fn lab_unauthenticated_access() {
                     && summary.contains(&format!(" {}/", u["port"]))
             });
             if !known {
-                failures.push(format!("{}: false positive: {summary}", name(dev)));
+                failures.push(format!("false positive: {summary}"));
             }
         }
-    }
-    assert!(failures.is_empty(), "S1.1-01:\n  {}", failures.join("\n  "));
+        failures
+    });
 }
 
 /// S1.1-01/02 on a real broker with a password file (mosquitto on mqtt-hub, 1884/tcp): the
@@ -1412,6 +1362,136 @@ fn lab_mdns_txt_from_avahi() {
     assert!(responders >= 1, "the ground truth lists no mDNS responder");
 }
 
+// ---------------------------------------------------------------- Identity and web (S1.1-05, -06, -10)
+
+/// The upstream version of an installed Debian package (`1:9.2p1-2+deb12u10` → `9.2p1`): the
+/// daemons in the lab namespaces are this host's binaries.
+fn debian_upstream_version(package: &str) -> String {
+    let output = Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", package])
+        .output()
+        .expect("dpkg-query runs");
+    let full = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let without_epoch = full.split_once(':').map_or(full.as_str(), |(_, v)| v);
+    without_epoch
+        .split('-')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The findings of one check on one criterion of a result device.
+fn check_findings<'a>(rdev: &'a Value, criterion: &str, check: &str) -> Vec<&'a Value> {
+    res_criterion(rdev, criterion)
+        .and_then(|c| c["findings"].as_array())
+        .map(|fs| fs.iter().filter(|f| f["check"] == check).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn lab_openssh_banner_is_an_s1_1_06_component() {
+    let Some(run) = lab("lab_openssh_banner_is_an_s1_1_06_component") else {
+        return;
+    };
+    let version = debian_upstream_version("openssh-server");
+    assert!(!version.is_empty(), "openssh-server is installed");
+    let expected = format!("OpenSSH {version}");
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let sshd = gt_open_tcp(dev).get(&22).is_some_and(|k| k == "ssh");
+        let seen: Vec<&Value> = check_findings(rdev, "S1.1-06", "identity.components")
+            .into_iter()
+            .filter(|f| finding_evidence(f, "22/tcp ssh banner").is_some())
+            .collect();
+        if !sshd {
+            assert!(seen.is_empty(), "{}: {seen:?}", name(dev));
+            continue;
+        }
+        let banner = seen
+            .first()
+            .and_then(|f| finding_evidence(f, "22/tcp ssh banner"))
+            .unwrap_or_default();
+        // mqtt-hub runs dropbear; every other SSH server in the lab is this host's OpenSSH.
+        if name(dev) == "mqtt-hub" {
+            assert!(banner.starts_with("dropbear "), "{}: {banner:?}", name(dev));
+        } else {
+            assert_eq!(banner, expected, "{}", name(dev));
+        }
+    }
+    // weak-router declares no component list: S1.1-06 lists what it saw and asks for one.
+    let router = devices(&run.gt)
+        .find(|d| name(d) == "weak-router")
+        .expect("weak-router in the ground truth");
+    let s106 = res_criterion(result_device(run, router), "S1.1-06").expect("S1.1-06");
+    assert_eq!(s106["verdict"], "inconclusive", "{s106}");
+    // good-device declares "OpenSSH 9.2p1": declared when this host's sshd is that version.
+    let good = devices(&run.gt)
+        .find(|d| name(d) == "good-device")
+        .expect("good-device in the ground truth");
+    let s106 = res_criterion(result_device(run, good), "S1.1-06").expect("S1.1-06");
+    let verdict = if version == "9.2p1" {
+        "declared"
+    } else {
+        "warn"
+    };
+    assert_eq!(s106["verdict"], verdict, "{s106}");
+    assert_ne!(s106["verdict"], "pass");
+}
+
+#[test]
+fn lab_security_txt_is_parsed_and_the_model_title_passes() {
+    let Some(run) = lab("lab_security_txt_is_parsed_and_the_model_title_passes") else {
+        return;
+    };
+    let state = std::env::var("JCSTAR_LAB_STATE").unwrap_or_else(|_| "/run/jcstar-lab".into());
+    let served =
+        std::fs::read_to_string(Path::new(&state).join("good/www/.well-known/security.txt"))
+            .expect("the lab serves good-device's security.txt");
+    let field = |name: &str| {
+        served
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{name} in security.txt"))
+    };
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        let found = check_findings(rdev, "S1.1-05", "web.security_txt");
+        if name(dev) != "good-device" {
+            // No other lab web server has one; s_server's catch-all page is not one either.
+            assert!(found.is_empty(), "{}: {found:?}", name(dev));
+            continue;
+        }
+        assert_eq!(found.len(), 1, "{found:?}");
+        let f = found[0];
+        assert_eq!(f["verdict"], "pass", "{f}");
+        for label in ["Contact", "Expires", "Policy"] {
+            assert_eq!(
+                finding_evidence(f, label),
+                Some(field(label)),
+                "{label}: {f}"
+            );
+        }
+        let summary = f["summary"].as_str().unwrap_or_default();
+        assert!(summary.contains("names the declared VDP URL"), "{summary}");
+        assert_eq!(
+            res_criterion(rdev, "S1.1-05").expect("S1.1-05")["verdict"],
+            "pass"
+        );
+        // Its start page's title is the model: S1.1-10 passes from the network.
+        let model = res_criterion(rdev, "S1.1-10").expect("S1.1-10");
+        assert_eq!(model["verdict"], "pass", "{model}");
+        let gt_model = dev["model"].as_str().expect("model");
+        assert!(
+            model["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(gt_model),
+            "{model}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- Brute force (S1.1-04)
 
 /// The S1.1-04 findings of a device whose summary starts with `surface` (e.g. `ssh 22/tcp`).
@@ -1450,8 +1530,9 @@ fn series_codes(text: &str) -> Vec<(u64, char)> {
 /// last on each device and waits for a locked account to recover):
 /// - the device whose ground truth has a lockout (OpenSSH + pam_faillock)
 ///   passes, the valid credential is refused right after the wrong ones, every
-///   wrong attempt is slowed (pam_unix's ~2 s failure delay), and the account
-///   is usable again at the end;
+///   wrong attempt is slowed (pam_unix's ~2 s failure delay), also several in
+///   one SSH session, and the account is usable again at the end, within the
+///   unlock time the inventory declares;
 /// - the weak router's SSH (no limits, root's password is a default) fails
 ///   with a guess rate.
 #[test]
@@ -1499,6 +1580,43 @@ fn lab_brute_force_lockout() {
                     .any(|(ms, letter)| *letter == 'a' || (*letter == 'r' && *ms < delay_ms))
             {
                 failures.push(format!("{}: series {series:?}", name(dev)));
+            }
+            // Several wrong passwords in one SSH session: the delay and the lock hold there
+            // too (no fast plain rejection after the session's first attempt).
+            let session = series_codes(
+                &finding_evidence(f, "bypass: attempts on one connection")
+                    .unwrap_or_default()
+                    .replace(
+                        " (ms from the previous answer; the first includes the connect)",
+                        "",
+                    ),
+            );
+            if session.is_empty()
+                || session
+                    .iter()
+                    .skip(1)
+                    .any(|(ms, letter)| *letter == 'a' || (*letter == 'r' && *ms < delay_ms))
+            {
+                failures.push(format!("{}: one-session attempts {session:?}", name(dev)));
+            }
+            // The inventory declares the unlock time: the wait for recovery follows it
+            // (unlock time plus the check's 5 s margin) instead of the profile's 120 s cap.
+            let unlock = lockout["unlock_time_s"].as_u64().unwrap_or(0);
+            let declared = format!("declared lockout window {unlock} s");
+            if !summary.contains(&declared) {
+                failures.push(format!("{}: no {declared:?}: {summary}", name(dev)));
+            }
+            let recovered_after = finding_evidence(f, "recovery logins")
+                .and_then(|t| {
+                    let after = t.rsplit("recovered after ").next()?.split(' ').next()?;
+                    after.parse::<f64>().ok()
+                })
+                .unwrap_or(f64::MAX);
+            if recovered_after > (unlock + 5) as f64 {
+                failures.push(format!(
+                    "{}: recovered after {recovered_after} s, unlock time {unlock} s",
+                    name(dev)
+                ));
             }
             let confirm =
                 finding_evidence(f, "valid credential after the wrong ones").unwrap_or_default();

@@ -279,6 +279,13 @@ async fn guess_all(
         pairs.truncate(settings.max_attempts);
         let surface = Arc::new(surface.clone());
         let concurrency = settings.concurrency;
+        if matches!(*surface, Surface::Snmp(_)) {
+            tasks.spawn(async move {
+                let outcome = guess_snmp(surface, pairs, concurrency, bounds).await;
+                (index, outcome)
+            });
+            continue;
+        }
         tasks.spawn(async move {
             // A control attempt with random values: a service that accepts it checks nothing.
             // It runs alongside the list so its refusal delay does not add to the total; if it
@@ -329,6 +336,37 @@ async fn guess_all(
     out.into_iter()
         .map(|(i, outcome)| (surfaces[i].clone(), outcome))
         .collect()
+}
+
+/// SNMP refuses a wrong community with silence, so a control attempt run alongside the list
+/// would cost the full silence wait. It runs afterwards instead, and only when a community was
+/// accepted (an agent that checks nothing would have accepted the list's first entry), waiting
+/// a multiple of the answer time just measured with the accepted community.
+async fn guess_snmp(
+    surface: Arc<Surface>,
+    pairs: Vec<(String, String)>,
+    concurrency: usize,
+    bounds: Bounds,
+) -> Outcome {
+    let guessed = guess(surface.clone(), Arc::new(pairs), concurrency, bounds).await;
+    let Some((_, user, community, _)) = guessed.accepted.clone() else {
+        return Outcome::Guessed(guessed);
+    };
+    let started = tokio::time::Instant::now();
+    let answer_time = match surface.login(&user, &community, &bounds).await {
+        Login::Accepted(_) => started.elapsed(),
+        _ => bounds.read,
+    };
+    let silence = (answer_time * 20).clamp(Duration::from_millis(300), bounds.read);
+    let control = Bounds {
+        read: silence,
+        ..bounds
+    };
+    let random = format!("jcs{}", crate::probes::io::nonce(6));
+    match surface.login("", &random, &control).await {
+        Login::Accepted(evidence) => Outcome::AcceptsAnything(evidence),
+        _ => Outcome::Guessed(guessed),
+    }
 }
 
 /// Tries the initial passwords other units of the same model declare on this unit's matching
@@ -418,4 +456,66 @@ fn unauthenticated_findings(exposures: &[(String, Exposure)]) -> Vec<Finding> {
         findings.push(finding);
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::snmp::{serve, Agent, ANY_COMMUNITY};
+    use tokio::net::UdpSocket;
+
+    async fn agent(community: &'static str) -> Surface {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let address = socket.local_addr().expect("address");
+        let agent = Box::leak(Box::new(Agent {
+            community,
+            descr: "JCS-TEST agent",
+            sys_name: "jcs-test",
+        }));
+        tokio::spawn(serve(Arc::new(socket), agent));
+        Surface::Snmp(address)
+    }
+
+    fn list() -> Vec<(String, String)> {
+        ["public", "private", "admin"]
+            .iter()
+            .map(|c| (String::new(), c.to_string()))
+            .collect()
+    }
+
+    fn bounds() -> Bounds {
+        Bounds {
+            connect: Duration::from_secs(1),
+            read: Duration::from_secs(2),
+            max_bytes: 4096,
+        }
+    }
+
+    #[tokio::test]
+    async fn snmp_agent_reading_with_any_community_is_caught_by_the_control() {
+        let surface = Arc::new(agent(ANY_COMMUNITY).await);
+        let outcome = guess_snmp(surface, list(), 2, bounds()).await;
+        assert!(
+            matches!(outcome, Outcome::AcceptsAnything(_)),
+            "{outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn snmp_community_accepted_and_random_one_refused_quickly() {
+        let surface = Arc::new(agent("private").await);
+        let started = std::time::Instant::now();
+        let outcome = guess_snmp(surface, list(), 1, bounds()).await;
+        let Outcome::Guessed(guessed) = outcome else {
+            panic!("expected the list result, got {outcome:?}");
+        };
+        let accepted = guessed.accepted.map(|(_, _, community, _)| community);
+        assert_eq!(accepted.as_deref(), Some("private"));
+        // public was refused (2 s of silence), then the control waited far less than 2 s.
+        assert!(
+            started.elapsed() < Duration::from_millis(3500),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }

@@ -169,6 +169,10 @@ pub struct Measured {
     pub confirm: Option<Attempt>,
     /// Wrong passwords under a second user name.
     pub other_user: Vec<Attempt>,
+    /// Wrong passwords on one connection (then, under a lockout, the valid credential if
+    /// declared), each timed from the previous answer; empty when the test is off or the
+    /// protocol cannot retry on a connection.
+    pub same_connection: Vec<Attempt>,
     /// Wrong passwords sent at once.
     pub parallel: Vec<Attempt>,
     /// Wall time of the parallel batch, start to last answer.
@@ -178,6 +182,18 @@ pub struct Measured {
     pub recovery: Option<(Vec<Attempt>, Option<Duration>)>,
     /// Why the series stopped early, if it did.
     pub stopped: Option<String>,
+    /// The lockout window the inventory declares for the valid credential, in seconds.
+    pub declared_window: Option<u64>,
+}
+
+/// How long to wait for a locked account to recover: the declared lockout window plus a
+/// margin (a fifth, at least 5 s), else the profile's cap, never beyond the cap.
+pub fn recovery_wait(declared: Option<u64>, settings: &BruteForceSettings) -> Duration {
+    let cap = Duration::from_secs(settings.max_lockout_wait_s);
+    match declared {
+        Some(w) => Duration::from_secs(w.saturating_add((w / 5).max(5))).min(cap),
+        None => cap,
+    }
 }
 
 /// Whether an attempt counts as slowed down or refused under the profile threshold.
@@ -211,6 +227,7 @@ pub async fn measure(
         .unwrap_or_else(|| usual_admin(surface).to_string());
     let mut m = Measured {
         user: user.clone(),
+        declared_window: valid.and_then(|c| c.lockout_window_s),
         ..Measured::default()
     };
     if let Some(c) = valid {
@@ -264,6 +281,24 @@ pub async fn measure(
             m.other_user.push(a);
         }
     }
+    // Several attempts on one connection, before the parallel batch (whose queued delays
+    // would otherwise be measured here too).
+    if settings.same_connection_attempts > 0 {
+        let mut passwords: Vec<String> = (0..settings.same_connection_attempts)
+            .map(|_| format!("jcs-wrong-{}", crate::probes::io::nonce(5)))
+            .collect();
+        // Under a lockout, the valid credential must be refused on that connection too. (Not
+        // under a delay: a correct login may reset the failure count the later tests need.)
+        let lockout = m.series.iter().any(|a| matches!(a.kind, Kind::Refused(_)));
+        if let (Some(c), true) = (valid, lockout) {
+            passwords.push(c.password.expose().to_string());
+        }
+        let fast = Duration::from_millis(settings.min_delay_ms);
+        if let Some(session) = attempt::run_session(surface, &user, &passwords, fast, bounds).await
+        {
+            m.same_connection = session;
+        }
+    }
     if settings.parallel > 0 {
         let started = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
@@ -291,13 +326,14 @@ pub async fn measure(
         .as_ref()
         .is_some_and(|c| !matches!(c.kind, Kind::Accepted));
     if let (true, Some(c)) = (locked, valid) {
-        let bypass_sent = !m.other_user.is_empty() || !m.parallel.is_empty();
+        let bypass_sent =
+            !m.other_user.is_empty() || !m.parallel.is_empty() || !m.same_connection.is_empty();
         let since = if bypass_sent {
             Instant::now()
         } else {
             last_wrong
         };
-        let wait = Duration::from_secs(settings.max_lockout_wait_s);
+        let wait = recovery_wait(m.declared_window, settings);
         let poll = Duration::from_millis(settings.recovery_poll_ms);
         let mut polls = Vec::new();
         let mut recovered = None;
@@ -473,6 +509,11 @@ pub fn judge(
                 "the valid credential still logs in at once (delay applies to failures only)"
                     .to_string(),
             );
+        } else if matches!(confirm.kind, Kind::Accepted) {
+            notes.push(format!(
+                "the valid credential was slowed down too ({} ms) right after",
+                confirm.elapsed.as_millis()
+            ));
         } else {
             notes.push(format!(
                 "lockout confirmed: the valid credential was {} right after",
@@ -525,11 +566,31 @@ pub fn judge(
             m.parallel.len()
         ));
     }
+    // Within one connection, every attempt after the first (which pays the connection's cost)
+    // must be slowed or refused like the fresh-connection ones.
+    let in_connection = m.same_connection.get(1..).unwrap_or(&[]);
+    let fast_in_connection = in_connection
+        .iter()
+        .filter(|a| bypassed(a, settings))
+        .count();
+    if fast_in_connection > 0 && fast_in_connection * 2 >= in_connection.len() {
+        let valid_in = match (has_valid, m.same_connection.last()) {
+            (true, Some(a)) if matches!(a.kind, Kind::Accepted) => {
+                ", and the valid credential was accepted on it"
+            }
+            _ => "",
+        };
+        bypasses.push(format!(
+            "on one connection {fast_in_connection} of the {} attempts after the first got fast plain answers{valid_in} (the defence applies per connection, not per attempt)",
+            in_connection.len()
+        ));
+    }
     if !bypasses.is_empty() {
         let fast: Vec<&Attempt> = m
             .other_user
             .iter()
             .chain(&m.parallel)
+            .chain(in_connection)
             .filter(|a| bypassed(a, settings))
             .collect();
         return finding(
@@ -543,15 +604,24 @@ pub fn judge(
     }
     // Step 6: recovery.
     if let Some((polls, recovered)) = &m.recovery {
-        match recovered {
-            Some(after) => notes.push(format!(
-                "the account recovered: the valid credential worked again after {:.0} s",
+        let declared = m
+            .declared_window
+            .map(|w| format!(" (declared lockout window {w} s)"))
+            .unwrap_or_default();
+        let waited = recovery_wait(m.declared_window, settings).as_secs();
+        match (recovered, m.declared_window) {
+            (Some(after), _) => notes.push(format!(
+                "the account recovered: the valid credential worked again after {:.0} s{declared}",
                 after.as_secs_f64()
             )),
-            None => notes.push(format!(
-                "the account was still locked after {} s and {} recovery logins (brute_force.max_lockout_wait_s): it may need time or an operator",
-                settings.max_lockout_wait_s,
+            (None, Some(w)) if w <= settings.max_lockout_wait_s => notes.push(format!(
+                "the account was still locked after {waited} s and {} recovery logins, longer than the inventory's lockout_window_s = {w} allows: the declaration or the device is wrong",
                 polls.len()
+            )),
+            (None, _) => notes.push(format!(
+                "the account was still locked after {waited} s and {} recovery logins{declared} (brute_force.max_lockout_wait_s = {}): it may need time or an operator",
+                polls.len(),
+                settings.max_lockout_wait_s
             )),
         }
     }
@@ -626,6 +696,15 @@ fn evidence(m: &Measured, settings: &BruteForceSettings) -> Vec<Evidence> {
         out.push(Evidence::observed(
             format!("bypass: user {:?}", settings.other_user),
             series_text(&m.other_user),
+        ));
+    }
+    if !m.same_connection.is_empty() {
+        out.push(Evidence::observed(
+            "bypass: attempts on one connection",
+            format!(
+                "{} (ms from the previous answer; the first includes the connect)",
+                series_text(&m.same_connection)
+            ),
         ));
     }
     if !m.parallel.is_empty() {

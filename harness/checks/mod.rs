@@ -8,9 +8,11 @@ pub mod access;
 pub mod bruteforce;
 pub mod crypto;
 pub mod declared;
+pub mod identity;
 pub mod interfaces;
 pub mod observed;
 pub mod udp;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -31,6 +33,8 @@ pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[
     ("unauthenticated_access", &["S1.1-01"]),
     ("default_credentials", &["S1.1-02"]),
     ("crypto", &["S1.1-12", "S1.1-11"]),
+    ("web_information", &["S1.1-05", "S1.1-07", "S1.1-01"]),
+    ("identity", &["S1.1-10", "S1.1-06"]),
     ("brute_force", &["S1.1-04"]),
     ("udp_services", &["S1.1-13", "S1.1-01"]),
 ];
@@ -145,10 +149,28 @@ pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveO
     if context.profile.check_enabled("crypto") {
         findings.extend(crypto::check(&target, &context).await);
     }
+    // UDP IoT services (S1.1-13, S1.1-01): port states and UPnP/SNMP/mDNS/WS-Discovery
+    // sightings; before the web and identity checks, which judge the sightings.
     if context.profile.check_enabled(udp::NAME) {
         let (ports, sightings) = (&mut outcome.udp_ports, &mut outcome.sightings);
         udp::check(&target, &context, findings, ports, sightings).await;
     }
+    // Web information (S1.1-05 security.txt, S1.1-07/-01 open update pages) and the HTTP
+    // identity sightings; after the UDP probes, before the access checks.
+    if context.profile.check_enabled("web_information") {
+        let (found, sightings) = web::check(&target, &context).await;
+        outcome.findings.extend(found);
+        outcome.sightings.extend(sightings);
+    }
+    // Identity (S1.1-10, S1.1-06): judges every sighting gathered above plus the scan banners.
+    if context.profile.check_enabled("identity") {
+        outcome
+            .sightings
+            .extend(identity::banner_components(&target.scan));
+        let judged = identity::check(&target.device, &outcome.sightings);
+        outcome.findings.extend(judged);
+    }
+    let findings = &mut outcome.findings;
     let unauthenticated = context.profile.check_enabled("unauthenticated_access");
     let credentials = context.profile.check_enabled("default_credentials");
     if unauthenticated || credentials {

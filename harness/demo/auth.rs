@@ -33,7 +33,7 @@ impl Gate {
             Scheme::Digest(algorithm) => format!(
                 "Digest realm=\"{}\", qop=\"auth\", algorithm={algorithm}, nonce=\"{}\", opaque=\"{}\"",
                 self.realm,
-                crate::probes::io::nonce(12),
+                issue_nonce(),
                 crate::probes::io::nonce(4),
             ),
         }
@@ -54,14 +54,94 @@ impl Gate {
                 scheme.eq_ignore_ascii_case("Basic") && token.trim() == expected
             }
             Scheme::Digest(algorithm) => {
-                let named = value
-                    .split(',')
-                    .filter_map(|p| p.trim().split_once('='))
-                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("algorithm"))
-                    .map(|(_, v)| v.trim().trim_matches('"'));
-                named.map_or(true, |a| a.eq_ignore_ascii_case(algorithm))
+                param(value, "algorithm").map_or(true, |a| a.eq_ignore_ascii_case(algorithm))
+                    && param(value, "nonce").is_some_and(issued_here)
                     && digest::verify(value, &request.method, self.realm, user, password)
             }
         }
+    }
+}
+
+/// A Digest header parameter's value (the demo's own nonces and names hold no commas).
+fn param<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(',')
+        .filter_map(|p| p.trim().split_once('='))
+        .map(|(k, v)| (k.trim().rsplit(' ').next().unwrap_or(""), v))
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().trim_matches('"'))
+}
+
+/// The key that signs this process's Digest nonces, so a nonce the server never issued is
+/// refused, as a real server refuses it.
+fn nonce_key() -> &'static ring::hmac::Key {
+    static KEY: std::sync::OnceLock<ring::hmac::Key> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let secret = crate::probes::io::nonce(32);
+        ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes())
+    })
+}
+
+fn nonce_tag(salt: &str) -> String {
+    ring::hmac::sign(nonce_key(), salt.as_bytes()).as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A fresh nonce: 16 random hex digits and their 16-digit tag.
+fn issue_nonce() -> String {
+    let salt = crate::probes::io::nonce(8);
+    let tag = nonce_tag(&salt);
+    format!("{salt}{tag}")
+}
+
+fn issued_here(nonce: &str) -> bool {
+    nonce.len() == 32 && nonce.is_char_boundary(16) && nonce_tag(&nonce[..16]) == nonce[16..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_nonces_this_server_issued_are_accepted() {
+        let nonce = issue_nonce();
+        assert!(issued_here(&nonce));
+        let mut forged = nonce.clone();
+        forged.replace_range(31.., if nonce.ends_with('0') { "1" } else { "0" });
+        assert!(!issued_here(&forged));
+        assert!(!issued_here(&crate::probes::io::nonce(16)));
+        assert!(!issued_here("short"));
+        assert!(!issued_here("ééééééééééééééééééé"));
+    }
+
+    #[test]
+    fn digest_answer_to_a_foreign_nonce_is_refused() {
+        let gate = Gate {
+            scheme: Scheme::Digest("MD5"),
+            realm: "JCS",
+            credential: Credential {
+                user: "admin",
+                password: "admin",
+            },
+        };
+        let answer = |nonce: &str| {
+            let challenge = digest::Challenge::Digest {
+                realm: "JCS".into(),
+                nonce: nonce.into(),
+                qop_auth: true,
+                algorithm: "MD5".into(),
+                opaque: None,
+            };
+            let header = digest::authorization(&challenge, "GET", "/admin", "admin", "admin");
+            let lines = [
+                "GET /admin HTTP/1.1".to_string(),
+                format!("Authorization: {header}"),
+            ];
+            Request::parse(&lines).expect("request")
+        };
+        assert!(gate.admits(&answer(&issue_nonce())));
+        assert!(!gate.admits(&answer(&crate::probes::io::nonce(16))));
     }
 }

@@ -26,6 +26,10 @@ pub(crate) struct Site {
     pub live_view_port: Option<u16>,
     /// Headers added to every response.
     pub extra_headers: &'static [(&'static str, &'static str)],
+    /// Further pages as (path, body): served openly, or after authentication when the path is
+    /// also in `protected` (e.g. `/.well-known/security.txt`, a firmware-update form). A body
+    /// starting with `<!DOCTYPE html>` is HTML, any other plain text.
+    pub pages: &'static [(&'static str, &'static str)],
 }
 
 /// Serves one request on `stream` and closes it.
@@ -75,7 +79,12 @@ pub(crate) async fn serve_gated<S>(
 }
 
 /// The response to a well-formed request.
-fn respond(request: &Request, local: SocketAddr, site: &Site, gate: Option<&Gate>) -> Vec<u8> {
+pub(crate) fn respond(
+    request: &Request,
+    local: SocketAddr,
+    site: &Site,
+    gate: Option<&Gate>,
+) -> Vec<u8> {
     if !request.version.starts_with("HTTP/") {
         return response(site, 400, "Bad Request", &[], "bad request\n", false);
     }
@@ -94,7 +103,8 @@ fn respond(request: &Request, local: SocketAddr, site: &Site, gate: Option<&Gate
     if site.protected.contains(&path) {
         let admitted = gate.map_or_else(|| authorized(request, site), |g| g.admits(request));
         if admitted {
-            return response(site, 200, "OK", &[], &config_page(site), head_only);
+            let body = page(site, path).map_or_else(|| config_page(site), str::to_owned);
+            return response(site, 200, "OK", &[], &body, head_only);
         }
         let challenge = [(
             "WWW-Authenticate",
@@ -114,8 +124,19 @@ fn respond(request: &Request, local: SocketAddr, site: &Site, gate: Option<&Gate
     }
     match path {
         "/" | "/index.html" => response(site, 200, "OK", &[], &index_page(site, local), head_only),
-        _ => response(site, 404, "Not Found", &[], "not found\n", head_only),
+        _ => match page(site, path) {
+            Some(body) => response(site, 200, "OK", &[], body, head_only),
+            None => response(site, 404, "Not Found", &[], "not found\n", head_only),
+        },
     }
+}
+
+/// The body of one of the site's further pages.
+fn page(site: &Site, path: &str) -> Option<&'static str> {
+    site.pages
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, body)| *body)
 }
 
 /// Whether the request carries the site's admin credential as HTTP Basic authentication.
@@ -158,7 +179,7 @@ fn config_page(site: &Site) -> String {
 }
 
 /// A complete response with `Content-Length` and `Connection: close`.
-fn response(
+pub(crate) fn response(
     site: &Site,
     status: u16,
     reason: &str,

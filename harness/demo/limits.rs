@@ -23,6 +23,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long a guarded demo login stays locked after too many failures (S1.1-04 personas).
     pub lockout_window: Duration,
+    /// Longest wait a guarded demo login's growing delay reaches (S1.1-04 personas).
+    pub max_login_delay: Duration,
 }
 
 impl Default for Limits {
@@ -34,6 +36,7 @@ impl Default for Limits {
             session_timeout: Duration::from_secs(300),
             max_connections: 256,
             lockout_window: Duration::from_secs(30),
+            max_login_delay: Duration::from_secs(10),
         }
     }
 }

@@ -14,7 +14,7 @@ mod mqtt;
 mod personas;
 mod request;
 mod rtsp;
-mod snmp;
+pub(crate) mod snmp;
 mod ssdp;
 mod ssh_login;
 mod telnet;
@@ -36,6 +36,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use http::Site;
 pub use limits::Limits;
 use personas::{Persona, Protocol};
 
@@ -91,6 +92,8 @@ pub struct LabDevice {
 /// A running lab; dropping it (or `shutdown`) stops every listener task.
 pub struct DemoLab {
     devices: Vec<LabDevice>,
+    /// The guarded logins' lockout window, declared in the generated inventory.
+    lockout_window: Duration,
     personas: Vec<&'static Persona>,
     certificates: Vec<(String, CertificateDer<'static>)>,
     tasks: JoinSet<()>,
@@ -111,6 +114,13 @@ enum Handler {
     Tls(&'static http::Site, TlsAcceptor),
     /// A guarded login with its device's failure counters.
     Guarded(&'static guarded::Guarded, guarded::State),
+    /// An HTTPS site whose login has a defence, with its device's failure counters.
+    GuardedTls(
+        &'static http::Site,
+        guarded::Defence,
+        TlsAcceptor,
+        guarded::State,
+    ),
 }
 
 impl DemoLab {
@@ -139,7 +149,7 @@ impl DemoLab {
                 || persona
                     .services
                     .iter()
-                    .any(|s| matches!(s.protocol, Protocol::Https(_)))
+                    .any(|s| matches!(s.protocol, Protocol::GuardedHttps(..)))
             {
                 let dns_name = format!("{}.lab", persona.name);
                 let mint = if modern {
@@ -177,12 +187,18 @@ impl DemoLab {
                             source,
                         })?;
                 let handler = match (&service.protocol, &tls) {
-                    (Protocol::Https(site) | Protocol::Https12(site), Some(acceptor)) => {
+                    (Protocol::Https12(site), Some(acceptor)) => {
                         Handler::Tls(site, acceptor.clone())
                     }
                     (Protocol::Guarded(page), _) => {
                         Handler::Guarded(page, guarded::State::default())
                     }
+                    (Protocol::GuardedHttps(site, defence), Some(acceptor)) => Handler::GuardedTls(
+                        site,
+                        *defence,
+                        acceptor.clone(),
+                        guarded::State::default(),
+                    ),
                     (protocol, _) => Handler::Plain(protocol),
                 };
                 bound.push((listener, handler));
@@ -206,6 +222,7 @@ impl DemoLab {
             });
         }
 
+        let lockout_window = limits.lockout_window;
         let limits = Arc::new(limits);
         let mut tasks = JoinSet::new();
         for (listener, handler) in bound {
@@ -217,6 +234,7 @@ impl DemoLab {
         tracing::debug!(subnet = options.subnet, "demo lab started");
         Ok(DemoLab {
             devices,
+            lockout_window,
             personas: personas::all().collect(),
             certificates,
             tasks,
@@ -271,13 +289,23 @@ impl DemoLab {
                 }
             }
             for service in persona.services {
-                if let Protocol::Guarded(page) = &service.protocol {
-                    let _ = write!(
-                        out,
-                        "\n[[device.credential]]\nservice = \"http\"\nusername = {}\npassword = {}\n",
-                        toml_string(page.credential.user),
-                        toml_string(page.credential.password),
-                    );
+                let (service, credential, defence) = match &service.protocol {
+                    Protocol::Guarded(page) => ("http", page.credential, page.defence),
+                    Protocol::GuardedHttps(Site { admin: Some(c), .. }, defence) => {
+                        ("https", *c, *defence)
+                    }
+                    _ => continue,
+                };
+                let _ = write!(
+                    out,
+                    "\n[[device.credential]]\nservice = \"{service}\"\nusername = {}\npassword = {}\n",
+                    toml_string(credential.user),
+                    toml_string(credential.password),
+                );
+                // The vendor documents its lockout: S1.1-04 waits that long for recovery.
+                let window = self.lockout_window.as_secs();
+                if defence.locks() && window > 0 {
+                    let _ = writeln!(out, "lockout_window_s = {window}");
                 }
             }
         }
@@ -358,8 +386,14 @@ async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<
                 | Protocol::SilentUdp,
             ) => {}
             Handler::Guarded(page, state) => guarded::serve(stream, page, state, limits).await,
+            Handler::GuardedTls(site, defence, acceptor, state) => {
+                guarded::serve_site_tls(stream, local, acceptor, site, *defence, state, limits)
+                    .await
+            }
             // Only reachable if TLS setup were skipped for an HTTPS service.
-            Handler::Plain(Protocol::Https(_) | Protocol::Https12(_) | Protocol::Guarded(_)) => {}
+            Handler::Plain(
+                Protocol::Https12(_) | Protocol::Guarded(_) | Protocol::GuardedHttps(..),
+            ) => {}
         }
     };
     if tokio::time::timeout(limits.session_timeout, session)
@@ -441,6 +475,9 @@ mod tests;
 
 #[cfg(test)]
 mod access_tests;
+
+#[cfg(test)]
+mod identity_tests;
 
 #[cfg(test)]
 mod udp_tests;

@@ -45,8 +45,6 @@ pub(crate) enum Protocol {
     Telnet(Login),
     Http(Site),
     Rtsp(Stream),
-    /// HTTP inside TLS 1.3, with a certificate minted at lab start.
-    Https(Site),
     DebugConsole,
     /// Hand-crafted TLS 1.0/1.1 with 3DES/CBC and an RSA-1024 SHA-1 expired certificate.
     LegacyTls,
@@ -72,6 +70,9 @@ pub(crate) enum Protocol {
     Ssh(SshLogin),
     /// An admin page behind HTTP Basic with a brute-force defence (S1.1-04).
     Guarded(Guarded),
+    /// HTTP inside TLS 1.3 (certificate minted at lab start) with a brute-force defence on the
+    /// Basic login of the protected paths.
+    GuardedHttps(Site, Defence),
     /// An SSDP responder on UDP answering unicast M-SEARCH with a LOCATION.
     Ssdp(&'static Upnp),
     /// The HTTP server of a UPnP device: description and (IGD) control.
@@ -93,7 +94,6 @@ impl Protocol {
             Protocol::Telnet(_) => "telnet",
             Protocol::Http(_) => "http",
             Protocol::Rtsp(_) => "rtsp",
-            Protocol::Https(_) => "tls",
             Protocol::DebugConsole => "unknown",
             Protocol::LegacyTls | Protocol::Https12(_) => "tls",
             Protocol::WeakSsh => "ssh",
@@ -106,6 +106,7 @@ impl Protocol {
             Protocol::OpenShell(_) => "telnet",
             Protocol::Ssh(_) => "ssh",
             Protocol::Guarded(_) => "http",
+            Protocol::GuardedHttps(..) => "tls",
             Protocol::Ssdp(_) => "ssdp",
             Protocol::UpnpHttp(_) => "http",
             Protocol::Coap(_) => "coap",
@@ -162,6 +163,7 @@ const fn nvr_site(model: &'static str) -> Site {
         admin: None,
         live_view_port: None,
         extra_headers: &[],
+        pages: &[],
     }
 }
 
@@ -435,6 +437,7 @@ pub(crate) const PERSONAS: &[Persona] = &[
                     }),
                     live_view_port: Some(8554),
                     extra_headers: &[],
+                    pages: &[("/upgrade", UPGRADE_FORM)],
                 }),
             },
             Service {
@@ -461,18 +464,29 @@ pub(crate) const PERSONAS: &[Persona] = &[
         services: &[Service {
             port: 8443,
             declared: true,
-            protocol: Protocol::Https(Site {
-                title: "JCS-HUB-200",
-                model: "JCS-HUB-200",
-                server: "jcs-httpd/2.0",
-                protected: &["/admin"],
-                admin: None,
-                live_view_port: None,
-                extra_headers: &[
-                    ("Strict-Transport-Security", "max-age=31536000"),
-                    ("X-Content-Type-Options", "nosniff"),
-                ],
-            }),
+            // The good example: its admin login locks after 5 failures, valid password too.
+            protocol: Protocol::GuardedHttps(
+                Site {
+                    title: "JCS-HUB-200",
+                    model: "JCS-HUB-200",
+                    server: "jcs-httpd/2.0",
+                    protected: &["/admin", "/system/upgrade"],
+                    admin: Some(Credential {
+                        user: "admin",
+                        password: "Hub-5820-unit",
+                    }),
+                    live_view_port: None,
+                    extra_headers: &[
+                        ("Strict-Transport-Security", "max-age=31536000"),
+                        ("X-Content-Type-Options", "nosniff"),
+                    ],
+                    pages: &[
+                        ("/.well-known/security.txt", HUB_SECURITY_TXT),
+                        ("/system/upgrade", UPGRADE_FORM),
+                    ],
+                },
+                Defence::Lockout { after: 5 },
+            ),
         }],
         evidence: &[
             ("vdp_url", "https://vendor.example/security/vdp"),
@@ -522,6 +536,7 @@ pub(crate) const PERSONAS: &[Persona] = &[
                 admin: None,
                 live_view_port: None,
                 extra_headers: &[("Strict-Transport-Security", "max-age=31536000")],
+                pages: &[],
             }),
         }],
         evidence: &[],
@@ -563,19 +578,28 @@ pub(crate) const PERSONAS: &[Persona] = &[
                     title: "JCS-CAM-300",
                     model: "JCS-CAM-300",
                     server: "jcs-httpd/3.0",
-                    protected: &["/admin", "/cgi-bin/config", "/status.html"],
+                    protected: &[
+                        "/admin",
+                        "/cgi-bin/config",
+                        "/status.html",
+                        "/system/upgrade",
+                    ],
                     admin: Some(Credential {
                         user: "admin",
                         password: "Zt4-unit-90317",
                     }),
                     live_view_port: None,
                     extra_headers: &[],
+                    pages: &[
+                        ("/system/upgrade", UPGRADE_FORM),
+                        ("/.well-known/security.txt", EXPIRED_SECURITY_TXT),
+                    ],
                 }),
             },
         ],
         evidence: &[],
     },
-    // S1.1-04 personas: one guarded admin login each, hosts 16-19.
+    // S1.1-04 personas: one guarded admin login each, hosts 16-20.
     Persona {
         name: "open-door-cam",
         host: 16,
@@ -632,6 +656,23 @@ pub(crate) const PERSONAS: &[Persona] = &[
                 model: "JCS-BF-190",
                 credential: OPERATOR,
                 defence: Defence::PerUserLockout { after: 5 },
+            }),
+        }],
+        evidence: &[],
+    },
+    // S1.1-04: slows down every new connection, but one kept-alive connection guesses at
+    // full speed (bypass: several attempts per connection).
+    Persona {
+        name: "keepalive-gate-cam",
+        host: 20,
+        model: "JCS-BF-200",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Guarded(Guarded {
+                model: "JCS-BF-200",
+                credential: OPERATOR,
+                defence: Defence::ConnectionDelay { step_ms: 250 },
             }),
         }],
         evidence: &[],
@@ -795,7 +836,92 @@ const ROGUE_UPNP: Upnp = Upnp {
     answer_from_new_socket: false,
 };
 
-/// Every persona a lab starts: [`PERSONAS`], then [`ACCESS_PERSONAS`].
+/// Every persona a lab starts: [`PERSONAS`], then [`ACCESS_PERSONAS`], then
+/// [`IDENTITY_PERSONAS`].
 pub(crate) fn all() -> impl Iterator<Item = &'static Persona> {
-    PERSONAS.iter().chain(ACCESS_PERSONAS)
+    PERSONAS
+        .iter()
+        .chain(ACCESS_PERSONAS)
+        .chain(IDENTITY_PERSONAS)
 }
+
+/// A firmware-update form (S1.1-07): open on the weak camera, behind authentication elsewhere.
+const UPGRADE_FORM: &str = "<!DOCTYPE html>\n<html><head><title>Firmware Upgrade</title></head>\n\
+    <body><h1>Firmware upgrade</h1>\n<form method=\"post\" action=\"/cgi-bin/upgrade.cgi\" \
+    enctype=\"multipart/form-data\">\n<input type=\"file\" name=\"firmware\">\n\
+    <input type=\"submit\" value=\"Upgrade\">\n</form>\n</body></html>\n";
+
+/// The hardened hub's security.txt (RFC 9116): valid, naming its declared VDP URL.
+const HUB_SECURITY_TXT: &str = "# JCS security contact\nContact: mailto:psirt@vendor.example\n\
+    Expires: 2099-12-31T23:59:59Z\nPolicy: https://vendor.example/security/vdp\n\
+    Preferred-Languages: en, ja\n";
+
+/// The strong camera's security.txt: expired, so S1.1-05 warns.
+const EXPIRED_SECURITY_TXT: &str = "Contact: mailto:psirt@vendor.example\n\
+    Expires: 2024-03-31T00:00:00Z\nPolicy: https://vendor.example/security/vdp\n";
+
+/// Identity personas (hosts 26-27): the model on the web page versus the declared one (S1.1-10),
+/// software headers versus the declared components (S1.1-06), declared update URLs (S1.1-08).
+pub(crate) const IDENTITY_PERSONAS: &[Persona] = &[
+    Persona {
+        // An OEM camera sold as JCS-CAM-260 whose web page shows the OEM's model: S1.1-10 fails.
+        name: "rebadged-cam",
+        host: 26,
+        model: "JCS-CAM-260",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Http(Site {
+                title: "JCS-CAM-250 Web Admin",
+                model: "JCS-CAM-250",
+                server: "GoAhead-http/2.5.0",
+                protected: &["/admin"],
+                admin: None,
+                live_view_port: None,
+                extra_headers: &[("X-Powered-By", "PHP/5.6.40")],
+                pages: &[],
+            }),
+        }],
+        // PHP is not declared: S1.1-06 warns. The download URL is plain HTTP but the image is
+        // declared signed: S1.1-08 warns.
+        evidence: &[
+            ("software_components", "GoAhead-http 2.5.0"),
+            (
+                "update_download_url",
+                "http://dl.vendor.example/cam260/fw.bin",
+            ),
+            ("update_verification", "RSA-2048 signed images"),
+        ],
+    },
+    Persona {
+        // A sensor whose page names no model: S1.1-10 rests on the declared label photo.
+        name: "plain-sensor",
+        host: 27,
+        model: "JCS-SNS-270",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Http(Site {
+                title: "Sensor status",
+                model: "Sensor",
+                server: "lighttpd/1.4.69",
+                protected: &["/admin"],
+                admin: None,
+                live_view_port: None,
+                extra_headers: &[],
+                pages: &[],
+            }),
+        }],
+        // The update check URL is plain HTTP and nothing says the image is verified: S1.1-08
+        // fails. The VDP URL is declared but no security.txt is served: S1.1-05 stays declared.
+        evidence: &[
+            ("label_photo", "evidence/jcs-sns-270-label.jpg"),
+            ("software_components", "lighttpd 1.4.69"),
+            ("vdp_url", "https://vendor.example/security/vdp"),
+            (
+                "update_check_url",
+                "http://update.vendor.example/sns270/check",
+            ),
+        ],
+    },
+];

@@ -11,13 +11,16 @@ use crate::probes::snmp::{take, tlv};
 /// What a simulated agent answers.
 #[derive(Debug)]
 pub(crate) struct Agent {
-    /// The one community string that reads.
+    /// The one community string that reads; [`ANY_COMMUNITY`] reads with any.
     pub community: &'static str,
     /// The `sysDescr.0` value.
     pub descr: &'static str,
     /// The `sysName.0` value.
     pub sys_name: &'static str,
 }
+
+/// An [`Agent::community`] that accepts every community, as misconfigured agents do.
+pub(crate) const ANY_COMMUNITY: &str = "*";
 
 /// `1.3.6.1.2.1.1.1.0`, BER-encoded.
 const SYS_DESCR: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 1, 0];
@@ -54,7 +57,7 @@ fn answer(request: &[u8], agent: &Agent) -> Option<Vec<u8>> {
     let (0x04, community, rest) = take(rest)? else {
         return None;
     };
-    if community != agent.community.as_bytes() {
+    if agent.community != ANY_COMMUNITY && community != agent.community.as_bytes() {
         return None;
     }
     let (0xa0, pdu, _) = take(rest)? else {

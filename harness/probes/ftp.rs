@@ -117,6 +117,112 @@ pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bou
     }
 }
 
+/// Tries several passwords for `user` on ONE control connection (USER/PASS again after each
+/// 530), for the brute-force check's same-connection bypass test. Each entry is timed from the
+/// end of the previous one (the first from the connect) to its answer; every reply has the
+/// read deadline and byte cap. `more` sees each rejection and says whether to go on; the
+/// series also ends at the first answer that is not a rejection, and with a `Failed` entry
+/// when the server closes the connection before the passwords run out.
+pub async fn login_series(
+    address: SocketAddr,
+    user: &str,
+    passwords: &[String],
+    bounds: &Bounds,
+    mut more: impl FnMut(std::time::Duration, &Login) -> bool,
+) -> Vec<(std::time::Duration, Login)> {
+    let mut out = Vec::new();
+    let mut start = Instant::now();
+    let mut stream = match io::connect(address, bounds).await {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![(
+                start.elapsed(),
+                Login::Failed(format!("cannot connect: {e}")),
+            )]
+        }
+    };
+    match reply(&mut stream, bounds).await {
+        Some((220, _)) => {}
+        Some((421, text)) => {
+            let locked = Login::Locked(Evidence::observed(
+                "FTP greeting 421",
+                crate::model::escape_bytes(&text),
+            ));
+            return vec![(start.elapsed(), locked)];
+        }
+        Some((code, _)) => {
+            return vec![(start.elapsed(), Login::Failed(format!("greeting {code}")))]
+        }
+        None => return vec![(start.elapsed(), Login::Failed("no FTP greeting".into()))],
+    }
+    for (i, password) in passwords.iter().enumerate() {
+        let login = series_attempt(&mut stream, user, password, bounds, i).await;
+        let elapsed = start.elapsed();
+        start = Instant::now();
+        let go_on = matches!(login, Login::Rejected) && more(elapsed, &login);
+        out.push((elapsed, login));
+        if !go_on {
+            break;
+        }
+    }
+    let _ = io::send(&mut stream, b"QUIT\r\n", Instant::now() + bounds.read).await;
+    out
+}
+
+/// USER/PASS on an open control connection; `sent` attempts came before on it.
+async fn series_attempt(
+    stream: &mut TcpStream,
+    user: &str,
+    password: &str,
+    bounds: &Bounds,
+    sent: usize,
+) -> Login {
+    let closed = || {
+        Login::Failed(format!(
+            "connection closed by the server after {sent} attempts"
+        ))
+    };
+    let deadline = Instant::now() + bounds.read;
+    let command = format!("USER {user}\r\n");
+    if io::send(stream, command.as_bytes(), deadline)
+        .await
+        .is_err()
+    {
+        return closed();
+    }
+    let Some((code, text)) = reply(stream, bounds).await else {
+        return closed();
+    };
+    let (code, text) = match code {
+        331 | 332 => {
+            let command = format!("PASS {password}\r\n");
+            if io::send(stream, command.as_bytes(), deadline)
+                .await
+                .is_err()
+            {
+                return closed();
+            }
+            match reply(stream, bounds).await {
+                Some(r) => r,
+                None => return Login::Failed("no reply to PASS".into()),
+            }
+        }
+        _ => (code, text),
+    };
+    match code {
+        230 => Login::Accepted(Evidence::exchange(
+            format!("FTP login as {user:?}"),
+            format!("USER {user} / PASS …").as_bytes(),
+            &text,
+        )),
+        421 => Login::Locked(Evidence::observed(
+            "FTP 421",
+            crate::model::escape_bytes(&text),
+        )),
+        _ => Login::Rejected,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

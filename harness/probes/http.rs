@@ -96,31 +96,52 @@ pub async fn get(
     let mut stream = io::open(address, tls, bounds)
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
-    let mut request = format!(
+    let head = format!(
         "GET {path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: jcstar\r\nAccept: */*\r\nConnection: close\r\n"
     );
+    exchange(
+        &mut stream,
+        head,
+        authorization,
+        "HTTP",
+        bounds,
+        response_complete,
+    )
+    .await
+}
+
+/// Sends a request `head` (request line and header lines, without the closing blank line) plus
+/// an optional `Authorization` header, then reads one `proto` response (`HTTP` or `RTSP`) until
+/// `complete` holds, within the bounds' byte cap and deadline.
+pub async fn exchange<S, F>(
+    stream: &mut S,
+    mut head: String,
+    authorization: Option<&str>,
+    proto: &str,
+    bounds: &Bounds,
+    complete: F,
+) -> Result<Response, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + ?Sized,
+    F: FnMut(&[u8]) -> bool,
+{
     if let Some(value) = authorization {
-        request.push_str(&format!("Authorization: {value}\r\n"));
+        head.push_str(&format!("Authorization: {value}\r\n"));
     }
-    request.push_str("\r\n");
+    head.push_str("\r\n");
     let deadline = Instant::now() + bounds.read;
-    io::send(&mut stream, request.as_bytes(), deadline)
+    io::send(stream, head.as_bytes(), deadline)
         .await
         .map_err(|e| format!("send failed: {e}"))?;
     let mut raw = Vec::new();
-    let end = io::read_until(
-        &mut stream,
-        &mut raw,
-        bounds.max_bytes,
-        deadline,
-        response_complete,
-    )
-    .await;
-    match parse_response(&raw, "HTTP") {
+    let end = io::read_until(stream, &mut raw, bounds.max_bytes, deadline, complete).await;
+    match parse_response(&raw, proto) {
         Some(response) => Ok(response),
-        None if end == ReadEnd::Timeout => Err("no HTTP response before the deadline".into()),
+        None if end == ReadEnd::Timeout && raw.is_empty() => {
+            Err(format!("no {proto} response before the deadline"))
+        }
         None => Err(format!(
-            "not an HTTP response: {}",
+            "not an {proto} response: {}",
             crate::model::escape_bytes(&raw[..raw.len().min(120)])
         )),
     }
@@ -288,6 +309,136 @@ fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
         401 | 403 => Login::Rejected,
         _ => Login::Failed(r.status_line.clone()),
     }
+}
+
+/// Tries several passwords for `user` on ONE keep-alive connection to a protected path, for
+/// the brute-force check's same-connection bypass test (Digest: each attempt first fetches a
+/// fresh challenge on the same connection). Each entry is timed from the end of the previous
+/// one (the first from the connect) to its response; every response has the read deadline and
+/// byte cap. `more` sees each response and says whether to go on; the series also ends at an
+/// error, and with an error entry when the server does not keep the connection open (it
+/// answered `Connection: close`, HTTP/1.0, or a body without `Content-Length`).
+pub async fn login_series(
+    address: SocketAddr,
+    tls: bool,
+    protected: &ProtectedPath,
+    user: &str,
+    passwords: &[String],
+    bounds: &Bounds,
+    mut more: impl FnMut(std::time::Duration, &Result<Response, String>) -> bool,
+) -> Vec<(std::time::Duration, Result<Response, String>)> {
+    let mut out = Vec::new();
+    let mut start = Instant::now();
+    let Some(first) = protected.challenges.first() else {
+        return out;
+    };
+    let mut stream = match io::open(address, tls, bounds).await {
+        Ok(s) => s,
+        Err(e) => return vec![(start.elapsed(), Err(format!("cannot connect: {e}")))],
+    };
+    let path = &protected.path;
+    let mut open = true;
+    for (i, password) in passwords.iter().enumerate() {
+        if !open {
+            let why = format!("the server closed the keep-alive connection after {i} attempts");
+            out.push((start.elapsed(), Err(why)));
+            break;
+        }
+        let mut result = Ok(None);
+        let challenge = match first {
+            Challenge::Basic { .. } => first.clone(),
+            Challenge::Digest { .. } => {
+                match kept_alive(&mut stream, address, path, None, bounds).await {
+                    Ok(r) => match r.challenges().into_iter().next() {
+                        // A refusal (403, 429) instead of a challenge is the answer.
+                        None => {
+                            result = Ok(Some(r));
+                            first.clone()
+                        }
+                        Some(_) if !keeps_alive(&r) => {
+                            result = Err(format!(
+                                "the server closed the connection after the Digest challenge ({i} attempts on it)"
+                            ));
+                            first.clone()
+                        }
+                        Some(c) => c,
+                    },
+                    Err(e) => {
+                        result = Err(e);
+                        first.clone()
+                    }
+                }
+            }
+        };
+        let result = match result {
+            Ok(None) => {
+                let header = digest::authorization(&challenge, "GET", path, user, password);
+                kept_alive(&mut stream, address, path, Some(&header), bounds).await
+            }
+            Ok(Some(r)) => Ok(r),
+            Err(e) => Err(e),
+        };
+        let elapsed = start.elapsed();
+        start = Instant::now();
+        open = result.as_ref().is_ok_and(keeps_alive);
+        let go_on = result.is_ok() && more(elapsed, &result);
+        out.push((elapsed, result));
+        if !go_on {
+            break;
+        }
+    }
+    out
+}
+
+/// One keep-alive request on an open connection, its response read within the bounds.
+async fn kept_alive(
+    stream: &mut io::BoxStream,
+    address: SocketAddr,
+    path: &str,
+    authorization: Option<&str>,
+    bounds: &Bounds,
+) -> Result<Response, String> {
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: jcstar\r\nAccept: */*\r\nConnection: keep-alive\r\n"
+    );
+    if let Some(value) = authorization {
+        request.push_str(&format!("Authorization: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    let deadline = Instant::now() + bounds.read;
+    io::send(stream, request.as_bytes(), deadline)
+        .await
+        .map_err(|e| format!("send failed (connection closed?): {e}"))?;
+    let mut raw = Vec::new();
+    let end = io::read_until(
+        stream,
+        &mut raw,
+        bounds.max_bytes,
+        deadline,
+        response_complete,
+    )
+    .await;
+    match parse_response(&raw, "HTTP") {
+        Some(response) if end == ReadEnd::Done => Ok(response),
+        _ if raw.is_empty() && end == ReadEnd::Closed => {
+            Err("the server closed the keep-alive connection".into())
+        }
+        None if end == ReadEnd::Timeout => Err("no HTTP response before the deadline".into()),
+        Some(response) => Ok(response),
+        None => Err(format!(
+            "not an HTTP response: {}",
+            crate::model::escape_bytes(&raw[..raw.len().min(120)])
+        )),
+    }
+}
+
+/// Whether a response leaves its connection open for the next request.
+fn keeps_alive(r: &Response) -> bool {
+    let connection = r.header_values("Connection").join(",").to_ascii_lowercase();
+    let has_length = r.header_values("Content-Length").len() == 1;
+    has_length
+        && !connection.contains("close")
+        && (r.status_line.starts_with("HTTP/1.1") || connection.contains("keep-alive"))
 }
 
 #[cfg(test)]

@@ -3,10 +3,8 @@
 
 use std::net::SocketAddr;
 
-use tokio::time::Instant;
-
 use super::digest::{self, Challenge};
-use super::http::{parse_response, response_complete, Response};
+use super::http::{exchange, response_complete, Response};
 use super::io::{self, Bounds};
 use super::{Exposure, Login};
 use crate::model::Evidence;
@@ -21,28 +19,13 @@ pub async fn describe(
     let mut stream = io::connect(address, bounds)
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
-    let mut request = format!(
+    let head = format!(
         "DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\nUser-Agent: jcstar\r\nAccept: application/sdp\r\n"
     );
-    if let Some(value) = authorization {
-        request.push_str(&format!("Authorization: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    let deadline = Instant::now() + bounds.read;
-    io::send(&mut stream, request.as_bytes(), deadline)
-        .await
-        .map_err(|e| format!("send failed: {e}"))?;
-    let mut raw = Vec::new();
-    io::read_until(&mut stream, &mut raw, bounds.max_bytes, deadline, |b| {
+    exchange(&mut stream, head, authorization, "RTSP", bounds, |b| {
         response_complete(b) || (b.windows(4).any(|w| w == b"\r\n\r\n") && !has_length(b))
     })
-    .await;
-    parse_response(&raw, "RTSP").ok_or_else(|| {
-        format!(
-            "not an RTSP response: {}",
-            crate::model::escape_bytes(&raw[..raw.len().min(120)])
-        )
-    })
+    .await
 }
 
 fn has_length(raw: &[u8]) -> bool {

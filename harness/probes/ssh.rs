@@ -175,3 +175,94 @@ fn method_names(methods: &[MethodKind]) -> String {
         names.join(", ")
     }
 }
+
+/// Tries several passwords for `user` on ONE SSH connection (password method, else
+/// keyboard-interactive), for the brute-force check's same-connection bypass test. Each entry
+/// is timed from the end of the previous one (the first from the connect) to its answer; every
+/// answer has the read deadline. `more` sees each result and says whether to send the next
+/// password; the series also ends at the first answer that is not a rejection.
+pub async fn login_series(
+    address: SocketAddr,
+    user: &str,
+    passwords: &[String],
+    bounds: &Bounds,
+    mut more: impl FnMut(Duration, &Login) -> bool,
+) -> Vec<(Duration, Login)> {
+    let mut out = Vec::new();
+    let mut start = tokio::time::Instant::now();
+    let opened = tokio::time::timeout(bounds.connect + bounds.read, async {
+        let stream = super::io::connect(address, bounds)
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        client::connect_stream(config(bounds), stream, AcceptAnyKey)
+            .await
+            .map_err(|e| format!("SSH handshake failed: {e}"))
+    })
+    .await;
+    let mut session = match opened {
+        Ok(Ok(session)) => session,
+        Ok(Err(e)) => return vec![(start.elapsed(), Login::Failed(e))],
+        Err(_) => {
+            return vec![(
+                start.elapsed(),
+                Login::Failed("SSH handshake timed out".into()),
+            )]
+        }
+    };
+    for password in passwords {
+        let login =
+            match tokio::time::timeout(bounds.read * 2, authenticate(&mut session, user, password))
+                .await
+            {
+                Ok(login) => login,
+                Err(_) => Login::Failed("SSH attempt timed out".into()),
+            };
+        let elapsed = start.elapsed();
+        start = tokio::time::Instant::now();
+        let go_on = matches!(login, Login::Rejected) && more(elapsed, &login);
+        out.push((elapsed, login));
+        if !go_on {
+            break;
+        }
+    }
+    let _ = tokio::time::timeout(
+        bounds.read,
+        session.disconnect(russh::Disconnect::ByApplication, "", "en"),
+    )
+    .await;
+    out
+}
+
+/// One password (else keyboard-interactive) authentication on an open session.
+async fn authenticate(
+    session: &mut client::Handle<AcceptAnyKey>,
+    user: &str,
+    password: &str,
+) -> Login {
+    let accepted = |method: &str| {
+        Login::Accepted(Evidence::observed(
+            format!("SSH {method} authentication as {user:?}"),
+            "SSH_MSG_USERAUTH_SUCCESS",
+        ))
+    };
+    match session.authenticate_password(user, password).await {
+        Ok(AuthResult::Success) => accepted("password"),
+        Ok(AuthResult::Failure {
+            remaining_methods, ..
+        }) => {
+            if remaining_methods.contains(&MethodKind::KeyboardInteractive) {
+                keyboard_interactive(session, user, password)
+                    .await
+                    .map_or(Login::Rejected, |_| accepted("keyboard-interactive"))
+            } else if remaining_methods.contains(&MethodKind::Password) {
+                Login::Rejected
+            } else {
+                Login::Unsupported(format!(
+                    "password and keyboard-interactive authentication not offered (offered: {})",
+                    method_names(&remaining_methods)
+                ))
+            }
+        }
+        Err(e) => Login::Failed(format!("SSH authentication failed: {e}")),
+    }
+}

@@ -43,6 +43,8 @@ struct Session {
     raw: Vec<u8>,
     /// Bytes of an unfinished command sequence carried to the next read.
     pending: Vec<u8>,
+    /// The text read after the last password sent (a series looks for the next prompt there).
+    last: Vec<u8>,
     bounds: Bounds,
 }
 
@@ -53,6 +55,7 @@ impl Session {
             text: Vec::new(),
             raw: Vec::new(),
             pending: Vec::new(),
+            last: Vec::new(),
             bounds: *bounds,
         })
     }
@@ -272,10 +275,33 @@ async fn attempt(session: &mut Session, user: &str, password: &str) -> Login {
             ends_with_prompt(t, LOGIN_PROMPTS) || ends_with_prompt(t, PASSWORD_PROMPTS)
         })
         .await;
-    if let Some(locked) = lockout(&greeting) {
+    answer(session, &greeting, user, password).await.0
+}
+
+/// Answers the prompt that ends `greeting` with `user` and `password`; returns the verdict and
+/// the text read after the password (where the next login prompt may already be).
+async fn answer(
+    session: &mut Session,
+    greeting: &[u8],
+    user: &str,
+    password: &str,
+) -> (Login, Vec<u8>) {
+    let login = answer_prompts(session, greeting, user, password).await;
+    (login, std::mem::take(&mut session.last))
+}
+
+async fn answer_prompts(
+    session: &mut Session,
+    greeting: &[u8],
+    user: &str,
+    password: &str,
+) -> Login {
+    let patience = session.bounds.read;
+    session.last.clear();
+    if let Some(locked) = lockout(greeting) {
         return locked;
     }
-    if ends_with_prompt(&greeting, LOGIN_PROMPTS) {
+    if ends_with_prompt(greeting, LOGIN_PROMPTS) {
         if !session.line(user).await {
             return Login::Failed("connection lost after the login prompt".to_string());
         }
@@ -288,7 +314,7 @@ async fn attempt(session: &mut Session, user: &str, password: &str) -> Login {
             }
             return Login::Failed("no password prompt after the user name".to_string());
         }
-    } else if !ends_with_prompt(&greeting, PASSWORD_PROMPTS) {
+    } else if !ends_with_prompt(greeting, PASSWORD_PROMPTS) {
         return Login::Unsupported("no login or password prompt".to_string());
     }
     if !session.line(password).await {
@@ -302,6 +328,7 @@ async fn attempt(session: &mut Session, user: &str, password: &str) -> Login {
                 || ends_with_prompt(t, &["# ", "$ ", "> "])
         })
         .await;
+    session.last.clone_from(&after);
     if let Some(locked) = lockout(&after) {
         return locked;
     }
@@ -317,6 +344,72 @@ async fn attempt(session: &mut Session, user: &str, password: &str) -> Login {
         Some(evidence) => Login::Accepted(evidence),
         None => Login::Rejected,
     }
+}
+
+/// Tries several passwords for `user` on ONE telnet connection, answering the login prompt
+/// again after each failure, for the brute-force check's same-connection bypass test. Each
+/// entry is timed from the end of the previous one (the first from the connect) to its
+/// verdict; every read has the deadline and byte cap of `bounds`. `more` sees each rejection
+/// and says whether to go on; the series also ends at the first answer that is not a
+/// rejection, and with a `Failed` entry when no new prompt comes (the daemon closed the
+/// connection after its per-connection limit, for instance).
+pub async fn login_series(
+    address: SocketAddr,
+    user: &str,
+    passwords: &[String],
+    bounds: &Bounds,
+    mut more: impl FnMut(std::time::Duration, &Login) -> bool,
+) -> Vec<(std::time::Duration, Login)> {
+    let mut out = Vec::new();
+    let mut start = Instant::now();
+    let mut session = match Session::open(address, bounds).await {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![(
+                start.elapsed(),
+                Login::Failed(format!("cannot connect: {e}")),
+            )]
+        }
+    };
+    let prompted =
+        |t: &[u8]| ends_with_prompt(t, LOGIN_PROMPTS) || ends_with_prompt(t, PASSWORD_PROMPTS);
+    let mut before: Vec<u8> = Vec::new();
+    for (i, password) in passwords.iter().enumerate() {
+        let mut greeting = std::mem::take(&mut before);
+        if !prompted(&greeting) {
+            let seen = greeting.clone();
+            let (more_text, end) = session
+                .read(bounds.read, |t| {
+                    let mut all = seen.clone();
+                    all.extend_from_slice(t);
+                    prompted(&all)
+                })
+                .await;
+            greeting.extend_from_slice(&more_text);
+            if i > 0 && !prompted(&greeting) && lockout(&greeting).is_none() {
+                let why = match end {
+                    ReadEnd::Closed | ReadEnd::Failed => "connection closed by the device",
+                    _ => "no new login prompt",
+                };
+                out.push((
+                    start.elapsed(),
+                    Login::Failed(format!("{why} after {i} attempts")),
+                ));
+                break;
+            }
+        }
+        let (login, after) = answer(&mut session, &greeting, user, password).await;
+        let elapsed = start.elapsed();
+        start = Instant::now();
+        let go_on = matches!(login, Login::Rejected) && more(elapsed, &login);
+        out.push((elapsed, login));
+        if !go_on {
+            break;
+        }
+        before = after;
+    }
+    session.close().await;
+    out
 }
 
 fn lockout(text: &[u8]) -> Option<Login> {

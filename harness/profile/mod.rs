@@ -40,6 +40,9 @@ pub struct Profile {
     /// Brute-force resistance check (S1.1-04).
     #[serde(default)]
     pub brute_force: crate::checks::bruteforce::settings::BruteForceSettings,
+    /// Web-information check (S1.1-05 security.txt, S1.1-07 update pages, identity sightings).
+    #[serde(default)]
+    pub web: crate::checks::web::WebSettings,
     /// UDP IoT service probes (S1.1-13, S1.1-10, S1.1-01).
     #[serde(default)]
     pub udp: crate::discovery::UdpSettings,
@@ -202,6 +205,10 @@ pub struct Criterion {
     pub jcstar_checks: String,
     /// Inventory evidence fields that document-evaluate the criterion.
     pub evidence: Vec<String>,
+    /// Inventory evidence fields the criterion reads when present, never asks for (e.g. an
+    /// update check URL some products do not have).
+    #[serde(default)]
+    pub optional_evidence: Vec<String>,
 }
 
 fn default_true() -> bool {
@@ -278,6 +285,9 @@ impl Profile {
         if let Err(message) = self.brute_force.validate() {
             return Err(InputError::new(at("[brute_force"), message));
         }
+        if let Err(message) = self.web.validate() {
+            return Err(InputError::new(at("[web"), message));
+        }
         if let Err(message) = self.udp.validate() {
             return Err(InputError::new(at("[udp]\n"), message));
         }
@@ -303,7 +313,8 @@ impl Profile {
     pub fn evidence_fields(&self) -> BTreeSet<&str> {
         self.criteria
             .iter()
-            .flat_map(|c| c.evidence.iter().map(String::as_str))
+            .flat_map(|c| c.evidence.iter().chain(&c.optional_evidence))
+            .map(String::as_str)
             .collect()
     }
 
@@ -419,6 +430,15 @@ mod tests {
         let text = BUILTIN_TEXT.replace("id = \"S1.1-15\"", "id = \"S1.1-14\"");
         let err = Profile::parse(&text, Path::new("custom.toml")).expect_err("duplicate");
         assert!(err.message.contains("S1.1-14"), "{}", err.message);
+    }
+
+    #[test]
+    fn bad_web_path_names_the_web_section() {
+        let text =
+            BUILTIN_TEXT.replace("update_paths = [\"/update\"", "update_paths = [\"update\"");
+        let err = Profile::parse(&text, Path::new("custom.toml")).expect_err("bad path");
+        assert_eq!(err.origin.line, Some(line_of(&text, "[web]")));
+        assert!(err.message.contains("\"update\""), "{}", err.message);
     }
 
     #[test]

@@ -64,6 +64,23 @@ require_cmds() {
     ((${#missing[@]} == 0)) || die "missing commands: ${missing[*]} (install tests/lab/packages.txt)"
 }
 
+# sshd_config lines every lab sshd shares: no terminal, no forwarding, and the fake shell
+# (\$FAKESH) instead of a real one, so a guessed login proves access and grants nothing.
+sshd_no_shell() {
+    cat <<CONF
+PermitTTY no
+PermitUserRC no
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+AllowTcpForwarding no
+AllowAgentForwarding no
+AllowStreamLocalForwarding no
+PermitTunnel no
+ForceCommand $FAKESH
+CONF
+}
+
 ns_exists() { [[ -e /run/netns/$1 ]]; }
 
 # Runs a command inside a lab namespace.

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use crate::checks::access::surface::Surface;
 use crate::probes::digest::{self, Challenge};
 use crate::probes::io::Bounds;
-use crate::probes::{http, Login};
+use crate::probes::{ftp, http, ssh, telnet, Login};
 
 /// How the device answered one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +156,77 @@ async fn http_attempt(
     match http::get(address, tls, &protected.path, Some(&header), bounds).await {
         Ok(r) => status_kind(&r),
         Err(e) => classify(Login::Failed(e)),
+    }
+}
+
+/// Several passwords for `user` on ONE connection (SSH session, telnet prompt again, FTP
+/// USER/PASS again, HTTP keep-alive), each timed from the previous answer (the first from the
+/// connect). The series stops at the first answer after the first that is not a plain
+/// rejection faster than `fast`: from there the defence holds within the connection too.
+/// `None` when the surface offers no second attempt on a connection (RTSP, MQTT, VNC, SNMP).
+pub async fn run_session(
+    surface: &Surface,
+    user: &str,
+    passwords: &[String],
+    fast: Duration,
+    bounds: &Bounds,
+) -> Option<Vec<Attempt>> {
+    let mut answered = 0usize;
+    let mut more = move |elapsed: Duration, rejected: bool| {
+        answered += 1;
+        rejected && (answered == 1 || elapsed < fast)
+    };
+    let timed = |series: Vec<(Duration, Login)>| {
+        series
+            .into_iter()
+            .map(|(elapsed, login)| Attempt {
+                elapsed,
+                kind: classify(login),
+            })
+            .collect::<Vec<_>>()
+    };
+    let series = async {
+        match surface {
+            Surface::Ssh(a) => Some(timed(
+                ssh::login_series(*a, user, passwords, bounds, |d, _| more(d, true)).await,
+            )),
+            Surface::Telnet(a) => Some(timed(
+                telnet::login_series(*a, user, passwords, bounds, |d, _| more(d, true)).await,
+            )),
+            Surface::Ftp(a) => Some(timed(
+                ftp::login_series(*a, user, passwords, bounds, |d, _| more(d, true)).await,
+            )),
+            Surface::Http(a, tls, protected) => {
+                let series =
+                    http::login_series(*a, *tls, protected, user, passwords, bounds, |d, r| {
+                        more(d, matches!(r.as_ref().map(status_kind), Ok(Kind::Rejected)))
+                    })
+                    .await;
+                Some(
+                    series
+                        .into_iter()
+                        .map(|(elapsed, r)| Attempt {
+                            elapsed,
+                            kind: match r {
+                                Ok(r) => status_kind(&r),
+                                Err(e) => classify(Login::Failed(e)),
+                            },
+                        })
+                        .collect(),
+                )
+            }
+            Surface::Rtsp(..) | Surface::Mqtt(..) | Surface::Snmp(_) | Surface::Vnc(_) => None,
+        }
+    };
+    // Every probe bounds its connect and reads; this is the backstop.
+    let backstop = bounds.connect + bounds.read * (2 * passwords.len() as u32 + 2);
+    let start = Instant::now();
+    match tokio::time::timeout(backstop, series).await {
+        Ok(series) => series,
+        Err(_) => Some(vec![Attempt {
+            elapsed: start.elapsed(),
+            kind: Kind::TimedOut,
+        }]),
     }
 }
 

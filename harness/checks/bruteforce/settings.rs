@@ -25,6 +25,11 @@ pub struct BruteForceSettings {
     /// Try this many wrong passwords at once once the account is slowed down or locked
     /// (0 turns the parallel bypass test off).
     pub parallel: usize,
+    /// Send this many wrong passwords on ONE connection once the account is slowed down or
+    /// locked (SSH session, telnet prompt again, FTP USER/PASS again, HTTP keep-alive), and
+    /// compare with the fresh-connection series: a defence that does not hold within one
+    /// connection is bypassed. 0 turns the test off; otherwise 2 to 20.
+    pub same_connection_attempts: usize,
     /// Longest wait for a locked account to accept its valid credential again, in seconds.
     pub max_lockout_wait_s: u64,
     /// Pause between recovery logins while waiting, in milliseconds.
@@ -48,6 +53,7 @@ impl Default for BruteForceSettings {
             bypass_other_user: true,
             other_user: "jcstar-probe".into(),
             parallel: 8,
+            same_connection_attempts: 4,
             max_lockout_wait_s: 120,
             recovery_poll_ms: 3000,
             connect_timeout_ms: 3000,
@@ -74,6 +80,11 @@ impl BruteForceSettings {
         }
         if self.parallel > 16 {
             return Err("brute_force.parallel must be between 0 and 16".into());
+        }
+        if self.same_connection_attempts == 1 || self.same_connection_attempts > 20 {
+            return Err(
+                "brute_force.same_connection_attempts must be 0 (off) or between 2 and 20".into(),
+            );
         }
         if self.max_lockout_wait_s > 3600 {
             return Err("brute_force.max_lockout_wait_s must be at most 3600".into());
@@ -106,5 +117,15 @@ mod tests {
         assert!(s.validate().unwrap_err().contains("attempts"));
         s.attempts = 3;
         assert!(s.validate().unwrap_err().contains("from_attempt"));
+        let mut s = BruteForceSettings {
+            same_connection_attempts: 1,
+            ..BruteForceSettings::default()
+        };
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .contains("same_connection_attempts"));
+        s.same_connection_attempts = 0;
+        assert!(s.validate().is_ok());
     }
 }

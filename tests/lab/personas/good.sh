@@ -89,16 +89,7 @@ PubkeyAuthentication yes
 AuthenticationMethods publickey
 AuthorizedKeysFile $d/keys/authorized_keys
 StrictModes no
-PermitTTY no
-PermitUserRC no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-AllowTcpForwarding no
-AllowAgentForwarding no
-AllowStreamLocalForwarding no
-PermitTunnel no
-ForceCommand $FAKESH
+$(sshd_no_shell)
 KexAlgorithms $GOOD_SSH_KEX
 Ciphers $GOOD_SSH_CIPHERS
 MACs $GOOD_SSH_MACS

@@ -50,16 +50,7 @@ PubkeyAuthentication no
 AuthorizedKeysFile none
 HostbasedAuthentication no
 StrictModes no
-PermitTTY no
-PermitUserRC no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-AllowTcpForwarding no
-AllowAgentForwarding no
-AllowStreamLocalForwarding no
-PermitTunnel no
-ForceCommand $FAKESH
+$(sshd_no_shell)
 KexAlgorithms +$RTR_SSH_EXTRA_KEX
 Ciphers +$RTR_SSH_EXTRA_CIPHERS
 MACs +$RTR_SSH_EXTRA_MACS
