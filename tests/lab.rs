@@ -1236,6 +1236,19 @@ fn lab_udp_ports_and_snmp_system_group_from_snmpd() {
                 evidence.contains(&format!("sysName \\\"{sys_name}\\\"")),
                 "{evidence}"
             );
+            // The sysDescr is a model sighting: the identity check finds the declared model in it.
+            let model = dev["model"].as_str().unwrap_or("?");
+            if descr.contains(model) {
+                let s10 = res_criterion(rdev, "S1.1-10").expect("S1.1-10");
+                assert_eq!(s10["verdict"], "pass", "{}: {s10}", name(dev));
+                assert!(
+                    s10["reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains(&format!("{port}/udp SNMP sysDescr.0"))),
+                    "{}: {s10}",
+                    name(dev)
+                );
+            }
         }
     }
     assert!(
@@ -1360,6 +1373,31 @@ fn lab_mdns_txt_from_avahi() {
         );
     }
     assert!(responders >= 1, "the ground truth lists no mDNS responder");
+    // The TXT model= is a model sighting the identity check matches with the declared model.
+    for dev in devices(&run.gt) {
+        let txt_model = dev["udp"]["open"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["service"] == "mdns")
+            .any(|p| {
+                p["txt"].as_str().is_some_and(|t| {
+                    t.contains(&format!("model={}", dev["model"].as_str().unwrap_or("?")))
+                })
+            });
+        if !txt_model {
+            continue;
+        }
+        let s10 = res_criterion(result_device(run, dev), "S1.1-10").expect("S1.1-10");
+        assert_eq!(s10["verdict"], "pass", "{}: {s10}", name(dev));
+        assert!(
+            s10["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("/udp mDNS TXT")),
+            "{}: {s10}",
+            name(dev)
+        );
+    }
 }
 
 // ---------------------------------------------------------------- Identity and web (S1.1-05, -06, -10)
