@@ -362,7 +362,9 @@ fn rate(series: &[Attempt]) -> f64 {
 }
 
 fn duration_text(seconds: f64) -> String {
-    if seconds < 120.0 {
+    if seconds < 1.0 {
+        "under a second".to_string()
+    } else if seconds < 120.0 {
         format!("{seconds:.0} s")
     } else if seconds < 7200.0 {
         format!("{:.0} min", seconds / 60.0)

@@ -4,6 +4,7 @@ use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt
 
 use super::limits::{self, Limits, ReadError};
 use super::Credential;
+use crate::probes::telnet::command::{DO, DONT, IAC, SB, SE, WILL};
 
 /// What a simulated telnet daemon accepts and shows.
 #[derive(Debug)]
@@ -18,12 +19,6 @@ pub(crate) struct Login {
     pub greeting: &'static str,
 }
 
-const IAC: u8 = 255;
-const DONT: u8 = 254;
-const WILL: u8 = 251;
-const SB: u8 = 250;
-const SE: u8 = 240;
-const DO: u8 = 253;
 const ECHO: u8 = 1;
 const SUPPRESS_GO_AHEAD: u8 = 3;
 const NAWS: u8 = 31;

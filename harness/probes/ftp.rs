@@ -56,64 +56,27 @@ pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bou
         Ok(s) => s,
         Err(e) => return Login::Failed(format!("cannot connect: {e}")),
     };
-    let Some((code, greeting)) = reply(&mut stream, bounds).await else {
-        return Login::Failed("no FTP greeting".into());
-    };
-    if code == 421 {
-        return Login::Locked(Evidence::observed(
+    if let Err(refused) = greeting(&mut stream, bounds).await {
+        return refused;
+    }
+    let login = user_pass(&mut stream, user, password, bounds, || {
+        Login::Failed("connection lost".into())
+    })
+    .await;
+    let _ = io::send(&mut stream, b"QUIT\r\n", Instant::now() + bounds.read).await;
+    login
+}
+
+/// Reads the server greeting: `Ok` on 220, else the login outcome it means.
+async fn greeting(stream: &mut TcpStream, bounds: &Bounds) -> Result<(), Login> {
+    match reply(stream, bounds).await {
+        Some((220, _)) => Ok(()),
+        Some((421, text)) => Err(Login::Locked(Evidence::observed(
             "FTP greeting 421",
-            crate::model::escape_bytes(&greeting),
-        ));
-    }
-    if code != 220 {
-        return Login::Failed(format!("greeting {code}"));
-    }
-    let deadline = Instant::now() + bounds.read;
-    let sent = format!("USER {user}\r\n");
-    if io::send(&mut stream, sent.as_bytes(), deadline)
-        .await
-        .is_err()
-    {
-        return Login::Failed("connection lost".into());
-    }
-    let Some((code, text)) = reply(&mut stream, bounds).await else {
-        return Login::Failed("no reply to USER".into());
-    };
-    let (code, text) = match code {
-        230 => (code, text),
-        331 | 332 => {
-            let sent = format!("PASS {password}\r\n");
-            if io::send(&mut stream, sent.as_bytes(), deadline)
-                .await
-                .is_err()
-            {
-                return Login::Failed("connection lost".into());
-            }
-            match reply(&mut stream, bounds).await {
-                Some(r) => r,
-                None => return Login::Failed("no reply to PASS".into()),
-            }
-        }
-        421 => {
-            return Login::Locked(Evidence::observed(
-                "FTP 421 after USER",
-                crate::model::escape_bytes(&text),
-            ))
-        }
-        _ => return Login::Rejected,
-    };
-    let _ = io::send(&mut stream, b"QUIT\r\n", deadline).await;
-    match code {
-        230 => Login::Accepted(Evidence::exchange(
-            format!("FTP login as {user:?}"),
-            format!("USER {user} / PASS …").as_bytes(),
-            &text,
-        )),
-        421 => Login::Locked(Evidence::observed(
-            "FTP 421 after PASS",
             crate::model::escape_bytes(&text),
-        )),
-        _ => Login::Rejected,
+        ))),
+        Some((code, _)) => Err(Login::Failed(format!("greeting {code}"))),
+        None => Err(Login::Failed("no FTP greeting".into())),
     }
 }
 
@@ -141,22 +104,16 @@ pub async fn login_series(
             )]
         }
     };
-    match reply(&mut stream, bounds).await {
-        Some((220, _)) => {}
-        Some((421, text)) => {
-            let locked = Login::Locked(Evidence::observed(
-                "FTP greeting 421",
-                crate::model::escape_bytes(&text),
-            ));
-            return vec![(start.elapsed(), locked)];
-        }
-        Some((code, _)) => {
-            return vec![(start.elapsed(), Login::Failed(format!("greeting {code}")))]
-        }
-        None => return vec![(start.elapsed(), Login::Failed("no FTP greeting".into()))],
+    if let Err(refused) = greeting(&mut stream, bounds).await {
+        return vec![(start.elapsed(), refused)];
     }
-    for (i, password) in passwords.iter().enumerate() {
-        let login = series_attempt(&mut stream, user, password, bounds, i).await;
+    for (sent, password) in passwords.iter().enumerate() {
+        let login = user_pass(&mut stream, user, password, bounds, || {
+            Login::Failed(format!(
+                "connection closed by the server after {sent} attempts"
+            ))
+        })
+        .await;
         let elapsed = start.elapsed();
         start = Instant::now();
         let go_on = matches!(login, Login::Rejected) && more(elapsed, &login);
@@ -169,45 +126,48 @@ pub async fn login_series(
     out
 }
 
-/// USER/PASS on an open control connection; `sent` attempts came before on it.
-async fn series_attempt(
+/// USER/PASS on an open control connection; `lost` is the outcome when the server stops
+/// answering.
+async fn user_pass(
     stream: &mut TcpStream,
     user: &str,
     password: &str,
     bounds: &Bounds,
-    sent: usize,
+    lost: impl Fn() -> Login,
 ) -> Login {
-    let closed = || {
-        Login::Failed(format!(
-            "connection closed by the server after {sent} attempts"
-        ))
-    };
     let deadline = Instant::now() + bounds.read;
     let command = format!("USER {user}\r\n");
     if io::send(stream, command.as_bytes(), deadline)
         .await
         .is_err()
     {
-        return closed();
+        return lost();
     }
     let Some((code, text)) = reply(stream, bounds).await else {
-        return closed();
+        return lost();
     };
     let (code, text) = match code {
+        230 => (code, text),
         331 | 332 => {
             let command = format!("PASS {password}\r\n");
             if io::send(stream, command.as_bytes(), deadline)
                 .await
                 .is_err()
             {
-                return closed();
+                return lost();
             }
             match reply(stream, bounds).await {
                 Some(r) => r,
-                None => return Login::Failed("no reply to PASS".into()),
+                None => return lost(),
             }
         }
-        _ => (code, text),
+        421 => {
+            return Login::Locked(Evidence::observed(
+                "FTP 421 after USER",
+                crate::model::escape_bytes(&text),
+            ))
+        }
+        _ => return Login::Rejected,
     };
     match code {
         230 => Login::Accepted(Evidence::exchange(
@@ -216,7 +176,7 @@ async fn series_attempt(
             &text,
         )),
         421 => Login::Locked(Evidence::observed(
-            "FTP 421",
+            "FTP 421 after PASS",
             crate::model::escape_bytes(&text),
         )),
         _ => Login::Rejected,

@@ -99,32 +99,7 @@ async fn attempt(address: SocketAddr, user: &str, password: &str, bounds: &Bound
         Ok(s) => s,
         Err(e) => return Login::Failed(format!("SSH handshake failed: {e}")),
     };
-    let accepted = |method: &str| {
-        Login::Accepted(Evidence::observed(
-            format!("SSH {method} authentication as {user:?}"),
-            "SSH_MSG_USERAUTH_SUCCESS",
-        ))
-    };
-    let result = match session.authenticate_password(user, password).await {
-        Ok(AuthResult::Success) => accepted("password"),
-        Ok(AuthResult::Failure {
-            remaining_methods, ..
-        }) => {
-            if remaining_methods.contains(&MethodKind::KeyboardInteractive) {
-                keyboard_interactive(&mut session, user, password)
-                    .await
-                    .map_or(Login::Rejected, |_| accepted("keyboard-interactive"))
-            } else if remaining_methods.contains(&MethodKind::Password) {
-                Login::Rejected
-            } else {
-                Login::Unsupported(format!(
-                    "password and keyboard-interactive authentication not offered (offered: {})",
-                    method_names(&remaining_methods)
-                ))
-            }
-        }
-        Err(e) => Login::Failed(format!("SSH authentication failed: {e}")),
-    };
+    let result = authenticate(&mut session, user, password).await;
     let _ = session
         .disconnect(russh::Disconnect::ByApplication, "", "en")
         .await;

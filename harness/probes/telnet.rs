@@ -12,13 +12,24 @@ use super::io::{self, Bounds, ReadEnd};
 use super::{Exposure, Login};
 use crate::model::Evidence;
 
-const IAC: u8 = 255;
-const DONT: u8 = 254;
-const DO: u8 = 253;
-const WONT: u8 = 252;
-const WILL: u8 = 251;
-const SB: u8 = 250;
-const SE: u8 = 240;
+/// Telnet command bytes (RFC 854), shared with the simulated telnet servers.
+pub(crate) mod command {
+    /// Interpret As Command: starts every command.
+    pub const IAC: u8 = 255;
+    /// Refuse an option of the peer.
+    pub const DONT: u8 = 254;
+    /// Ask the peer to use an option.
+    pub const DO: u8 = 253;
+    /// Refuse to use an option.
+    pub const WONT: u8 = 252;
+    /// Offer to use an option.
+    pub const WILL: u8 = 251;
+    /// Subnegotiation begins.
+    pub const SB: u8 = 250;
+    /// Subnegotiation ends.
+    pub const SE: u8 = 240;
+}
+use command::{DO, DONT, IAC, SB, SE, WILL, WONT};
 
 /// Words that end a login attempt as refused.
 const FAILURE_MARKERS: &[&str] = &[

@@ -387,3 +387,11 @@ async fn sessions_retry_on_one_connection_per_protocol() {
     }
     lab.shutdown().await;
 }
+
+#[test]
+fn crack_times_read_as_people_say_them() {
+    assert_eq!(super::duration_text(0.04), "under a second");
+    assert_eq!(super::duration_text(6.2), "6 s");
+    assert_eq!(super::duration_text(600.0), "10 min");
+    assert_eq!(super::duration_text(9000.0), "2.5 h");
+}
