@@ -35,8 +35,8 @@ pub const ACTIVE_CHECKS: &[(&str, &[&str])] = &[
     ("crypto", &["S1.1-12", "S1.1-11"]),
     ("web_information", &["S1.1-05", "S1.1-07", "S1.1-01"]),
     ("identity", &["S1.1-10", "S1.1-06"]),
-    ("brute_force", &["S1.1-04"]),
     ("udp_services", &["S1.1-13", "S1.1-01"]),
+    ("brute_force", &["S1.1-04"]),
 ];
 
 /// Whether `name` is a check jcstar knows.
@@ -142,54 +142,51 @@ pub struct ActiveOutcome {
 /// Runs every active check the profile enables against one device.
 pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveOutcome {
     let mut outcome = ActiveOutcome::default();
-    let findings = &mut outcome.findings;
-    // Active checks register here, each gated by `context.profile.check_enabled(..)` and, when
-    // intrusive, by `context.intrusive`. Checks that gather sightings push them to
-    // `outcome.sightings`; the check judging them runs after every gathering check.
-    if context.profile.check_enabled("crypto") {
-        findings.extend(crypto::check(&target, &context).await);
+    let enabled = |name: &str| context.profile.check_enabled(name);
+    // In this order: checks that gather sightings (UDP, web) run before the identity check that
+    // judges them; the intrusive checks come last.
+    if enabled("crypto") {
+        let found = crypto::check(&target, &context).await;
+        outcome.findings.extend(found);
     }
-    // UDP IoT services (S1.1-13, S1.1-01): port states and UPnP/SNMP/mDNS/WS-Discovery
-    // sightings; before the web and identity checks, which judge the sightings.
-    if context.profile.check_enabled(udp::NAME) {
-        let (ports, sightings) = (&mut outcome.udp_ports, &mut outcome.sightings);
-        udp::check(&target, &context, findings, ports, sightings).await;
+    // S1.1-13/S1.1-01 on UDP; UPnP, SNMP, mDNS and WS-Discovery sightings.
+    if enabled(udp::NAME) {
+        let ActiveOutcome {
+            findings,
+            udp_ports,
+            sightings,
+        } = &mut outcome;
+        udp::check(&target, &context, findings, udp_ports, sightings).await;
     }
-    // Web information (S1.1-05 security.txt, S1.1-07/-01 open update pages) and the HTTP
-    // identity sightings; after the UDP probes, before the access checks.
-    if context.profile.check_enabled("web_information") {
+    // S1.1-05 security.txt, S1.1-07/S1.1-01 open update pages; HTTP title and header sightings.
+    if enabled("web_information") {
         let (found, sightings) = web::check(&target, &context).await;
         outcome.findings.extend(found);
         outcome.sightings.extend(sightings);
     }
-    // Identity (S1.1-10, S1.1-06): judges every sighting gathered above plus the scan banners.
-    if context.profile.check_enabled("identity") {
-        outcome
-            .sightings
-            .extend(identity::banner_components(&target.scan));
+    // S1.1-10, S1.1-06: every sighting gathered above plus the scan banners.
+    if enabled("identity") {
+        let banners = identity::banner_components(&target.scan);
+        outcome.sightings.extend(banners);
         let judged = identity::check(&target.device, &outcome.sightings);
         outcome.findings.extend(judged);
     }
-    let findings = &mut outcome.findings;
-    let unauthenticated = context.profile.check_enabled("unauthenticated_access");
-    let credentials = context.profile.check_enabled("default_credentials");
+    let unauthenticated = enabled("unauthenticated_access");
+    let credentials = enabled("default_credentials");
     if unauthenticated || credentials {
-        findings.extend(
-            access::check(&target, &context)
-                .await
-                .into_iter()
-                .filter(|f| {
-                    (unauthenticated && f.check == access::UNAUTHENTICATED)
-                        || (credentials && f.check == access::DEFAULT_CREDENTIALS)
-                }),
-        );
+        let found = access::check(&target, &context).await;
+        outcome.findings.extend(found.into_iter().filter(|f| {
+            (unauthenticated && f.check == access::UNAUTHENTICATED)
+                || (credentials && f.check == access::DEFAULT_CREDENTIALS)
+        }));
     }
     // Last on the device: it may lock accounts, so every other check has had its turn.
-    if context.profile.check_enabled("brute_force") {
+    if enabled("brute_force") {
         if context.intrusive {
-            findings.extend(bruteforce::check(&target, &context).await);
+            let found = bruteforce::check(&target, &context).await;
+            outcome.findings.extend(found);
         } else {
-            findings.push(bruteforce::skipped());
+            outcome.findings.push(bruteforce::skipped());
         }
     }
     outcome
