@@ -101,48 +101,12 @@ fn uint(content: &[u8]) -> Option<u32> {
 
 /// The sysDescr value of a GetResponse to `request_id` without error, if that is what `data` is.
 pub fn parse_response(data: &[u8], request_id: u32) -> Option<String> {
-    let (0x30, message, _) = take(data)? else {
-        return None;
-    };
-    let (0x02, _version, rest) = take(message)? else {
-        return None;
-    };
-    let (0x04, _community, rest) = take(rest)? else {
-        return None;
-    };
-    let (0xa2, pdu, _) = take(rest)? else {
-        return None;
-    };
-    let (0x02, id, rest) = take(pdu)? else {
-        return None;
-    };
-    if uint(id)? != request_id {
-        return None;
-    }
-    let (0x02, status, rest) = take(rest)? else {
-        return None;
-    };
-    if uint(status)? != 0 {
-        return None;
-    }
-    let (0x02, _index, rest) = take(rest)? else {
-        return None;
-    };
-    let (0x30, list, _) = take(rest)? else {
-        return None;
-    };
-    let (0x30, varbind, _) = take(list)? else {
-        return None;
-    };
-    let (0x06, _oid, rest) = take(varbind)? else {
-        return None;
-    };
-    let (tag, value, _) = take(rest)?;
-    match tag {
-        0x04 => Some(crate::model::escape_bytes(value)),
-        // noSuchObject and friends: the community worked, the object is missing.
-        0x80..=0x82 => Some("(no sysDescr)".into()),
-        _ => None,
+    let bindings = parse_varbinds(data, request_id, 1)?;
+    match bindings.into_iter().next()?.1 {
+        SnmpValue::Text(text) => Some(text),
+        // The community worked; the object is missing.
+        SnmpValue::Missing => Some("(no sysDescr)".into()),
+        SnmpValue::Other(_) => None,
     }
 }
 
