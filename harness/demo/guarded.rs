@@ -174,11 +174,7 @@ where
     let mut stream = BufReader::new(stream);
     let mut logins = 0usize;
     for served in 1..=MAX_REQUESTS {
-        let head = limits::within(
-            limits.idle_timeout,
-            limits::read_head(&mut stream, limits.max_head),
-        )
-        .await;
+        let head = limits::next_head(&mut stream, limits).await;
         let Ok(Some(lines)) = head else {
             return;
         };
@@ -311,11 +307,7 @@ pub(crate) async fn serve_site_tls(
         return;
     };
     let mut stream = BufReader::new(tls);
-    let head = limits::within(
-        limits.idle_timeout,
-        limits::read_head(&mut stream, limits.max_head),
-    )
-    .await;
+    let head = limits::next_head(&mut stream, limits).await;
     let Ok(Some(lines)) = head else {
         return;
     };

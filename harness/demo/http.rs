@@ -52,11 +52,7 @@ pub(crate) async fn serve_gated<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut stream = BufReader::new(stream);
-    let head = limits::within(
-        limits.idle_timeout,
-        limits::read_head(&mut stream, limits.max_head),
-    )
-    .await;
+    let head = limits::next_head(&mut stream, limits).await;
     let response = match head {
         Ok(None) | Err(ReadError::Io(_)) => return,
         Err(ReadError::Idle) => response(site, 408, "Request Timeout", &[], "", false),

@@ -128,6 +128,14 @@ pub(crate) async fn read_head<R: AsyncBufRead + Unpin>(
     }
 }
 
+/// Reads one request head (see [`read_head`]) within the idle timeout and head cap of `limits`.
+pub(crate) async fn next_head<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    limits: &Limits,
+) -> Result<Option<Vec<String>>, ReadError> {
+    within(limits.idle_timeout, read_head(reader, limits.max_head)).await
+}
+
 /// Reads and discards exactly `len` bytes (a request body the server ignores).
 pub(crate) async fn discard<R: AsyncRead + Unpin>(
     reader: &mut R,

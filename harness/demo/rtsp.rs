@@ -41,11 +41,7 @@ pub(crate) async fn serve_gated<S>(
 {
     let mut stream = BufReader::new(stream);
     loop {
-        let head = limits::within(
-            limits.idle_timeout,
-            limits::read_head(&mut stream, limits.max_head),
-        )
-        .await;
+        let head = limits::next_head(&mut stream, limits).await;
         let (response, keep_open) = match head {
             Ok(None) | Err(ReadError::Io(_)) | Err(ReadError::Idle) => return,
             Err(ReadError::TooLong) => (bad_request(config), false),

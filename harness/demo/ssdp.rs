@@ -161,11 +161,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut stream = BufReader::new(stream);
-    let head = limits::within(
-        limits.idle_timeout,
-        limits::read_head(&mut stream, limits.max_head),
-    )
-    .await;
+    let head = limits::next_head(&mut stream, limits).await;
     let Ok(Some(lines)) = head else {
         return;
     };
