@@ -205,11 +205,33 @@ fn demo_reports_match_the_simulated_lab() {
     access_personas_match_their_services(&results);
     brute_force_personas_match_their_defences(&results);
 
+    // Every device answers all 16 criteria, and no criterion passes without a network finding
+    // that passed and says what it saw; declared evidence never passes anything.
+    let all: Vec<String> = (1..=16).map(|n| format!("S1.1-{n:02}")).collect();
     for dev in results["devices"].as_array().expect("devices") {
-        assert_eq!(dev["criteria"].as_array().expect("criteria").len(), 16);
+        let ids: Vec<&str> = dev["criteria"]
+            .as_array()
+            .expect("criteria")
+            .iter()
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        assert_eq!(ids, all, "{}", dev["device"]["name"]);
         for c in dev["criteria"].as_array().expect("criteria") {
             let verdict = c["verdict"].as_str().expect("verdict");
+            let findings = c["findings"].as_array().expect("findings");
+            assert!(
+                findings
+                    .iter()
+                    .all(|f| f["check"] != "evidence.declared" || f["verdict"] != "pass"),
+                "declared evidence passed a criterion: {c}"
+            );
             if verdict == "pass" {
+                assert!(
+                    findings.iter().any(|f| f["verdict"] == "pass"
+                        && f["check"] != "evidence.declared"
+                        && !f["summary"].as_str().unwrap_or("").is_empty()),
+                    "pass without a network finding behind it: {c}"
+                );
                 assert!(
                     ["S1.1-01", "S1.1-02", "S1.1-04", "S1.1-05", "S1.1-10", "S1.1-13"]
                         .contains(&c["id"].as_str().unwrap_or("")),
