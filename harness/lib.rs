@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! jcstar: JC-STAR ★1 conformance test harness for IoT devices.
 //!
 //! Probes devices concurrently, maps each finding to the 16 ★1 criteria (S1.1-01 … S1.1-16) and
