@@ -154,6 +154,27 @@ const fn gate(scheme: Scheme, realm: &'static str, credential: Credential) -> Ga
     }
 }
 
+/// An S1.1-04 persona: one declared admin login on 8080/tcp with `defence`.
+macro_rules! guarded_persona {
+    ($name:literal, $host:literal, $model:literal, $defence:expr) => {
+        Persona {
+            name: $name,
+            host: $host,
+            model: $model,
+            services: &[Service {
+                port: 8080,
+                declared: true,
+                protocol: Protocol::Guarded(Guarded {
+                    model: $model,
+                    credential: OPERATOR,
+                    defence: $defence,
+                }),
+            }],
+            evidence: &[],
+        }
+    };
+}
+
 const fn nvr_site(model: &'static str) -> Site {
     Site {
         title: model,
@@ -600,83 +621,33 @@ pub(crate) const PERSONAS: &[Persona] = &[
         evidence: &[],
     },
     // S1.1-04 personas: one guarded admin login each, hosts 16-20.
-    Persona {
-        name: "open-door-cam",
-        host: 16,
-        model: "JCS-BF-160",
-        services: &[Service {
-            port: 8080,
-            declared: true,
-            protocol: Protocol::Guarded(Guarded {
-                model: "JCS-BF-160",
-                credential: OPERATOR,
-                defence: Defence::Nothing,
-            }),
-        }],
-        evidence: &[],
-    },
-    Persona {
-        name: "slow-login-hub",
-        host: 17,
-        model: "JCS-BF-170",
-        services: &[Service {
-            port: 8080,
-            declared: true,
-            protocol: Protocol::Guarded(Guarded {
-                model: "JCS-BF-170",
-                credential: OPERATOR,
-                defence: Defence::GrowingDelay { step_ms: 250 },
-            }),
-        }],
-        evidence: &[],
-    },
-    Persona {
-        name: "lockout-nvr",
-        host: 18,
-        model: "JCS-BF-180",
-        services: &[Service {
-            port: 8080,
-            declared: true,
-            protocol: Protocol::Guarded(Guarded {
-                model: "JCS-BF-180",
-                credential: OPERATOR,
-                defence: Defence::Lockout { after: 5 },
-            }),
-        }],
-        evidence: &[],
-    },
-    Persona {
-        name: "per-user-lock-cam",
-        host: 19,
-        model: "JCS-BF-190",
-        services: &[Service {
-            port: 8080,
-            declared: true,
-            protocol: Protocol::Guarded(Guarded {
-                model: "JCS-BF-190",
-                credential: OPERATOR,
-                defence: Defence::PerUserLockout { after: 5 },
-            }),
-        }],
-        evidence: &[],
-    },
+    guarded_persona!("open-door-cam", 16, "JCS-BF-160", Defence::Nothing),
+    guarded_persona!(
+        "slow-login-hub",
+        17,
+        "JCS-BF-170",
+        Defence::GrowingDelay { step_ms: 250 }
+    ),
+    guarded_persona!(
+        "lockout-nvr",
+        18,
+        "JCS-BF-180",
+        Defence::Lockout { after: 5 }
+    ),
+    guarded_persona!(
+        "per-user-lock-cam",
+        19,
+        "JCS-BF-190",
+        Defence::PerUserLockout { after: 5 }
+    ),
     // S1.1-04: slows down every new connection, but one kept-alive connection guesses at
     // full speed (bypass: several attempts per connection).
-    Persona {
-        name: "keepalive-gate-cam",
-        host: 20,
-        model: "JCS-BF-200",
-        services: &[Service {
-            port: 8080,
-            declared: true,
-            protocol: Protocol::Guarded(Guarded {
-                model: "JCS-BF-200",
-                credential: OPERATOR,
-                defence: Defence::ConnectionDelay { step_ms: 250 },
-            }),
-        }],
-        evidence: &[],
-    },
+    guarded_persona!(
+        "keepalive-gate-cam",
+        20,
+        "JCS-BF-200",
+        Defence::ConnectionDelay { step_ms: 250 }
+    ),
     // UDP IoT service personas (S1.1-13 UDP, UPnP IGD S1.1-01), hosts 21-25.
     Persona {
         name: "upnp-router",
