@@ -276,41 +276,85 @@ impl Discovered {
 }
 
 /// Runs every probe the settings list against `ip`, at most `settings.concurrency` at once.
+///
+/// Hosts rate-limit ICMP port unreachable (Linux: a burst of 6, then one a second per
+/// destination), so probing several closed ports at once can leave some of them silent. When
+/// the host did send ICMP for one port and others stayed silent, those are asked again one at
+/// a time after the bucket has refilled: a closed port then shows as closed, and only a
+/// service that ignores the request (or a filter) stays `no_answer`.
 pub async fn discover(ip: IpAddr, settings: &UdpSettings) -> Vec<Discovered> {
-    use std::sync::Arc;
-    let settings = Arc::new(settings.clone());
-    let limit = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut order = 0usize;
-    for (service, ports) in settings.probes() {
-        for &port in ports {
-            let settings = settings.clone();
-            let limit = limit.clone();
-            let index = order;
-            order += 1;
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await.ok();
-                let address = SocketAddr::new(ip, port);
-                let found = match service {
-                    snmp::SERVICE => snmp::probe(address, &settings).await,
-                    ssdp::SERVICE => ssdp::probe(address, &settings).await,
-                    coap::SERVICE => coap::probe(address, &settings).await,
-                    mdns::SERVICE => mdns::probe(address, &settings).await,
-                    _ => wsd::probe(address, &settings).await,
-                };
-                (index, found)
-            });
+    let probes: Vec<(&'static str, u16)> = settings
+        .probes()
+        .flat_map(|(service, ports)| ports.iter().map(move |&port| (service, port)))
+        .collect();
+    let mut found = probe_all(ip, settings, &probes, settings.concurrency).await;
+    let silent = |d: &Discovered| d.port.state == UdpState::NoAnswer && d.failed.is_none();
+    let host_sends_icmp = found.iter().any(|d| d.port.state == UdpState::Closed);
+    if host_sends_icmp && found.iter().any(silent) {
+        tokio::time::sleep(ICMP_REFILL).await;
+        for (index, (service, port)) in probes.iter().enumerate() {
+            if found.get(index).is_some_and(silent) {
+                let again = probe_all(ip, settings, &[(service, *port)], 1).await;
+                if let Some(again) = again.into_iter().next() {
+                    found[index] = again;
+                }
+            }
         }
     }
-    let mut found = Vec::new();
+    found
+}
+
+/// How long a host's ICMP rate limit takes to allow another port unreachable.
+const ICMP_REFILL: Duration = Duration::from_millis(1100);
+
+/// Runs `probes` (service, port) against `ip`, at most `concurrency` at once; results in the
+/// order of `probes`.
+async fn probe_all(
+    ip: IpAddr,
+    settings: &UdpSettings,
+    probes: &[(&'static str, u16)],
+    concurrency: usize,
+) -> Vec<Discovered> {
+    use std::sync::Arc;
+    let settings = Arc::new(settings.clone());
+    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, &(service, port)) in probes.iter().enumerate() {
+        let settings = settings.clone();
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.ok();
+            let address = SocketAddr::new(ip, port);
+            let found = match service {
+                snmp::SERVICE => snmp::probe(address, &settings).await,
+                ssdp::SERVICE => ssdp::probe(address, &settings).await,
+                coap::SERVICE => coap::probe(address, &settings).await,
+                mdns::SERVICE => mdns::probe(address, &settings).await,
+                _ => wsd::probe(address, &settings).await,
+            };
+            (index, found)
+        });
+    }
+    let mut found: Vec<Option<Discovered>> = vec![None; probes.len()];
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(result) => found.push(result),
+            Ok((index, result)) => found[index] = Some(result),
             Err(e) => tracing::error!(error = %e, "a UDP probe task failed"),
         }
     }
-    found.sort_by_key(|(index, _)| *index);
-    found.into_iter().map(|(_, d)| d).collect()
+    found
+        .into_iter()
+        .zip(probes)
+        .map(|(result, &(service, port))| {
+            result.unwrap_or_else(|| {
+                Discovered::state(
+                    port,
+                    service,
+                    &Answer::Failed("the probe task failed".into()),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Text cut to `max` characters (on a character boundary), for details and evidence.
