@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{criterion, device, jcstar, results, transcript};
+use common::{criterion, device, jcstar_beside_lab, results, transcript};
 use jcstar::demo::{DemoLab, LabOptions};
 
 const PASSWORD: &str = "Qm7-unit-48213";
@@ -33,12 +33,7 @@ async fn inventory_passwords_never_appear_in_reports() {
         "--out".into(),
         out.display().to_string(),
     ];
-    let output = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        jcstar(&args)
-    })
-    .await
-    .expect("jcstar ran");
+    let output = jcstar_beside_lab(args.into()).await;
     lab.shutdown().await;
 
     let stdout = String::from_utf8_lossy(&output.stdout);

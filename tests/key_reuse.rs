@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{criterion, device, jcstar, results, transcript};
+use common::{criterion, device, jcstar_beside_lab, results, transcript};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -82,12 +82,7 @@ async fn units_sharing_a_tls_key_fail_s1_1_11_and_a_unique_key_does_not() {
         "--out".into(),
         out.display().to_string(),
     ];
-    let output = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        jcstar(&args)
-    })
-    .await
-    .expect("jcstar ran");
+    let output = jcstar_beside_lab(args.into()).await;
     let report = results(&out);
     let reuse_summary = |name: &str| -> Option<String> {
         let s11 = criterion(device(&report, name), "S1.1-11");

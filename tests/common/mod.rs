@@ -13,6 +13,17 @@ pub fn jcstar(args: &[&str]) -> Output {
         .expect("the jcstar binary runs")
 }
 
+/// Runs the jcstar binary off the async runtime, so a demo lab served by the test's own
+/// runtime keeps answering while jcstar scans it.
+pub async fn jcstar_beside_lab(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        jcstar(&args)
+    })
+    .await
+    .expect("jcstar ran")
+}
+
 /// stdout and stderr of a run, for assertion messages.
 pub fn transcript(output: &Output) -> String {
     format!(
