@@ -174,6 +174,7 @@ fn port_evidence(port: &PortResult) -> Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::verdicts;
     use crate::device::{DeclaredService, Device};
     use crate::scan::HostStats;
     use std::net::{IpAddr, Ipv4Addr};
@@ -225,13 +226,6 @@ mod tests {
             today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
         };
         check(&observation, &Profile::builtin())
-    }
-
-    fn verdicts(findings: &[Finding]) -> Vec<(&str, Verdict)> {
-        findings
-            .iter()
-            .map(|f| (f.check.as_str(), f.verdict))
-            .collect()
     }
 
     #[test]

@@ -199,3 +199,12 @@ pub fn run_cross_device(devices: &[Device], findings: &mut [Vec<Finding>], profi
         crypto::key_reuse(devices, findings);
     }
 }
+
+/// (check, verdict) of each finding, for tests comparing what a check decided.
+#[cfg(test)]
+pub(crate) fn verdicts(findings: &[Finding]) -> Vec<(&str, crate::model::Verdict)> {
+    findings
+        .iter()
+        .map(|f| (f.check.as_str(), f.verdict))
+        .collect()
+}

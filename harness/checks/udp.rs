@@ -204,6 +204,7 @@ fn states(found: &[Discovered]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::verdicts;
     use crate::device::DeclaredService;
     use crate::discovery::{Answer, Exposed};
 
@@ -216,13 +217,6 @@ mod tests {
             port,
             transport: Transport::Udp,
         }
-    }
-
-    fn verdicts(findings: &[Finding]) -> Vec<(&str, Verdict)> {
-        findings
-            .iter()
-            .map(|f| (f.check.as_str(), f.verdict))
-            .collect()
     }
 
     #[test]
