@@ -81,6 +81,17 @@ ForceCommand $FAKESH
 CONF
 }
 
+# PAM's fallback service in namespace $1's private /etc: deny everything, so only the services
+# a persona configures can authenticate.
+pam_deny_other() {
+    cat >"/etc/netns/$1/pam.d/other" <<PAM
+auth     required pam_deny.so
+account  required pam_deny.so
+password required pam_deny.so
+session  required pam_deny.so
+PAM
+}
+
 ns_exists() { [[ -e /run/netns/$1 ]]; }
 
 # Runs a command inside a lab namespace.

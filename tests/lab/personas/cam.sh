@@ -85,12 +85,7 @@ account  required pam_unix.so
 password required pam_deny.so
 session  required pam_permit.so
 PAM
-    cat >"/etc/netns/$ns/pam.d/other" <<PAM
-auth     required pam_deny.so
-account  required pam_deny.so
-password required pam_deny.so
-session  required pam_deny.so
-PAM
+    pam_deny_other "$ns"
     cat >"$d/vsftpd.conf" <<CONF
 listen=YES
 listen_ipv6=NO

@@ -47,12 +47,7 @@ account  required                    pam_unix.so
 password required                    pam_deny.so
 session  required                    pam_permit.so
 PAM
-    cat >"/etc/netns/$ns/pam.d/other" <<PAM
-auth     required pam_deny.so
-account  required pam_deny.so
-password required pam_deny.so
-session  required pam_deny.so
-PAM
+    pam_deny_other "$ns"
 
     ssh-keygen -q -t ed25519 -N '' -C '' -f "$d/ssh_host_ed25519_key"
     ssh-keygen -q -t rsa -b 2048 -N '' -C '' -f "$d/ssh_host_rsa_key"
