@@ -7,7 +7,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::io::{self, Bounds};
-use super::Login;
+use super::{Login, Series};
 use crate::model::Evidence;
 
 /// The users FTP servers treat as anonymous.
@@ -93,19 +93,13 @@ pub async fn login_series(
     bounds: &Bounds,
     mut more: impl FnMut(std::time::Duration, &Login) -> bool,
 ) -> Vec<(std::time::Duration, Login)> {
-    let mut out = Vec::new();
-    let mut start = Instant::now();
+    let mut series = Series::start();
     let mut stream = match io::connect(address, bounds).await {
         Ok(s) => s,
-        Err(e) => {
-            return vec![(
-                start.elapsed(),
-                Login::Failed(format!("cannot connect: {e}")),
-            )]
-        }
+        Err(e) => return series.end(Login::Failed(format!("cannot connect: {e}"))),
     };
     if let Err(refused) = greeting(&mut stream, bounds).await {
-        return vec![(start.elapsed(), refused)];
+        return series.end(refused);
     }
     for (sent, password) in passwords.iter().enumerate() {
         let login = user_pass(&mut stream, user, password, bounds, || {
@@ -114,16 +108,12 @@ pub async fn login_series(
             ))
         })
         .await;
-        let elapsed = start.elapsed();
-        start = Instant::now();
-        let go_on = matches!(login, Login::Rejected) && more(elapsed, &login);
-        out.push((elapsed, login));
-        if !go_on {
+        if !series.record(login, |t, l| matches!(l, Login::Rejected) && more(t, l)) {
             break;
         }
     }
     let _ = io::send(&mut stream, b"QUIT\r\n", Instant::now() + bounds.read).await;
-    out
+    series.entries()
 }
 
 /// USER/PASS on an open control connection; `lost` is the outcome when the server stops

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::digest::{self, Challenge};
 use super::io::{self, Bounds, ReadEnd};
-use super::{Exposure, Login};
+use super::{Exposure, Login, Series};
 use crate::model::Evidence;
 
 /// A response head and the start of its body.
@@ -137,8 +137,11 @@ where
     let end = io::read_until(stream, &mut raw, bounds.max_bytes, deadline, complete).await;
     match parse_response(&raw, proto) {
         Some(response) => Ok(response),
-        None if end == ReadEnd::Timeout && raw.is_empty() => {
+        None if raw.is_empty() && end == ReadEnd::Timeout => {
             Err(format!("no {proto} response before the deadline"))
+        }
+        None if raw.is_empty() && end == ReadEnd::Closed => {
+            Err("the server closed the connection without answering".into())
         }
         None => Err(format!(
             "not an {proto} response: {}",
@@ -327,67 +330,62 @@ pub async fn login_series(
     bounds: &Bounds,
     mut more: impl FnMut(std::time::Duration, &Result<Response, String>) -> bool,
 ) -> Vec<(std::time::Duration, Result<Response, String>)> {
-    let mut out = Vec::new();
-    let mut start = Instant::now();
+    let mut series = Series::start();
     let Some(first) = protected.challenges.first() else {
-        return out;
+        return series.entries();
     };
     let mut stream = match io::open(address, tls, bounds).await {
         Ok(s) => s,
-        Err(e) => return vec![(start.elapsed(), Err(format!("cannot connect: {e}")))],
+        Err(e) => return series.end(Err(format!("cannot connect: {e}"))),
     };
     let path = &protected.path;
     let mut open = true;
     for (i, password) in passwords.iter().enumerate() {
         if !open {
             let why = format!("the server closed the keep-alive connection after {i} attempts");
-            out.push((start.elapsed(), Err(why)));
+            series.record(Err(why), |_, _| false);
             break;
         }
-        let mut result = Ok(None);
-        let challenge = match first {
-            Challenge::Basic { .. } => first.clone(),
-            Challenge::Digest { .. } => {
-                match kept_alive(&mut stream, address, path, None, bounds).await {
-                    Ok(r) => match r.challenges().into_iter().next() {
-                        // A refusal (403, 429) instead of a challenge is the answer.
-                        None => {
-                            result = Ok(Some(r));
-                            first.clone()
-                        }
-                        Some(_) if !keeps_alive(&r) => {
-                            result = Err(format!(
-                                "the server closed the connection after the Digest challenge ({i} attempts on it)"
-                            ));
-                            first.clone()
-                        }
-                        Some(c) => c,
-                    },
-                    Err(e) => {
-                        result = Err(e);
-                        first.clone()
-                    }
-                }
-            }
-        };
-        let result = match result {
-            Ok(None) => {
+        let result = match fresh_challenge(&mut stream, address, first, path, bounds, i).await {
+            Ok(challenge) => {
                 let header = digest::authorization(&challenge, "GET", path, user, password);
                 kept_alive(&mut stream, address, path, Some(&header), bounds).await
             }
-            Ok(Some(r)) => Ok(r),
-            Err(e) => Err(e),
+            Err(answer) => answer,
         };
-        let elapsed = start.elapsed();
-        start = Instant::now();
         open = result.as_ref().is_ok_and(keeps_alive);
-        let go_on = result.is_ok() && more(elapsed, &result);
-        out.push((elapsed, result));
-        if !go_on {
+        if !series.record(result, |t, r| r.is_ok() && more(t, r)) {
             break;
         }
     }
-    out
+    series.entries()
+}
+
+/// The challenge to answer for the next attempt on a kept-alive connection: Basic as first
+/// seen; Digest freshly fetched on the same connection. `Err` carries the outcome when the
+/// fetch is itself the answer (a refusal such as 403 or 429, the server closing the connection,
+/// or a failed request); `sent` attempts came before on the connection.
+async fn fresh_challenge(
+    stream: &mut io::BoxStream,
+    address: SocketAddr,
+    first: &Challenge,
+    path: &str,
+    bounds: &Bounds,
+    sent: usize,
+) -> Result<Challenge, Result<Response, String>> {
+    if let Challenge::Basic { .. } = first {
+        return Ok(first.clone());
+    }
+    let response = kept_alive(stream, address, path, None, bounds)
+        .await
+        .map_err(Err)?;
+    match response.challenges().into_iter().next() {
+        None => Err(Ok(response)),
+        Some(_) if !keeps_alive(&response) => Err(Err(format!(
+            "the server closed the connection after the Digest challenge ({sent} attempts on it)"
+        ))),
+        Some(challenge) => Ok(challenge),
+    }
 }
 
 /// One keep-alive request on an open connection, its response read within the bounds.
@@ -398,38 +396,18 @@ async fn kept_alive(
     authorization: Option<&str>,
     bounds: &Bounds,
 ) -> Result<Response, String> {
-    let mut request = format!(
+    let head = format!(
         "GET {path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: jcstar\r\nAccept: */*\r\nConnection: keep-alive\r\n"
     );
-    if let Some(value) = authorization {
-        request.push_str(&format!("Authorization: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    let deadline = Instant::now() + bounds.read;
-    io::send(stream, request.as_bytes(), deadline)
-        .await
-        .map_err(|e| format!("send failed (connection closed?): {e}"))?;
-    let mut raw = Vec::new();
-    let end = io::read_until(
+    exchange(
         stream,
-        &mut raw,
-        bounds.max_bytes,
-        deadline,
+        head,
+        authorization,
+        "HTTP",
+        bounds,
         response_complete,
     )
-    .await;
-    match parse_response(&raw, "HTTP") {
-        Some(response) if end == ReadEnd::Done => Ok(response),
-        _ if raw.is_empty() && end == ReadEnd::Closed => {
-            Err("the server closed the keep-alive connection".into())
-        }
-        None if end == ReadEnd::Timeout => Err("no HTTP response before the deadline".into()),
-        Some(response) => Ok(response),
-        None => Err(format!(
-            "not an HTTP response: {}",
-            crate::model::escape_bytes(&raw[..raw.len().min(120)])
-        )),
-    }
+    .await
 }
 
 /// Whether a response leaves its connection open for the next request.

@@ -10,7 +10,7 @@ use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::MethodKind;
 
 use super::io::Bounds;
-use super::{Exposure, Login};
+use super::{Exposure, Login, Series};
 use crate::model::Evidence;
 
 struct AcceptAnyKey;
@@ -163,8 +163,7 @@ pub async fn login_series(
     bounds: &Bounds,
     mut more: impl FnMut(Duration, &Login) -> bool,
 ) -> Vec<(Duration, Login)> {
-    let mut out = Vec::new();
-    let mut start = tokio::time::Instant::now();
+    let mut series = Series::start();
     let opened = tokio::time::timeout(bounds.connect + bounds.read, async {
         let stream = super::io::connect(address, bounds)
             .await
@@ -176,13 +175,8 @@ pub async fn login_series(
     .await;
     let mut session = match opened {
         Ok(Ok(session)) => session,
-        Ok(Err(e)) => return vec![(start.elapsed(), Login::Failed(e))],
-        Err(_) => {
-            return vec![(
-                start.elapsed(),
-                Login::Failed("SSH handshake timed out".into()),
-            )]
-        }
+        Ok(Err(e)) => return series.end(Login::Failed(e)),
+        Err(_) => return series.end(Login::Failed("SSH handshake timed out".into())),
     };
     for password in passwords {
         let login =
@@ -192,11 +186,7 @@ pub async fn login_series(
                 Ok(login) => login,
                 Err(_) => Login::Failed("SSH attempt timed out".into()),
             };
-        let elapsed = start.elapsed();
-        start = tokio::time::Instant::now();
-        let go_on = matches!(login, Login::Rejected) && more(elapsed, &login);
-        out.push((elapsed, login));
-        if !go_on {
+        if !series.record(login, |t, l| matches!(l, Login::Rejected) && more(t, l)) {
             break;
         }
     }
@@ -205,7 +195,7 @@ pub async fn login_series(
         session.disconnect(russh::Disconnect::ByApplication, "", "en"),
     )
     .await;
-    out
+    series.entries()
 }
 
 /// One password (else keyboard-interactive) authentication on an open session.

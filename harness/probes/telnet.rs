@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::io::{self, Bounds, ReadEnd};
-use super::{Exposure, Login};
+use super::{Exposure, Login, Series};
 use crate::model::Evidence;
 
 /// Telnet command bytes (RFC 854), shared with the simulated telnet servers.
@@ -371,16 +371,10 @@ pub async fn login_series(
     bounds: &Bounds,
     mut more: impl FnMut(std::time::Duration, &Login) -> bool,
 ) -> Vec<(std::time::Duration, Login)> {
-    let mut out = Vec::new();
-    let mut start = Instant::now();
+    let mut series = Series::start();
     let mut session = match Session::open(address, bounds).await {
         Ok(s) => s,
-        Err(e) => {
-            return vec![(
-                start.elapsed(),
-                Login::Failed(format!("cannot connect: {e}")),
-            )]
-        }
+        Err(e) => return series.end(Login::Failed(format!("cannot connect: {e}"))),
     };
     let prompted =
         |t: &[u8]| ends_with_prompt(t, LOGIN_PROMPTS) || ends_with_prompt(t, PASSWORD_PROMPTS);
@@ -402,25 +396,21 @@ pub async fn login_series(
                     ReadEnd::Closed | ReadEnd::Failed => "connection closed by the device",
                     _ => "no new login prompt",
                 };
-                out.push((
-                    start.elapsed(),
+                series.record(
                     Login::Failed(format!("{why} after {i} attempts")),
-                ));
+                    |_, _| false,
+                );
                 break;
             }
         }
         let (login, after) = answer(&mut session, &greeting, user, password).await;
-        let elapsed = start.elapsed();
-        start = Instant::now();
-        let go_on = matches!(login, Login::Rejected) && more(elapsed, &login);
-        out.push((elapsed, login));
-        if !go_on {
+        if !series.record(login, |t, l| matches!(l, Login::Rejected) && more(t, l)) {
             break;
         }
         before = after;
     }
     session.close().await;
-    out
+    series.entries()
 }
 
 fn lockout(text: &[u8]) -> Option<Login> {
