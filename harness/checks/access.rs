@@ -357,7 +357,10 @@ async fn guess_snmp(
         Login::Accepted(_) => started.elapsed(),
         _ => bounds.read,
     };
-    let silence = (answer_time * 20).clamp(Duration::from_millis(300), bounds.read);
+    let silence = answer_time
+        .saturating_mul(20)
+        .max(Duration::from_millis(300))
+        .min(bounds.read);
     let control = Bounds {
         read: silence,
         ..bounds

@@ -80,9 +80,7 @@ impl Default for WebSettings {
 impl WebSettings {
     /// Checks the values a probe depends on; the message names the offending key.
     pub fn validate(&self) -> Result<(), String> {
-        if self.connect_timeout_ms == 0 || self.read_timeout_ms == 0 {
-            return Err("[web] connect_timeout_ms and read_timeout_ms must be at least 1".into());
-        }
+        crate::profile::check_timeouts("web", self.connect_timeout_ms, self.read_timeout_ms)?;
         if !(512..=1 << 20).contains(&self.max_response_bytes) {
             return Err("[web] max_response_bytes must be between 512 and 1048576".into());
         }

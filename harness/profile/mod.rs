@@ -373,6 +373,23 @@ fn line_of(text: &str, needle: &str) -> usize {
         .unwrap_or(1)
 }
 
+/// Longest connect or read timeout a profile may set: 2 minutes.
+pub const MAX_TIMEOUT_MS: u64 = 120_000;
+
+/// Checks a section's connect and read timeouts: each between 1 ms and [`MAX_TIMEOUT_MS`].
+pub fn check_timeouts(section: &str, connect_ms: u64, read_ms: u64) -> Result<(), String> {
+    if [connect_ms, read_ms]
+        .iter()
+        .all(|ms| (1..=MAX_TIMEOUT_MS).contains(ms))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "[{section}] connect_timeout_ms and read_timeout_ms must be between 1 and {MAX_TIMEOUT_MS}"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,5 +462,18 @@ mod tests {
     fn missing_file_is_a_one_line_error() {
         let err = Profile::load("/nonexistent/profile.toml").expect_err("missing");
         assert!(err.message.contains("cannot read profile"));
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_outside_one_ms_to_two_minutes_are_refused() {
+        assert!(check_timeouts("access", 3000, 5000).is_ok());
+        assert!(check_timeouts("access", 0, 5000).is_err());
+        let huge = check_timeouts("brute_force", 3000, u64::MAX).unwrap_err();
+        assert!(huge.contains("[brute_force]"), "{huge}");
     }
 }

@@ -155,9 +155,7 @@ impl AccessSettings {
         if self.max_attempts == 0 {
             return Err("access.max_attempts must be at least 1".into());
         }
-        if self.connect_timeout_ms == 0 || self.read_timeout_ms == 0 {
-            return Err("access timeouts must be at least 1 ms".into());
-        }
+        crate::profile::check_timeouts("access", self.connect_timeout_ms, self.read_timeout_ms)?;
         if self.max_response_bytes < 512 || self.max_response_bytes > 1 << 20 {
             return Err("access.max_response_bytes must be between 512 and 1048576".into());
         }

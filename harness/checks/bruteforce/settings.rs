@@ -92,9 +92,11 @@ impl BruteForceSettings {
         if self.recovery_poll_ms < 100 || self.recovery_poll_ms > 60_000 {
             return Err("brute_force.recovery_poll_ms must be between 100 and 60000".into());
         }
-        if self.connect_timeout_ms == 0 || self.read_timeout_ms == 0 {
-            return Err("brute_force timeouts must be at least 1 ms".into());
-        }
+        crate::profile::check_timeouts(
+            "brute_force",
+            self.connect_timeout_ms,
+            self.read_timeout_ms,
+        )?;
         if self.max_response_bytes < 512 || self.max_response_bytes > 1 << 20 {
             return Err("brute_force.max_response_bytes must be between 512 and 1048576".into());
         }
