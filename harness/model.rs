@@ -122,12 +122,18 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
 
 /// Cuts text to [`EVIDENCE_MAX_CHARS`] characters and replaces control characters.
 pub fn bounded(text: &str) -> String {
+    bounded_to(text, EVIDENCE_MAX_CHARS)
+}
+
+/// Cuts text to `max_chars` characters (on a character boundary, `…` appended when cut) and
+/// replaces control characters with U+FFFD, for details, names and evidence taken from a device.
+pub fn bounded_to(text: &str, max_chars: usize) -> String {
     let mut out: String = text
         .chars()
-        .take(EVIDENCE_MAX_CHARS)
+        .take(max_chars)
         .map(|c| if c.is_control() { '\u{fffd}' } else { c })
         .collect();
-    if text.chars().count() > EVIDENCE_MAX_CHARS {
+    if text.chars().nth(max_chars).is_some() {
         out.push('…');
     }
     out

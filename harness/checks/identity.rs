@@ -144,8 +144,10 @@ fn header_line(text: &str, name: &str) -> Option<String> {
     })
 }
 
-/// HTTP product tokens (`Server`, `X-Powered-By`): `Apache/2.4.57 (Debian) OpenSSL/3.0.11` →
-/// (`Apache`, `2.4.57`), (`OpenSSL`, `3.0.11`); comments in parentheses are skipped.
+/// Product tokens of an HTTP (`Server`, `X-Powered-By`) or SSDP (`SERVER`) header:
+/// `Apache/2.4.57 (Debian) OpenSSL/3.0.11` → (`Apache`, `2.4.57`), (`OpenSSL`, `3.0.11`).
+/// Comments in parentheses are skipped, and so is `UPnP/1.0`, which names the protocol, not a
+/// component (`Linux/5.10 UPnP/1.0 miniupnpd/2.3.3` → `Linux`, `miniupnpd`).
 pub fn product_tokens(value: &str) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
     let mut depth = 0usize;
@@ -168,7 +170,7 @@ pub fn product_tokens(value: &str) -> Vec<(String, Option<String>)> {
             Some((name, _)) => (name, None),
             None => (token, None),
         };
-        if name.chars().any(|c| c.is_ascii_alphabetic()) {
+        if name.chars().any(|c| c.is_ascii_alphabetic()) && !name.eq_ignore_ascii_case("UPnP") {
             out.push((bounded(name), version));
         }
     }
@@ -682,6 +684,13 @@ mod tests {
             [("GoAhead-Webs".into(), None)]
         );
         assert!(product_tokens("(((").is_empty());
+        assert_eq!(
+            product_tokens("Linux/5.10 UPnP/1.0 miniupnpd/2.3.3"),
+            [
+                ("Linux".to_string(), Some("5.10".to_string())),
+                ("miniupnpd".to_string(), Some("2.3.3".to_string()))
+            ]
+        );
         assert_eq!(
             unescape_banner("SSH-2.0-OpenSSH_9.2p1\\x0d\\x0a"),
             "SSH-2.0-OpenSSH_9.2p1 \n"

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use coap_lite::link_format::LinkFormatParser;
 use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType, ResponseType};
 
-use super::{cut, exchange, random_u32, Answer, Discovered, UdpSettings};
+use super::{exchange, random_u32, Answer, Discovered, UdpSettings};
 use crate::model::Evidence;
 
 /// Service name in reports.
@@ -76,7 +76,7 @@ pub fn links(text: &str) -> Vec<String> {
     LinkFormatParser::new(text)
         .take(MAX_LINKS)
         .map_while(Result::ok)
-        .map(|(uri, _)| cut(&crate::model::bounded(uri), 120))
+        .map(|(uri, _)| crate::model::bounded_to(uri, 120))
         .collect()
 }
 

@@ -9,7 +9,7 @@ use simple_dns::rdata::RData;
 use simple_dns::{Name, Packet, PacketFlag, Question, CLASS, QCLASS, QTYPE, TYPE};
 use tokio::net::UdpSocket;
 
-use super::{cut, exchange_on, random_u32, Answer, Discovered, UdpBounds, UdpSettings};
+use super::{exchange_on, random_u32, Answer, Discovered, UdpBounds, UdpSettings};
 use crate::checks::observed::Sighting;
 use crate::model::Evidence;
 
@@ -96,7 +96,7 @@ pub fn parse_answer(data: &[u8], id: u16, name: &str) -> Option<MdnsAnswer> {
         let owner = record.name.to_string();
         match &record.rdata {
             RData::PTR(ptr) if owner.eq_ignore_ascii_case(name) => {
-                let target = cut(&crate::model::bounded(&ptr.0.to_string()), 255);
+                let target = crate::model::bounded_to(&ptr.0.to_string(), 255);
                 if !answer.pointers.contains(&target) {
                     answer.pointers.push(target);
                 }
@@ -108,13 +108,15 @@ pub fn parse_answer(data: &[u8], id: u16, name: &str) -> Option<MdnsAnswer> {
                     .map(|(k, v)| {
                         (
                             crate::model::escape_bytes(k),
-                            v.map(|v| cut(&crate::model::escape_bytes(v), 200))
-                                .unwrap_or_default(),
+                            v.map(|v| {
+                                crate::model::bounded_to(&crate::model::escape_bytes(v), 200)
+                            })
+                            .unwrap_or_default(),
                         )
                     })
                     .collect();
                 answer.txt.push(TxtRecord {
-                    instance: cut(&crate::model::bounded(&owner), 255),
+                    instance: crate::model::bounded_to(&owner, 255),
                     attributes,
                 });
             }

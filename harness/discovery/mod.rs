@@ -287,17 +287,19 @@ pub async fn discover(ip: IpAddr, settings: &UdpSettings) -> Vec<Discovered> {
         .probes()
         .flat_map(|(service, ports)| ports.iter().map(move |&port| (service, port)))
         .collect();
-    let mut found = probe_all(ip, settings, &probes, settings.concurrency).await;
+    let mut found = probe_all(ip, settings, &probes).await;
     let silent = |d: &Discovered| d.port.state == UdpState::NoAnswer && d.failed.is_none();
     let host_sends_icmp = found.iter().any(|d| d.port.state == UdpState::Closed);
     if host_sends_icmp && found.iter().any(silent) {
         tokio::time::sleep(ICMP_REFILL).await;
-        for (index, (service, port)) in probes.iter().enumerate() {
+        // One datagram is enough to draw the ICMP now that the bucket has refilled.
+        let once = UdpSettings {
+            attempts: 1,
+            ..settings.clone()
+        };
+        for (index, &(service, port)) in probes.iter().enumerate() {
             if found.get(index).is_some_and(silent) {
-                let again = probe_all(ip, settings, &[(service, *port)], 1).await;
-                if let Some(again) = again.into_iter().next() {
-                    found[index] = again;
-                }
+                found[index] = probe_one(service, SocketAddr::new(ip, port), &once).await;
             }
         }
     }
@@ -307,31 +309,39 @@ pub async fn discover(ip: IpAddr, settings: &UdpSettings) -> Vec<Discovered> {
 /// How long a host's ICMP rate limit takes to allow another port unreachable.
 const ICMP_REFILL: Duration = Duration::from_millis(1100);
 
-/// Runs `probes` (service, port) against `ip`, at most `concurrency` at once; results in the
+/// Runs the probe named `service` against `address`; an unknown name is a failed probe.
+async fn probe_one(service: &str, address: SocketAddr, settings: &UdpSettings) -> Discovered {
+    match service {
+        snmp::SERVICE => snmp::probe(address, settings).await,
+        ssdp::SERVICE => ssdp::probe(address, settings).await,
+        coap::SERVICE => coap::probe(address, settings).await,
+        mdns::SERVICE => mdns::probe(address, settings).await,
+        wsd::SERVICE => wsd::probe(address, settings).await,
+        _ => Discovered::state(
+            address.port(),
+            service,
+            &Answer::Failed("unknown UDP probe".into()),
+        ),
+    }
+}
+
+/// Runs `probes` (service, port) against `ip`, at most `settings.concurrency` at once; results in the
 /// order of `probes`.
 async fn probe_all(
     ip: IpAddr,
     settings: &UdpSettings,
     probes: &[(&'static str, u16)],
-    concurrency: usize,
 ) -> Vec<Discovered> {
     use std::sync::Arc;
     let settings = Arc::new(settings.clone());
-    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let limit = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, &(service, port)) in probes.iter().enumerate() {
         let settings = settings.clone();
         let limit = limit.clone();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.ok();
-            let address = SocketAddr::new(ip, port);
-            let found = match service {
-                snmp::SERVICE => snmp::probe(address, &settings).await,
-                ssdp::SERVICE => ssdp::probe(address, &settings).await,
-                coap::SERVICE => coap::probe(address, &settings).await,
-                mdns::SERVICE => mdns::probe(address, &settings).await,
-                _ => wsd::probe(address, &settings).await,
-            };
+            let found = probe_one(service, SocketAddr::new(ip, port), &settings).await;
             (index, found)
         });
     }
@@ -357,11 +367,16 @@ async fn probe_all(
         .collect()
 }
 
-/// Text cut to `max` characters (on a character boundary), for details and evidence.
-pub fn cut(text: &str, max: usize) -> String {
-    let mut out: String = text.chars().take(max).collect();
-    if text.chars().count() > max {
-        out.push('…');
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unknown_probe_name_is_a_failed_probe() {
+        let address: SocketAddr = "127.0.0.1:9".parse().expect("addr");
+        let found = probe_one("gopher", address, &UdpSettings::default()).await;
+        assert_eq!(found.failed.as_deref(), Some("unknown UDP probe"));
+        assert_eq!(found.port.state, UdpState::NoAnswer);
+        assert_eq!(found.port.service, "gopher");
     }
-    out
 }

@@ -1,10 +1,11 @@
 //! SSDP: an M-SEARCH sent unicast to the device's SSDP port, and the answer's headers
-//! (`LOCATION`, `SERVER`, `ST`, `USN`). The UPnP description at `LOCATION` is fetched only when
+//! (`LOCATION`, `SERVER`, `ST`). The UPnP description at `LOCATION` is fetched only when
 //! it is on the device's own address ([`location_on_device`]); see [`super::upnp`].
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::{cut, exchange_any_port, upnp, Answer, Discovered, UdpSettings};
+use super::{exchange_any_port, upnp, Answer, Discovered, UdpSettings};
+use crate::checks::identity::product_tokens;
 use crate::checks::observed::Sighting;
 use crate::model::Evidence;
 
@@ -36,8 +37,6 @@ pub struct SsdpAnswer {
     pub server: Option<String>,
     /// `ST`: the search target answered.
     pub st: Option<String>,
-    /// `USN`: unique service name.
-    pub usn: Option<String>,
 }
 
 /// Parses an answer to an M-SEARCH (`HTTP/1.x 200`); `None` for anything else.
@@ -57,12 +56,11 @@ pub fn parse_answer(data: &[u8]) -> Option<SsdpAnswer> {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
-        let value = Some(cut(value.trim(), 512));
+        let value = Some(crate::model::bounded_to(value.trim(), 512));
         match name.trim().to_ascii_lowercase().as_str() {
             "location" => answer.location = value,
             "server" => answer.server = value,
             "st" => answer.st = value,
-            "usn" => answer.usn = value,
             _ => {}
         }
     }
@@ -129,24 +127,6 @@ pub fn parse_url(url: &str) -> Option<Url> {
 pub fn location_on_device(url: &Url, device: IpAddr) -> Option<SocketAddr> {
     let ip: IpAddr = url.host.parse().ok()?;
     (ip == device).then_some(SocketAddr::new(ip, url.port))
-}
-
-/// Product tokens of a `SERVER` header (`Linux/5.10 UPnP/1.0 miniupnpd/2.3.3`): (name, version).
-pub fn product_tokens(server: &str) -> Vec<(String, Option<String>)> {
-    server
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|t| !t.is_empty())
-        .take(8)
-        .filter_map(|token| {
-            let (name, version) = match token.split_once('/') {
-                Some((n, v)) => (n, Some(v.to_string()).filter(|v| !v.is_empty())),
-                None => (token, None),
-            };
-            // UPnP/1.0 names the protocol, not a component.
-            (!name.is_empty() && !name.eq_ignore_ascii_case("UPnP"))
-                .then(|| (name.to_string(), version))
-        })
-        .collect()
 }
 
 /// M-SEARCH to `address`, then the description and IGD control at its `LOCATION`.
@@ -225,6 +205,14 @@ mod tests {
                 ("MiniUPnPd".to_string(), Some("2.3.3".to_string()))
             ]
         );
+    }
+
+    #[test]
+    fn header_values_have_no_control_characters() {
+        let data = b"HTTP/1.1 200 OK\r\nSERVER: evil\x1b[2J/1.0\x07 x\r\n\r\n";
+        let answer = parse_answer(data).expect("an answer");
+        let server = answer.server.expect("server");
+        assert!(!server.chars().any(char::is_control), "{server:?}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use tokio::time::Instant;
 
 use super::ssdp::{location_on_device, parse_url, Url};
-use super::{cut, Discovered, Exposed, UdpSettings};
+use super::{Discovered, Exposed, UdpSettings};
 use crate::checks::observed::Sighting;
 use crate::model::Evidence;
 use crate::probes::http::{self, Response};
@@ -46,10 +46,6 @@ pub struct UpnpService {
 pub struct Description {
     /// `URLBase`, if given (UPnP 1.0).
     pub url_base: Option<String>,
-    /// Root device `deviceType`.
-    pub device_type: Option<String>,
-    /// `friendlyName`.
-    pub friendly_name: Option<String>,
     /// `manufacturer`.
     pub manufacturer: Option<String>,
     /// `modelName`.
@@ -76,7 +72,7 @@ impl Description {
 
 fn text_of(node: roxmltree::Node<'_, '_>) -> Option<String> {
     let text = node.text()?.trim();
-    (!text.is_empty()).then(|| cut(&crate::model::bounded(text), MAX_FIELD))
+    (!text.is_empty()).then(|| crate::model::bounded_to(text, MAX_FIELD))
 }
 
 fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
@@ -117,8 +113,6 @@ pub fn parse_description(xml: &str) -> Option<Description> {
         .collect();
     Some(Description {
         url_base: child(root, "URLBase").and_then(text_of),
-        device_type: field("deviceType"),
-        friendly_name: field("friendlyName"),
         manufacturer: field("manufacturer"),
         model_name: field("modelName"),
         model_number: field("modelNumber"),
@@ -202,16 +196,17 @@ pub async fn describe(
     let response = match http::get(target, url.tls, &url.path, None, &bounds).await {
         Ok(r) => r,
         Err(e) => {
-            found
-                .notes
-                .push(format!("UPnP description {shown}: {}", cut(&e, 200)));
+            found.notes.push(format!(
+                "UPnP description {shown}: {}",
+                crate::model::bounded_to(&e, 200)
+            ));
             return;
         }
     };
     if response.status != 200 {
         found.notes.push(format!(
             "UPnP description {shown}: {}",
-            cut(&crate::model::bounded(&response.status_line), 120)
+            crate::model::bounded_to(&response.status_line, 120)
         ));
         return;
     }
@@ -392,9 +387,10 @@ async fn query_igd(
     let response = match post(target, control.tls, &request, bounds).await {
         Ok(r) => r,
         Err(e) => {
-            found
-                .notes
-                .push(format!("IGD control {shown}: {}", cut(&e, 200)));
+            found.notes.push(format!(
+                "IGD control {shown}: {}",
+                crate::model::bounded_to(&e, 200)
+            ));
             return;
         }
     };
@@ -428,9 +424,10 @@ async fn query_igd(
             sent: evidence.sent,
             received: Some(crate::model::bounded(&why)),
         }),
-        SoapOutcome::Other(what) => found
-            .notes
-            .push(format!("IGD control {shown} {ACTION}: {}", cut(&what, 200))),
+        SoapOutcome::Other(what) => found.notes.push(format!(
+            "IGD control {shown} {ACTION}: {}",
+            crate::model::bounded_to(&what, 200)
+        )),
     }
 }
 

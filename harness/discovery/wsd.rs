@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use super::{cut, exchange_any_port, random_u32, Answer, Discovered, UdpSettings};
+use super::{exchange_any_port, random_u32, Answer, Discovered, UdpSettings};
 use crate::checks::observed::Sighting;
 use crate::model::Evidence;
 
@@ -45,7 +45,7 @@ fn words(node: Option<roxmltree::Node<'_, '_>>) -> Vec<String> {
         .map(|t| {
             t.split_whitespace()
                 .take(16)
-                .map(|w| cut(&crate::model::bounded(w), 200))
+                .map(|w| crate::model::bounded_to(w, 200))
                 .collect()
         })
         .unwrap_or_default()
@@ -73,7 +73,7 @@ pub fn parse_probe_match(data: &[u8]) -> Option<ProbeMatch> {
     Some(ProbeMatch {
         relates_to: find("RelatesTo")
             .and_then(|n| n.text())
-            .map(|t| cut(t.trim(), 200)),
+            .map(|t| crate::model::bounded_to(t.trim(), 200)),
         types: words(within("Types")),
         scopes: words(within("Scopes")),
         xaddrs: words(within("XAddrs")),
