@@ -69,18 +69,32 @@ pub fn parse_response(raw: &[u8], proto: &str) -> Option<Response> {
     })
 }
 
-/// Whether `raw` holds a complete response: head plus `Content-Length` bytes of body.
+/// Whether `raw` holds a complete response: the head plus `Content-Length` bytes of body, a
+/// chunked body up to its last chunk, or only the head for statuses without a body (1xx, 204,
+/// 304). A response with neither length nor chunking ends when the server closes.
 pub fn response_complete(raw: &[u8]) -> bool {
     let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
         return false;
     };
+    let body = &raw[head_end + 4..];
     let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
-    let length = head
-        .split("\r\n")
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok());
-    match length {
-        Some(n) => raw.len() >= head_end + 4 + n,
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse::<u16>().ok());
+    if matches!(status, Some(100..=199 | 204 | 304)) {
+        return true;
+    }
+    let header = |name: &str| {
+        head.split("\r\n")
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+    };
+    if header("transfer-encoding:").is_some_and(|v| v.ends_with("chunked")) {
+        return body.starts_with(b"0\r\n\r\n") || body.ends_with(b"\r\n0\r\n\r\n");
+    }
+    match header("content-length:").and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) => body.len() >= n,
         None => false,
     }
 }
@@ -274,9 +288,50 @@ pub async fn login(
     }
 }
 
+/// What a response to credentials on a protected path says, shared by the login probe and the
+/// brute-force check so both read a status the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialAnswer {
+    /// The credentials passed (a note says how, when it is not a plain 2xx).
+    Accepted(&'static str),
+    /// 401: refused.
+    Rejected,
+    /// 403: refused, or a lockout the server does not name.
+    Forbidden,
+    /// 429 or 503: a rate limit.
+    RateLimited,
+    /// Anything else: undecided.
+    Other,
+}
+
+/// Reads the status of a response to credentials on a protected path.
+pub fn credential_answer(r: &Response) -> CredentialAnswer {
+    match r.status {
+        200..=299 => CredentialAnswer::Accepted(""),
+        // Basic/Digest failures answer 401; a redirect after credentials means they passed
+        // (e.g. `/admin` to `/admin/`), unless it points at a login page.
+        300..=399
+            if !r
+                .header_values("Location")
+                .iter()
+                .any(|l| l.to_ascii_lowercase().contains("login")) =>
+        {
+            CredentialAnswer::Accepted("")
+        }
+        // The path answered 401 without credentials; with them the server got past its
+        // authentication and found no such resource. The access check's random control
+        // credential catches servers that answer so to any credential.
+        404 | 405 | 410 => CredentialAnswer::Accepted(" (authenticated; the resource is missing)"),
+        401 => CredentialAnswer::Rejected,
+        403 => CredentialAnswer::Forbidden,
+        429 | 503 => CredentialAnswer::RateLimited,
+        _ => CredentialAnswer::Other,
+    }
+}
+
 fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
-    let accepted = |note: &str| {
-        Login::Accepted(Evidence::exchange(
+    match credential_answer(r) {
+        CredentialAnswer::Accepted(note) => Login::Accepted(Evidence::exchange(
             format!(
                 "GET {path} with {} auth as {user:?}{note}",
                 challenge.scheme()
@@ -287,30 +342,13 @@ fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
             )
             .as_bytes(),
             r.status_line.as_bytes(),
-        ))
-    };
-    match r.status {
-        200..=299 => accepted(""),
-        // Basic/Digest failures answer 401; a redirect after credentials means they passed
-        // (e.g. `/admin` to `/admin/`), unless it points at a login page.
-        300..=399
-            if !r
-                .header_values("Location")
-                .iter()
-                .any(|l| l.to_ascii_lowercase().contains("login")) =>
-        {
-            accepted("")
-        }
-        // The path answered 401 without credentials; with them the server got past its
-        // authentication and found no such resource. The access check's random control
-        // credential catches servers that answer so to any credential.
-        404 | 405 | 410 => accepted(" (authenticated; the resource is missing)"),
-        429 | 503 => Login::Locked(Evidence::observed(
+        )),
+        CredentialAnswer::RateLimited => Login::Locked(Evidence::observed(
             format!("GET {path}: rate limit"),
             &r.status_line,
         )),
-        401 | 403 => Login::Rejected,
-        _ => Login::Failed(r.status_line.clone()),
+        CredentialAnswer::Rejected | CredentialAnswer::Forbidden => Login::Rejected,
+        CredentialAnswer::Other => Login::Failed(r.status_line.clone()),
     }
 }
 
@@ -380,7 +418,14 @@ async fn fresh_challenge(
         .await
         .map_err(Err)?;
     match response.challenges().into_iter().next() {
-        None => Err(Ok(response)),
+        // A refusal instead of a challenge is this attempt's answer; anything else undecided.
+        None => match credential_answer(&response) {
+            CredentialAnswer::Forbidden | CredentialAnswer::RateLimited => Err(Ok(response)),
+            _ => Err(Err(format!(
+                "no Digest challenge: {}",
+                crate::model::bounded(&response.status_line)
+            ))),
+        },
         Some(_) if !keeps_alive(&response) => Err(Err(format!(
             "the server closed the connection after the Digest challenge ({sent} attempts on it)"
         ))),
@@ -410,8 +455,12 @@ async fn kept_alive(
     .await
 }
 
-/// Whether a response leaves its connection open for the next request.
+/// Whether a response leaves its connection open for the next request: read to its end (not
+/// cut at the byte cap), with a length, and not closing.
 fn keeps_alive(r: &Response) -> bool {
+    if !response_complete(&r.raw) {
+        return false;
+    }
     let connection = r.header_values("Connection").join(",").to_ascii_lowercase();
     let has_length = r.header_values("Content-Length").len() == 1;
     has_length
@@ -481,5 +530,47 @@ mod tests {
         assert!(!response_complete(
             b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok"
         ));
+    }
+
+    #[test]
+    fn chunked_and_bodiless_responses_complete_without_waiting_for_close() {
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n";
+        assert!(!response_complete(chunked));
+        assert!(response_complete(&[&chunked[..], b"0\r\n\r\n"].concat()));
+        assert!(response_complete(b"HTTP/1.1 204 No Content\r\n\r\n"));
+        assert!(response_complete(
+            b"HTTP/1.1 304 Not Modified\r\nETag: x\r\n\r\n"
+        ));
+        // Neither length nor chunking: only the server closing ends it.
+        assert!(!response_complete(b"HTTP/1.0 200 OK\r\n\r\nhello"));
+        assert!(!response_complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"
+        ));
+    }
+
+    #[test]
+    fn a_response_cut_at_the_byte_cap_does_not_keep_the_connection() {
+        let cut = parse_response(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 9000\r\n\r\npartial",
+            "HTTP",
+        )
+        .expect("parses");
+        assert!(!keeps_alive(&cut));
+        let whole = parse_response(b"HTTP/1.1 401 No\r\nContent-Length: 2\r\n\r\nno", "HTTP")
+            .expect("parses");
+        assert!(keeps_alive(&whole));
+    }
+
+    #[test]
+    fn a_redirect_to_a_login_page_is_not_an_accepted_credential() {
+        let login = parse_response(
+            b"HTTP/1.1 302 Found\r\nLocation: /login.html\r\n\r\n",
+            "HTTP",
+        )
+        .expect("parses");
+        assert_eq!(credential_answer(&login), CredentialAnswer::Other);
+        let inside = parse_response(b"HTTP/1.1 302 Found\r\nLocation: /admin/\r\n\r\n", "HTTP")
+            .expect("parses");
+        assert_eq!(credential_answer(&inside), CredentialAnswer::Accepted(""));
     }
 }

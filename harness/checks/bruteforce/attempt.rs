@@ -231,10 +231,11 @@ pub async fn run_session(
 }
 
 fn status_kind(r: &http::Response) -> Kind {
-    match r.status {
-        200..=399 => Kind::Accepted,
-        401 => Kind::Rejected,
-        403 | 429 | 503 => {
+    use http::CredentialAnswer;
+    match http::credential_answer(r) {
+        CredentialAnswer::Accepted(_) => Kind::Accepted,
+        CredentialAnswer::Rejected => Kind::Rejected,
+        CredentialAnswer::Forbidden | CredentialAnswer::RateLimited => {
             let retry = r.header_values("Retry-After");
             let retry = retry
                 .first()
@@ -242,7 +243,7 @@ fn status_kind(r: &http::Response) -> Kind {
                 .unwrap_or_default();
             Kind::Refused(format!("HTTP {}{retry}", r.status))
         }
-        _ => Kind::Undecided(crate::model::bounded(&r.status_line)),
+        CredentialAnswer::Other => Kind::Undecided(crate::model::bounded(&r.status_line)),
     }
 }
 
