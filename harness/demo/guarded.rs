@@ -397,7 +397,7 @@ mod tests {
 
     #[test]
     fn basic_credentials_decode() {
-        let token = super::super::http::base64(b"admin:s3cret:x");
+        let token = crate::probes::io::base64(b"admin:s3cret:x");
         assert_eq!(
             basic(&format!("Basic {token}")),
             Some(("admin".into(), "s3cret:x".into()))
@@ -409,7 +409,7 @@ mod tests {
     /// One Basic login to slow-login-hub on a fresh connection; returns the status line.
     async fn login(address: &str, password: &str) -> String {
         use tokio::io::AsyncReadExt;
-        let token = super::super::http::base64(format!("admin:{password}").as_bytes());
+        let token = crate::probes::io::base64(format!("admin:{password}").as_bytes());
         let request = format!(
             "GET /admin HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\nConnection: close\r\n\r\n"
         );
@@ -435,7 +435,7 @@ mod tests {
         for _ in 0..4 {
             assert!(login(address, "wrong").await.contains("401"));
         }
-        let token = super::super::http::base64(b"admin:wrong");
+        let token = crate::probes::io::base64(b"admin:wrong");
         let mut abandoned = tokio::net::TcpStream::connect(address)
             .await
             .expect("connect");

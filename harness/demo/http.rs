@@ -8,6 +8,7 @@ use super::auth::Gate;
 use super::limits::{self, Limits, ReadError};
 use super::request::Request;
 use super::Credential;
+use crate::probes::io::base64;
 
 /// What a simulated admin web interface serves.
 #[derive(Debug)]
@@ -206,9 +207,6 @@ pub(crate) fn response(
     }
     out.into_bytes()
 }
-
-/// Standard base64 with padding, to build the Basic credential requests are compared with.
-pub(crate) use crate::probes::io::base64;
 
 #[cfg(test)]
 mod tests {
