@@ -140,6 +140,7 @@ const MAX_FAILED: usize = 8;
 /// success, a lockout signal, or too many undecided attempts. After a success, attempts still
 /// in flight for later list entries are cancelled (a refusal can take seconds, e.g. PAM's
 /// failure delay); attempts for earlier entries finish, so the lowest accepted index wins.
+/// After a lockout signal every attempt in flight is cancelled.
 pub async fn guess(
     surface: Arc<Surface>,
     pairs: Arc<Vec<(String, String)>>,
@@ -149,7 +150,8 @@ pub async fn guess(
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let result = Arc::new(Mutex::new(Guessed::default()));
-    // The lowest accepted list index so far (`usize::MAX`: none yet).
+    // Attempts for list entries above this are cancelled: the lowest accepted index so far
+    // (`usize::MAX`: none yet), or 0 once the device signalled a lockout.
     let (best, _) = tokio::sync::watch::channel(usize::MAX);
     let best = Arc::new(best);
     let mut workers = tokio::task::JoinSet::new();
@@ -196,6 +198,8 @@ pub async fn guess(
                     Login::Locked(evidence) => {
                         stop.store(true, Ordering::SeqCst);
                         r.locked.get_or_insert(evidence);
+                        // Attempts in flight stop too: the device asked for no more.
+                        best.send_replace(0);
                     }
                     Login::Unsupported(why) => {
                         stop.store(true, Ordering::SeqCst);
