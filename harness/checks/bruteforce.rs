@@ -337,13 +337,19 @@ pub async fn measure(
         let poll = Duration::from_millis(settings.recovery_poll_ms);
         let mut polls = Vec::new();
         let mut recovered = None;
-        while since.elapsed() < wait {
+        // At least one poll, even when the confirmation itself outlasted the wait; at most one
+        // per poll interval of the wait.
+        let max_polls = wait.as_millis() / poll.as_millis().max(1) + 1;
+        for _ in 0..max_polls {
             tokio::time::sleep(poll.min(wait.saturating_sub(since.elapsed()))).await;
             let a = attempt::run(surface, &c.username, c.password.expose(), bounds).await;
             let ok = matches!(a.kind, Kind::Accepted);
             polls.push(a);
             if ok {
                 recovered = Some(since.elapsed());
+                break;
+            }
+            if since.elapsed() >= wait {
                 break;
             }
         }
