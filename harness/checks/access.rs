@@ -172,11 +172,13 @@ async fn discover(
     found
 }
 
-/// Runs S1.1-01 and S1.1-02 against one device.
-pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Finding> {
-    let settings = Arc::new(context.profile.access.clone());
-    let bounds = bounds(&settings);
-    let ip = target.device.address;
+/// Asks every identified open port of the device for access without credentials, all ports
+/// at once.
+async fn discover_all(
+    target: &ActiveTarget,
+    settings: Arc<settings::AccessSettings>,
+    bounds: Bounds,
+) -> Vec<Discovered> {
     let mut tasks = JoinSet::new();
     for port in &target.scan.ports {
         if port.state != PortState::Open {
@@ -186,22 +188,50 @@ pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Findin
             continue;
         };
         tasks.spawn(discover(
-            SocketAddr::new(ip, port.port),
+            SocketAddr::new(target.device.address, port.port),
             service.kind,
             service.banner.clone(),
             settings.clone(),
             bounds,
         ));
     }
+    let mut found = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(discovered) = joined {
+            found.push(discovered);
+        }
+    }
+    found
+}
+
+/// The TCP login surfaces of a device (every identified port that takes a login), found the
+/// same way the access check finds them, in port order; `bounds` for every probe.
+pub async fn login_surfaces(
+    target: &ActiveTarget,
+    settings: &settings::AccessSettings,
+    bounds: Bounds,
+) -> Vec<Surface> {
+    let mut surfaces: Vec<Surface> = discover_all(target, Arc::new(settings.clone()), bounds)
+        .await
+        .into_iter()
+        .flat_map(|found| found.surfaces)
+        .collect();
+    surfaces.sort_by_key(|s| (s.address().port(), s.protocol()));
+    surfaces
+}
+
+/// Runs S1.1-01 and S1.1-02 against one device.
+pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Finding> {
+    let settings = Arc::new(context.profile.access.clone());
+    let bounds = bounds(&settings);
+    let ip = target.device.address;
     let mut exposures = Vec::new();
     let mut surfaces = Vec::new();
     let mut anonymous = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok(found) = joined {
-            exposures.extend(found.exposures);
-            surfaces.extend(found.surfaces);
-            anonymous.extend(found.accepted);
-        }
+    for found in discover_all(target, settings.clone(), bounds).await {
+        exposures.extend(found.exposures);
+        surfaces.extend(found.surfaces);
+        anonymous.extend(found.accepted);
     }
     let snmp = Surface::Snmp(SocketAddr::new(ip, settings.snmp_port));
     surfaces.push(snmp);

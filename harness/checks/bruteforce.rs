@@ -8,7 +8,6 @@
 pub mod attempt;
 pub mod settings;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -18,8 +17,6 @@ use super::{ActiveContext, ActiveTarget};
 use crate::device::Credential;
 use crate::model::{Evidence, Finding, Verdict};
 use crate::probes::io::Bounds;
-use crate::probes::{http, mqtt, rtsp, telnet, vnc, Exposure};
-use crate::scan::{PortState, ServiceKind};
 use attempt::{Attempt, Kind};
 use settings::BruteForceSettings;
 
@@ -58,7 +55,7 @@ pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Findin
         return vec![skipped()];
     }
     let bounds = bounds(settings);
-    let surfaces = discover(target, context, &bounds).await;
+    let surfaces = super::access::login_surfaces(target, &context.profile.access, bounds).await;
     if surfaces.is_empty() {
         return vec![Finding::new(
             CHECK,
@@ -78,73 +75,6 @@ pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Findin
         findings.push(judge(surface, valid.is_some(), &measured, settings));
     }
     findings
-}
-
-/// The login surfaces of a device, found again on its identified open ports.
-async fn discover(target: &ActiveTarget, context: &ActiveContext, bounds: &Bounds) -> Vec<Surface> {
-    let ip = target.device.address;
-    let access = &context.profile.access;
-    let mut surfaces = Vec::new();
-    for port in &target.scan.ports {
-        if port.state != PortState::Open {
-            continue;
-        }
-        let Some(service) = &port.service else {
-            continue;
-        };
-        let address = SocketAddr::new(ip, port.port);
-        match service.kind {
-            ServiceKind::Telnet => {
-                if matches!(
-                    telnet::exposure(address, bounds).await,
-                    Exposure::Protected { .. }
-                ) {
-                    surfaces.push(Surface::Telnet(address));
-                }
-            }
-            ServiceKind::Ssh => surfaces.push(Surface::Ssh(address)),
-            ServiceKind::Http | ServiceKind::Tls => {
-                let tls = service.kind == ServiceKind::Tls;
-                let survey = http::survey(address, tls, &access.http_paths, bounds).await;
-                if let Some(first) = survey.protected.first() {
-                    surfaces.push(Surface::Http(address, tls, first.clone()));
-                } else if tls
-                    && survey.open.is_empty()
-                    && matches!(
-                        mqtt::exposure(address, true, bounds).await,
-                        Exposure::Protected { .. }
-                    )
-                {
-                    surfaces.push(Surface::Mqtt(address, true));
-                }
-            }
-            ServiceKind::Rtsp => {
-                if let (_, Some(stream)) = rtsp::survey(address, &access.rtsp_paths, bounds).await {
-                    surfaces.push(Surface::Rtsp(address, stream));
-                }
-            }
-            ServiceKind::Ftp => surfaces.push(Surface::Ftp(address)),
-            ServiceKind::Mqtt => {
-                if matches!(
-                    mqtt::exposure(address, false, bounds).await,
-                    Exposure::Protected { .. }
-                ) {
-                    surfaces.push(Surface::Mqtt(address, false));
-                }
-            }
-            ServiceKind::Unknown if service.banner.starts_with("RFB ") => {
-                if matches!(
-                    vnc::exposure(address, bounds).await,
-                    Exposure::Protected { .. }
-                ) {
-                    surfaces.push(Surface::Vnc(address));
-                }
-            }
-            ServiceKind::Unknown => {}
-        }
-    }
-    surfaces.sort_by_key(|s| (s.address().port(), s.protocol()));
-    surfaces
 }
 
 /// The user name attacked when the inventory declares none for the service.

@@ -9,6 +9,7 @@ use super::settings::BruteForceSettings;
 use super::*;
 use crate::demo::{DemoLab, LabOptions, Limits};
 use crate::device::Secret;
+use crate::probes::http;
 
 fn settings() -> BruteForceSettings {
     BruteForceSettings {
