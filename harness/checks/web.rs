@@ -307,11 +307,7 @@ async fn survey_port(address: SocketAddr, tls: bool, settings: Arc<WebSettings>)
         }
     }
     // A server that answers every path alike says nothing about its update pages.
-    let control = format!("/jcstar-{}", crate::probes::io::nonce(6));
-    let catch_all = match http::get(address, tls, &control, None, &bounds).await {
-        Ok(r) if (200..300).contains(&r.status) => Some(r.body),
-        _ => None,
-    };
+    let catch_all = http::catch_all(address, tls, &bounds).await;
     for path in &settings.update_paths {
         let Ok(r) = http::get(address, tls, path, None, &bounds).await else {
             continue;
@@ -320,7 +316,7 @@ async fn survey_port(address: SocketAddr, tls: bool, settings: Arc<WebSettings>)
         // reported as a pass, since a server that protects every path answers so for pages it
         // does not have.
         if (200..300).contains(&r.status)
-            && catch_all.as_deref() != Some(r.body.as_slice())
+            && !http::same_page(catch_all.as_ref(), &r)
             && looks_like_update_form(&r.body, &settings.update_markers)
         {
             let title = http::page_title(&r.body).unwrap_or_else(|| "untitled page".into());

@@ -210,19 +210,32 @@ pub struct Survey {
     pub other: Vec<String>,
 }
 
+/// The server's 2xx answer to a random path, if it gives one: a page answering the same way
+/// says nothing about that path (e.g. `openssl s_server -www` serves one page for all).
+pub async fn catch_all(address: SocketAddr, tls: bool, bounds: &Bounds) -> Option<Response> {
+    let control = format!("/jcstar-{}", io::nonce(6));
+    match get(address, tls, &control, None, bounds).await {
+        Ok(r) if (200..300).contains(&r.status) => Some(r),
+        _ => None,
+    }
+}
+
+/// Whether `page` is the server's catch-all answer again: the same title, both untitled
+/// included. Titles, not bodies, are compared: bodies carry per-request tokens, timestamps and
+/// session details (`s_server -www`), so equal bodies would call one page two.
+pub fn same_page(catch_all: Option<&Response>, page: &Response) -> bool {
+    catch_all.is_some_and(|c| page_title(&c.body) == page_title(&page.body))
+}
+
 /// Requests each admin path without credentials.
 pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &Bounds) -> Survey {
     let mut survey = Survey::default();
     // A server that answers 200 to a random path says nothing about its admin pages unless
     // they differ from that answer (e.g. `openssl s_server -www` serves one page for all).
-    let control = format!("/jcstar-{}", io::nonce(6));
-    let catch_all = match get(address, tls, &control, None, bounds).await {
-        Ok(r) if r.status == 200 => Some(page_title(&r.body)),
-        _ => None,
-    };
+    let catch_all = catch_all(address, tls, bounds).await;
     for path in paths {
         match get(address, tls, path, None, bounds).await {
-            Ok(r) if r.status == 200 && catch_all.as_ref() == Some(&page_title(&r.body)) => {
+            Ok(r) if r.status == 200 && same_page(catch_all.as_ref(), &r) => {
                 survey
                     .other
                     .push(format!("{path}: 200, the same page as any random path"));
