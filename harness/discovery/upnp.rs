@@ -5,8 +5,6 @@
 
 use std::net::SocketAddr;
 
-use tokio::time::Instant;
-
 use super::ssdp::{location_on_device, parse_url, Url};
 use super::{Discovered, Exposed, UdpSettings};
 use crate::checks::observed::Sighting;
@@ -441,25 +439,14 @@ async fn post(
     let mut stream = io::open(target, tls, bounds)
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
-    let deadline = Instant::now() + bounds.read;
-    io::send(&mut stream, request, deadline)
-        .await
-        .map_err(|e| format!("send failed: {e}"))?;
-    let mut raw = Vec::new();
-    io::read_until(
+    http::round_trip(
         &mut stream,
-        &mut raw,
-        bounds.max_bytes,
-        deadline,
+        request,
+        "HTTP",
+        bounds,
         http::response_complete,
     )
-    .await;
-    http::parse_response(&raw, "HTTP").ok_or_else(|| {
-        format!(
-            "not an HTTP response: {}",
-            crate::model::escape_bytes(&raw[..raw.len().min(120)])
-        )
-    })
+    .await
 }
 
 #[cfg(test)]

@@ -143,8 +143,24 @@ where
         head.push_str(&format!("Authorization: {value}\r\n"));
     }
     head.push_str("\r\n");
+    round_trip(stream, head.as_bytes(), proto, bounds, complete).await
+}
+
+/// Sends a complete `request` (head and body) and reads one `proto` response until `complete`
+/// holds, within the bounds' byte cap and deadline.
+pub async fn round_trip<S, F>(
+    stream: &mut S,
+    request: &[u8],
+    proto: &str,
+    bounds: &Bounds,
+    complete: F,
+) -> Result<Response, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + ?Sized,
+    F: FnMut(&[u8]) -> bool,
+{
     let deadline = Instant::now() + bounds.read;
-    io::send(stream, head.as_bytes(), deadline)
+    io::send(stream, request, deadline)
         .await
         .map_err(|e| format!("send failed: {e}"))?;
     let mut raw = Vec::new();
