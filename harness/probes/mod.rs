@@ -11,6 +11,7 @@ pub mod rtsp;
 pub mod snmp;
 pub mod ssh;
 pub mod telnet;
+pub mod udp;
 pub mod vnc;
 
 use std::time::Duration;

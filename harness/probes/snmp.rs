@@ -5,10 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::net::UdpSocket;
-use tokio::time::Instant;
-
 use super::io::Bounds;
+use super::udp;
 use super::Login;
 use crate::model::Evidence;
 
@@ -180,53 +178,37 @@ pub fn parse_varbinds(
 
 /// Tries `community` with v2c and v1 at once; an answer means it was accepted.
 pub async fn login(address: SocketAddr, community: &str, bounds: &Bounds) -> Login {
-    let bind: SocketAddr = if address.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    let base = udp::random_u32() & 0x3fff_fff0;
+    let requests: Vec<Vec<u8>> = [1u32, 0]
+        .iter()
+        .map(|&version| get_request(version, community, base + version))
+        .collect();
+    // Which version a datagram answers, and its sysDescr.
+    let answer_of = |data: &[u8]| {
+        [1u32, 0]
+            .into_iter()
+            .find_map(|version| Some((version, parse_response(data, base + version)?)))
     };
-    let socket = match UdpSocket::bind(bind).await {
-        Ok(s) => s,
-        Err(e) => return Login::Failed(format!("cannot open a UDP socket: {e}")),
-    };
-    if let Err(e) = socket.connect(address).await {
-        return Login::Failed(format!("cannot reach {address}: {e}"));
-    }
-    let base = u32::from_be_bytes({
-        let mut b = [0u8; 4];
-        let _ = getrandom::fill(&mut b);
-        b
-    }) & 0x3fff_fff0;
-    for version in [1u32, 0] {
-        if socket
-            .send(&get_request(version, community, base + version))
-            .await
-            .is_err()
-        {
-            // An earlier ICMP port unreachable surfaces on the next send.
-            return Login::Unsupported("no SNMP agent (port unreachable)".into());
-        }
-    }
     // A refused community is silence: wait no longer than needed for a LAN answer.
-    let deadline = Instant::now() + bounds.read.min(Duration::from_secs(2));
-    let mut buf = vec![0u8; bounds.max_bytes.clamp(512, 65_535)];
-    loop {
-        match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
-            Ok(Ok(n)) => {
-                for version in [1u32, 0] {
-                    if let Some(descr) = parse_response(&buf[..n], base + version) {
-                        let v = if version == 1 { "v2c" } else { "v1" };
-                        return Login::Accepted(Evidence::observed(
-                            format!("SNMP{v} GET sysDescr.0 with community {community:?}"),
-                            descr,
-                        ));
-                    }
-                }
+    let udp_bounds = udp::UdpBounds {
+        attempt: bounds.read.min(Duration::from_secs(2)),
+        attempts: 1,
+        max_bytes: bounds.max_bytes,
+    };
+    match udp::exchange(address, &requests, &udp_bounds, |d| answer_of(d).is_some()).await {
+        udp::Answer::Reply(data) => match answer_of(&data) {
+            Some((version, descr)) => {
+                let v = if version == 1 { "v2c" } else { "v1" };
+                Login::Accepted(Evidence::observed(
+                    format!("SNMP{v} GET sysDescr.0 with community {community:?}"),
+                    descr,
+                ))
             }
-            // ICMP port unreachable: nothing listens.
-            Ok(Err(e)) => return Login::Unsupported(format!("no SNMP agent: {e}")),
-            Err(_) => return Login::Rejected,
-        }
+            None => Login::Failed("the SNMP answer could not be read again".into()),
+        },
+        udp::Answer::Closed => Login::Unsupported("no SNMP agent (port unreachable)".into()),
+        udp::Answer::NoAnswer => Login::Rejected,
+        udp::Answer::Failed(why) => Login::Failed(why),
     }
 }
 
