@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::io::{self, Bounds};
+use super::io::{self, Bounds, ReadEnd};
 use super::{Login, Series};
 use crate::model::Evidence;
 
@@ -17,10 +17,11 @@ pub const ANONYMOUS_USERS: &[&str] = &["anonymous", "ftp"];
 pub const ANONYMOUS_PASSWORD: &str = "jcstar@example.invalid";
 
 /// Reads one complete FTP reply (multi-line replies included); returns (code, text).
-async fn reply(stream: &mut TcpStream, bounds: &Bounds) -> Option<(u16, Vec<u8>)> {
+/// One complete reply (code, text), or how reading it ended without one.
+async fn reply(stream: &mut TcpStream, bounds: &Bounds) -> Result<(u16, Vec<u8>), ReadEnd> {
     let deadline = Instant::now() + bounds.read;
     let mut raw = Vec::new();
-    io::read_until(
+    let end = io::read_until(
         stream,
         &mut raw,
         bounds.max_bytes.min(8192),
@@ -28,9 +29,22 @@ async fn reply(stream: &mut TcpStream, bounds: &Bounds) -> Option<(u16, Vec<u8>)
         complete,
     )
     .await;
-    let code = raw.get(..3)?;
-    let code = std::str::from_utf8(code).ok()?.parse().ok()?;
-    complete(&raw).then_some((code, raw))
+    let code = raw
+        .get(..3)
+        .and_then(|c| std::str::from_utf8(c).ok()?.parse().ok());
+    match code {
+        Some(code) if complete(&raw) => Ok((code, raw)),
+        _ => Err(end),
+    }
+}
+
+/// Why no reply came, worded so a timeout reads as one and a closed connection as a refusal.
+fn no_reply(end: ReadEnd, after: &str) -> String {
+    match end {
+        ReadEnd::Timeout => format!("no reply {after} before the deadline"),
+        ReadEnd::Closed | ReadEnd::Failed => format!("connection closed by the server {after}"),
+        ReadEnd::Done | ReadEnd::Cap => format!("not an FTP reply {after}"),
+    }
 }
 
 /// A reply ends with a line `ddd ` (after an optional `ddd-` multi-line block).
@@ -59,10 +73,7 @@ pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bou
     if let Err(refused) = greeting(&mut stream, bounds).await {
         return refused;
     }
-    let login = user_pass(&mut stream, user, password, bounds, || {
-        Login::Failed("connection lost".into())
-    })
-    .await;
+    let login = user_pass(&mut stream, user, password, bounds, 0).await;
     let _ = io::send(&mut stream, b"QUIT\r\n", Instant::now() + bounds.read).await;
     login
 }
@@ -70,13 +81,13 @@ pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bou
 /// Reads the server greeting: `Ok` on 220, else the login outcome it means.
 async fn greeting(stream: &mut TcpStream, bounds: &Bounds) -> Result<(), Login> {
     match reply(stream, bounds).await {
-        Some((220, _)) => Ok(()),
-        Some((421, text)) => Err(Login::Locked(Evidence::observed(
+        Ok((220, _)) => Ok(()),
+        Ok((421, text)) => Err(Login::Locked(Evidence::observed(
             "FTP greeting 421",
             crate::model::escape_bytes(&text),
         ))),
-        Some((code, _)) => Err(Login::Failed(format!("greeting {code}"))),
-        None => Err(Login::Failed("no FTP greeting".into())),
+        Ok((code, _)) => Err(Login::Failed(format!("greeting {code}"))),
+        Err(end) => Err(Login::Failed(no_reply(end, "instead of a greeting"))),
     }
 }
 
@@ -102,12 +113,7 @@ pub async fn login_series(
         return series.end(refused);
     }
     for (sent, password) in passwords.iter().enumerate() {
-        let login = user_pass(&mut stream, user, password, bounds, || {
-            Login::Failed(format!(
-                "connection closed by the server after {sent} attempts"
-            ))
-        })
-        .await;
+        let login = user_pass(&mut stream, user, password, bounds, sent).await;
         if !series.record(login, |t, l| matches!(l, Login::Rejected) && more(t, l)) {
             break;
         }
@@ -116,25 +122,26 @@ pub async fn login_series(
     series.entries()
 }
 
-/// USER/PASS on an open control connection; `lost` is the outcome when the server stops
-/// answering.
+/// USER/PASS on an open control connection on which `sent` attempts came before.
 async fn user_pass(
     stream: &mut TcpStream,
     user: &str,
     password: &str,
     bounds: &Bounds,
-    lost: impl Fn() -> Login,
+    sent: usize,
 ) -> Login {
+    let lost = |end: ReadEnd| Login::Failed(no_reply(end, &format!("after {sent} attempts")));
     let deadline = Instant::now() + bounds.read;
     let command = format!("USER {user}\r\n");
     if io::send(stream, command.as_bytes(), deadline)
         .await
         .is_err()
     {
-        return lost();
+        return lost(ReadEnd::Closed);
     }
-    let Some((code, text)) = reply(stream, bounds).await else {
-        return lost();
+    let (code, text) = match reply(stream, bounds).await {
+        Ok(r) => r,
+        Err(end) => return lost(end),
     };
     let (code, text) = match code {
         230 => (code, text),
@@ -144,11 +151,11 @@ async fn user_pass(
                 .await
                 .is_err()
             {
-                return lost();
+                return lost(ReadEnd::Closed);
             }
             match reply(stream, bounds).await {
-                Some(r) => r,
-                None => return lost(),
+                Ok(r) => r,
+                Err(end) => return lost(end),
             }
         }
         421 => {
