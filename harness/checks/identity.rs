@@ -371,24 +371,14 @@ fn components_finding(device: &Device, sightings: &[Sighting]) -> Option<Finding
     if observed.is_empty() {
         return None;
     }
-    let evidence: Vec<Evidence> = observed
-        .iter()
-        .map(|(name, version, source)| {
-            Evidence::observed(
-                *source,
-                match version {
-                    Some(v) => format!("{name} {v}"),
-                    None => name.to_string(),
-                },
-            )
-        })
-        .collect();
     let listed: Vec<String> = observed
         .iter()
-        .map(|(name, version, _)| match version {
-            Some(v) => format!("{name} {v}"),
-            None => name.to_string(),
-        })
+        .map(|(name, version, _)| with_version(name, version.as_deref()))
+        .collect();
+    let evidence: Vec<Evidence> = observed
+        .iter()
+        .zip(&listed)
+        .map(|((_, _, source), shown)| Evidence::observed(*source, shown.as_str()))
         .collect();
     let declared: Vec<String> = match device.evidence.get("software_components") {
         Some(EvidenceValue::List(items)) => items.clone(),

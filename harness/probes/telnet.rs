@@ -238,15 +238,8 @@ pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
         Err(e) => return Exposure::Unknown(format!("cannot connect: {e}")),
     };
     let quiet = std::time::Duration::from_millis(1500);
-    let (greeting, end) = session
-        .read(quiet, |t| {
-            ends_with_prompt(t, LOGIN_PROMPTS) || ends_with_prompt(t, PASSWORD_PROMPTS)
-        })
-        .await;
-    let result = if end == ReadEnd::Done
-        && (ends_with_prompt(&greeting, LOGIN_PROMPTS)
-            || ends_with_prompt(&greeting, PASSWORD_PROMPTS))
-    {
+    let (greeting, end) = session.read(quiet, prompted).await;
+    let result = if end == ReadEnd::Done && prompted(&greeting) {
         Exposure::Protected {
             what: "telnet asks for a login".to_string(),
         }
@@ -281,11 +274,7 @@ pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bou
 
 async fn attempt(session: &mut Session, user: &str, password: &str) -> Login {
     let patience = session.bounds.read;
-    let (greeting, _) = session
-        .read(patience, |t| {
-            ends_with_prompt(t, LOGIN_PROMPTS) || ends_with_prompt(t, PASSWORD_PROMPTS)
-        })
-        .await;
+    let (greeting, _) = session.read(patience, prompted).await;
     answer(session, &greeting, user, password).await.0
 }
 
@@ -357,6 +346,11 @@ async fn answer_prompts(
     }
 }
 
+/// Whether `text` ends with a login or password prompt.
+fn prompted(text: &[u8]) -> bool {
+    ends_with_prompt(text, LOGIN_PROMPTS) || ends_with_prompt(text, PASSWORD_PROMPTS)
+}
+
 /// Tries several passwords for `user` on ONE telnet connection, answering the login prompt
 /// again after each failure, for the brute-force check's same-connection bypass test. Each
 /// entry is timed from the end of the previous one (the first from the connect) to its
@@ -376,8 +370,6 @@ pub async fn login_series(
         Ok(s) => s,
         Err(e) => return series.end(Login::Failed(format!("cannot connect: {e}"))),
     };
-    let prompted =
-        |t: &[u8]| ends_with_prompt(t, LOGIN_PROMPTS) || ends_with_prompt(t, PASSWORD_PROMPTS);
     let mut before: Vec<u8> = Vec::new();
     for (i, password) in passwords.iter().enumerate() {
         let mut greeting = std::mem::take(&mut before);
