@@ -38,15 +38,24 @@ fn attempt_deadline(bounds: &Bounds) -> Duration {
     bounds.connect + bounds.read * 2
 }
 
+/// A TCP connection and SSH handshake to `address` (host key accepted unseen: the probes
+/// only authenticate).
+async fn open_session(
+    address: SocketAddr,
+    bounds: &Bounds,
+) -> Result<client::Handle<AcceptAnyKey>, String> {
+    let stream = super::io::connect(address, bounds)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    client::connect_stream(config(bounds), stream, AcceptAnyKey)
+        .await
+        .map_err(|e| format!("SSH handshake failed: {e}"))
+}
+
 /// Whether the server lets `root` in with the `none` method (no authentication at all).
 pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
     let probe = async {
-        let stream = super::io::connect(address, bounds)
-            .await
-            .map_err(|e| format!("cannot connect: {e}"))?;
-        let mut session = client::connect_stream(config(bounds), stream, AcceptAnyKey)
-            .await
-            .map_err(|e| format!("SSH handshake failed: {e}"))?;
+        let mut session = open_session(address, bounds).await?;
         let result = session.authenticate_none("root").await;
         let _ = session
             .disconnect(russh::Disconnect::ByApplication, "", "en")
@@ -91,13 +100,9 @@ pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bou
 }
 
 async fn attempt(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
-    let stream = match super::io::connect(address, bounds).await {
+    let mut session = match open_session(address, bounds).await {
         Ok(s) => s,
-        Err(e) => return Login::Failed(format!("cannot connect: {e}")),
-    };
-    let mut session = match client::connect_stream(config(bounds), stream, AcceptAnyKey).await {
-        Ok(s) => s,
-        Err(e) => return Login::Failed(format!("SSH handshake failed: {e}")),
+        Err(e) => return Login::Failed(e),
     };
     let result = authenticate(&mut session, user, password).await;
     let _ = session
@@ -164,15 +169,8 @@ pub async fn login_series(
     mut more: impl FnMut(Duration, &Login) -> bool,
 ) -> Vec<(Duration, Login)> {
     let mut series = Series::start();
-    let opened = tokio::time::timeout(bounds.connect + bounds.read, async {
-        let stream = super::io::connect(address, bounds)
-            .await
-            .map_err(|e| format!("cannot connect: {e}"))?;
-        client::connect_stream(config(bounds), stream, AcceptAnyKey)
-            .await
-            .map_err(|e| format!("SSH handshake failed: {e}"))
-    })
-    .await;
+    let opened =
+        tokio::time::timeout(bounds.connect + bounds.read, open_session(address, bounds)).await;
     let mut session = match opened {
         Ok(Ok(session)) => session,
         Ok(Err(e)) => return series.end(Login::Failed(e)),
