@@ -110,11 +110,26 @@ pub async fn get(
     let mut stream = io::open(address, tls, bounds)
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
+    request_get(&mut stream, address, path, "close", authorization, bounds).await
+}
+
+/// One GET on `stream` with the given `Connection` header, its response read within the bounds.
+async fn request_get<S>(
+    stream: &mut S,
+    address: SocketAddr,
+    path: &str,
+    connection: &str,
+    authorization: Option<&str>,
+    bounds: &Bounds,
+) -> Result<Response, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + ?Sized,
+{
     let head = format!(
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: jcstar\r\nAccept: */*\r\nConnection: close\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: jcstar\r\nAccept: */*\r\nConnection: {connection}\r\n"
     );
     exchange(
-        &mut stream,
+        stream,
         head,
         authorization,
         "HTTP",
@@ -470,18 +485,7 @@ async fn kept_alive(
     authorization: Option<&str>,
     bounds: &Bounds,
 ) -> Result<Response, String> {
-    let head = format!(
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: jcstar\r\nAccept: */*\r\nConnection: keep-alive\r\n"
-    );
-    exchange(
-        stream,
-        head,
-        authorization,
-        "HTTP",
-        bounds,
-        response_complete,
-    )
-    .await
+    request_get(stream, address, path, "keep-alive", authorization, bounds).await
 }
 
 /// Whether a response leaves its connection open for the next request: read to its end (not
