@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use indicatif::ProgressBar;
-use jcstar::scan::{self, HostScan, PortState, ScanConfig};
+use jcstar_probe::scan::{self, HostScan, PortState, ScanConfig};
 
 struct Args {
     only: Option<String>,

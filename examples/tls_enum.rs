@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use jcstar::tls::{hello::group_name, inspect, suite_name, TlsLimits, HOST_CONCURRENCY};
+use jcstar_probe::tls::{hello::group_name, inspect, suite_name, TlsLimits, HOST_CONCURRENCY};
 
 #[tokio::main]
 async fn main() {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{criterion, device, jcstar_beside_lab, results, transcript};
-use jcstar::demo::{DemoLab, LabOptions};
+use jcstar_lab::{DemoLab, LabOptions};
 
 const PASSWORD: &str = "Qm7-unit-48213";
 

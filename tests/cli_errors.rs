@@ -55,7 +55,7 @@ fn bad_inventory_line() {
 fn bad_profile_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("p.toml");
-    let text = jcstar::profile::BUILTIN_TEXT.replace("[scan]\n", "[scan]\ntimeout = 5\n");
+    let text = jcstar_model::profile::BUILTIN_TEXT.replace("[scan]\n", "[scan]\ntimeout = 5\n");
     std::fs::write(&path, &text).expect("write");
     let profile = path.to_str().expect("utf-8");
     let line = text

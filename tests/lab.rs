@@ -687,7 +687,7 @@ fn lab_tls_versions_suites_and_certificates_are_exact() {
 
 #[test]
 fn lab_ssh_weak_algorithms_match_kexinit() {
-    let policy = jcstar::profile::Profile::builtin().ssh_policy();
+    let policy = jcstar_model::profile::Profile::builtin().ssh_policy();
     each_device(
         "lab_ssh_weak_algorithms_match_kexinit",
         "SSH",
@@ -901,7 +901,7 @@ fn lab_tls_agrees_with_nmap_ssl_enum_ciphers() {
                 .iter()
                 .map(
                     |id| match u16::from_str_radix(id.trim_start_matches("0x"), 16) {
-                        Ok(n) => jcstar::tls::suite_name(n),
+                        Ok(n) => jcstar_probe::tls::suite_name(n),
                         Err(_) => id.clone(),
                     },
                 )

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::time::Duration;
 
 use indicatif::ProgressBar;
-use jcstar::scan::{scan_hosts, Limits, PortState, ScanConfig};
+use jcstar_probe::scan::{scan_hosts, Limits, PortState, ScanConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emfile_backs_off_and_retries_instead_of_misreporting() {

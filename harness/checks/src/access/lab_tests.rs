@@ -1,0 +1,349 @@
+//! Every login-surface probe against the access-control personas (hosts 7–14): the exact pair
+//! each weak variant accepts, what is open without authentication, and no false positive on
+//! the strong variants. Each test has its own lab subnet.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::access::surface::{guess, Guessed, Surface};
+use jcstar_lab::testing::start_lab;
+use jcstar_model::profile::access::{pairs, AccessSettings};
+use jcstar_probe::probes::io::Bounds;
+use jcstar_probe::probes::{ftp, http, mqtt, rtsp, snmp, ssh, telnet, vnc, Exposure, Login};
+
+fn bounds() -> Bounds {
+    Bounds {
+        connect: Duration::from_secs(3),
+        read: Duration::from_secs(3),
+        max_bytes: 64 * 1024,
+    }
+}
+
+fn at(subnet: u8, host: u8, port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 77, subnet, host], port))
+}
+
+/// Runs the profile's default list for `surface` the way the access check does.
+async fn guess_defaults(surface: Surface) -> Guessed {
+    let settings = AccessSettings::default();
+    let list = pairs(surface.lists(&settings.lists));
+    guess(Arc::new(surface), Arc::new(list), 4, bounds()).await
+}
+
+/// The accepted (user, password), or `None`; panics on lockouts or undecided attempts.
+fn found(guessed: &Guessed) -> Option<(String, String)> {
+    assert!(guessed.locked.is_none(), "{guessed:?}");
+    assert!(guessed.unsupported.is_none(), "{guessed:?}");
+    assert!(guessed.failed.is_empty(), "{guessed:?}");
+    guessed
+        .accepted
+        .as_ref()
+        .map(|(_, u, p, _)| (u.clone(), p.clone()))
+}
+
+fn pair(user: &str, password: &str) -> Option<(String, String)> {
+    Some((user.to_owned(), password.to_owned()))
+}
+
+#[tokio::test]
+async fn ftp_weak_takes_anonymous_and_admin_strong_takes_neither() {
+    let _lab = start_lab(122).await;
+    let b = bounds();
+    let weak = at(122, 7, 2121);
+    for user in ftp::ANONYMOUS_USERS {
+        let login = ftp::login(weak, user, ftp::ANONYMOUS_PASSWORD, &b).await;
+        assert!(matches!(login, Login::Accepted(_)), "{user}: {login:?}");
+    }
+    assert!(matches!(
+        ftp::login(weak, "admin", "nope", &b).await,
+        Login::Rejected
+    ));
+    assert_eq!(
+        found(&guess_defaults(Surface::Ftp(weak)).await),
+        pair("admin", "admin")
+    );
+
+    let strong = at(122, 8, 2121);
+    for user in ftp::ANONYMOUS_USERS {
+        let login = ftp::login(strong, user, ftp::ANONYMOUS_PASSWORD, &b).await;
+        assert!(matches!(login, Login::Rejected), "{user}: {login:?}");
+    }
+    let guessed = guess_defaults(Surface::Ftp(strong)).await;
+    assert_eq!(found(&guessed), None);
+    assert!(guessed.tried > 20, "{guessed:?}");
+    assert!(matches!(
+        ftp::login(strong, "admin", "Kv9-unit-27754", &b).await,
+        Login::Accepted(_)
+    ));
+}
+
+#[tokio::test]
+async fn mqtt_weak_is_open_to_anonymous_subscribers_strong_needs_its_account() {
+    let _lab = start_lab(123).await;
+    let b = bounds();
+    let weak = at(123, 9, 1883);
+    match mqtt::exposure(weak, false, &b).await {
+        Exposure::Open { what, .. } => {
+            assert!(what.contains("SUBSCRIBE # granted"), "{what}");
+            assert!(what.contains("home/door/state"), "{what}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // MQTT 5 only: the probe falls back from 3.1.1 and still sees the refusal.
+    let strong = at(123, 10, 1883);
+    match mqtt::exposure(strong, false, &b).await {
+        Exposure::Protected { what } => assert!(what.contains("0x87"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    let guessed = guess_defaults(Surface::Mqtt(strong, false)).await;
+    assert_eq!(found(&guessed), None);
+    assert!(guessed.tried > 20, "{guessed:?}");
+    assert!(matches!(
+        mqtt::login(strong, false, "gw-27754", "Kv9-unit-27754", &b).await,
+        Login::Accepted(_)
+    ));
+}
+
+#[tokio::test]
+async fn vnc_none_is_open_the_list_password_is_found_the_strong_one_is_not() {
+    let _lab = start_lab(124).await;
+    let b = bounds();
+    let open = at(124, 11, 5900);
+    assert!(matches!(
+        vnc::exposure(open, &b).await,
+        Exposure::Open { .. }
+    ));
+    assert!(matches!(
+        vnc::login(open, "123456", &b).await,
+        Login::Unsupported(_)
+    ));
+
+    let weak = at(124, 11, 5901);
+    assert!(matches!(
+        vnc::exposure(weak, &b).await,
+        Exposure::Protected { .. }
+    ));
+    assert_eq!(
+        found(&guess_defaults(Surface::Vnc(weak)).await),
+        pair("", "123456")
+    );
+
+    let strong = at(124, 12, 5900);
+    assert!(matches!(
+        vnc::exposure(strong, &b).await,
+        Exposure::Protected { .. }
+    ));
+    let guessed = guess_defaults(Surface::Vnc(strong)).await;
+    assert_eq!(found(&guessed), None);
+    assert_eq!(guessed.tried, 6, "{guessed:?}");
+    assert!(matches!(
+        vnc::login(strong, "q7Vx-27754", &b).await,
+        Login::Accepted(_)
+    ));
+}
+
+#[tokio::test]
+async fn http_digest_md5_and_sha256_weak_admin_admin_strong_nothing() {
+    let _lab = start_lab(126).await;
+    let b = bounds();
+    let paths = AccessSettings::default().http_paths;
+    for (host, expected) in [(13u8, pair("admin", "admin")), (14, None)] {
+        for (port, algorithm) in [(8080u16, "MD5"), (8081, "SHA-256")] {
+            let address = at(126, host, port);
+            let survey = http::survey(address, false, &paths, &b).await;
+            assert!(survey.open.is_empty(), "{host}:{port} {:?}", survey.open);
+            let protected: Vec<&str> = survey.protected.iter().map(|p| p.path.as_str()).collect();
+            assert_eq!(protected, ["/admin", "/cgi-bin/config"], "{host}:{port}");
+            let first = survey.protected[0].clone();
+            assert!(
+                matches!(&first.challenges[0],
+                    jcstar_wire::digest::Challenge::Digest { algorithm: a, qop_auth: true, .. } if a == algorithm),
+                "{host}:{port} {:?}",
+                first.challenges
+            );
+            let guessed = guess_defaults(Surface::Http(address, false, first)).await;
+            assert_eq!(found(&guessed), expected, "{host}:{port} {algorithm}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn rtsp_basic_and_digest_weak_admin_admin_strong_nothing() {
+    let _lab = start_lab(128).await;
+    let b = bounds();
+    let paths = AccessSettings::default().rtsp_paths;
+    for (host, expected) in [(13u8, pair("admin", "admin")), (14, None)] {
+        for (port, scheme) in [(8554u16, "Basic"), (8555, "Digest")] {
+            let address = at(128, host, port);
+            let (exposure, stream) = rtsp::survey(address, &paths, &b).await;
+            assert!(
+                matches!(exposure, Exposure::Protected { .. }),
+                "{host}:{port} {exposure:?}"
+            );
+            let stream = stream.expect("a protected stream");
+            assert!(stream.url.ends_with("/live"), "{}", stream.url);
+            assert_eq!(stream.challenges[0].scheme(), scheme);
+            let guessed = guess_defaults(Surface::Rtsp(address, stream)).await;
+            assert_eq!(found(&guessed), expected, "{host}:{port} {scheme}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn snmp_public_reads_on_weak_only() {
+    let _lab = start_lab(129).await;
+    let b = Bounds {
+        read: Duration::from_secs(1),
+        ..bounds()
+    };
+    let weak = at(129, 13, 1161);
+    match snmp::login(weak, "public", &b).await {
+        Login::Accepted(evidence) => {
+            let text = format!("{evidence:?}");
+            assert!(text.contains("JCS-NVR-1300 firmware 1.0"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        found(&guess_defaults(Surface::Snmp(weak)).await),
+        pair("", "public")
+    );
+
+    let strong = at(129, 14, 1161);
+    assert!(matches!(
+        snmp::login(strong, "public", &b).await,
+        Login::Rejected
+    ));
+    assert!(matches!(
+        snmp::login(strong, "nvr-27754-ro", &b).await,
+        Login::Accepted(_)
+    ));
+}
+
+#[tokio::test]
+async fn telnet_without_login_is_an_open_shell_confirmed_by_echo() {
+    let _lab = start_lab(131).await;
+    let b = bounds();
+    match telnet::exposure(at(131, 13, 2323), &b).await {
+        Exposure::Open { what, evidence } => {
+            assert_eq!(what, "a shell without any login");
+            assert!(!format!("{evidence:?}").is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    // The strong camera (host 6) prints '#' and '$' before its login prompt: not a shell.
+    assert!(matches!(
+        telnet::exposure(at(131, 6, 2323), &b).await,
+        Exposure::Protected { .. }
+    ));
+}
+
+#[tokio::test]
+async fn ssh_password_default_is_found_key_only_offers_no_password_login() {
+    let _lab = start_lab(136).await;
+    let b = bounds();
+    let weak = at(136, 15, 2222);
+    match ssh::exposure(weak, &b).await {
+        Exposure::Protected { what } => assert!(what.contains("password"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    let wrong = ssh::login(weak, "admin", "nope", &b).await;
+    assert!(matches!(wrong, Login::Rejected), "{wrong:?}");
+    let right = ssh::login(weak, "admin", "admin", &b).await;
+    assert!(matches!(right, Login::Accepted(_)), "{right:?}");
+    assert_eq!(
+        found(&guess_defaults(Surface::Ssh(weak)).await),
+        pair("admin", "admin")
+    );
+
+    let strong = at(136, 15, 2223);
+    match ssh::exposure(strong, &b).await {
+        Exposure::Protected { what } => assert!(what.contains("publickey"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    let guessed = guess_defaults(Surface::Ssh(strong)).await;
+    assert!(guessed.accepted.is_none(), "{guessed:?}");
+    assert!(
+        guessed
+            .unsupported
+            .as_deref()
+            .is_some_and(|why| why.contains("publickey")),
+        "{guessed:?}"
+    );
+}
+
+/// Open ports and service kinds of a lab device.
+type Listening = &'static [(u16, &'static str)];
+
+#[tokio::test]
+async fn access_personas_are_listed_by_name_with_their_ports() {
+    let lab = start_lab(133).await;
+    let by_name = |name: &str| {
+        lab.devices()
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .clone()
+    };
+    let expected: [(&str, u8, Listening); 9] = [
+        ("weak-nas", 7, &[(2121, "ftp")]),
+        ("strong-nas", 8, &[(2121, "ftp")]),
+        ("weak-broker", 9, &[(1883, "mqtt")]),
+        ("strong-broker", 10, &[(1883, "mqtt")]),
+        ("weak-kvm", 11, &[(5900, "unknown"), (5901, "unknown")]),
+        ("strong-kvm", 12, &[(5900, "unknown")]),
+        (
+            "weak-nvr",
+            13,
+            &[
+                (2323, "telnet"),
+                (8080, "http"),
+                (8081, "http"),
+                (8554, "rtsp"),
+                (8555, "rtsp"),
+                (1161, "snmp"),
+            ],
+        ),
+        (
+            "strong-nvr",
+            14,
+            &[
+                (8080, "http"),
+                (8081, "http"),
+                (8554, "rtsp"),
+                (8555, "rtsp"),
+                (1161, "snmp"),
+            ],
+        ),
+        ("ssh-gateway", 15, &[(2222, "ssh"), (2223, "ssh")]),
+    ];
+    for (name, host, listening) in expected {
+        let device = by_name(name);
+        assert_eq!(
+            device.address,
+            std::net::IpAddr::from([127, 77, 133, host]),
+            "{name}"
+        );
+        assert_eq!(device.listening, listening, "{name}");
+    }
+    // The SNMP agent is declared as a UDP service in the generated inventory.
+    let inventory: toml::Table = lab.inventory_toml().parse().expect("valid TOML");
+    let nvr = inventory["device"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| d["name"].as_str() == Some("weak-nvr"))
+        .expect("weak-nvr in the inventory");
+    let services: Vec<&str> = nvr["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert_eq!(
+        services,
+        ["2323/tcp", "8080/tcp", "8081/tcp", "8554/tcp", "8555/tcp", "1161/udp"]
+    );
+}

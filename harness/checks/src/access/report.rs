@@ -1,0 +1,178 @@
+//! S1.1-02 findings: default credentials accepted, surfaces tested, skips, and the multi-unit
+//! rule. Operator-supplied passwords never appear here; public defaults do (they are evidence).
+
+use super::surface::Surface;
+use super::{Outcome, ACCEPTED_LABEL, DEFAULT_CREDENTIALS};
+use crate::{ActiveContext, ActiveTarget};
+use jcstar_model::{Evidence, Finding, Verdict};
+
+/// `<surface> username="<u>" password="<p>"`, the value of an accepted-credential evidence.
+pub fn accepted_value(surface: &Surface, user: &str, password: &str) -> String {
+    format!(
+        "{} username={user:?} password={password:?}",
+        surface.label()
+    )
+}
+
+fn accepted_finding(surface: &Surface, user: &str, password: &str, proof: &Evidence) -> Finding {
+    let pair = if matches!(surface, Surface::Snmp(_)) {
+        format!("community {password:?}")
+    } else if password.is_empty() && matches!(surface, Surface::Ftp(_)) {
+        format!("{user:?} with any password")
+    } else {
+        format!("{user:?} / {password:?}")
+    };
+    Finding::new(
+        DEFAULT_CREDENTIALS,
+        "S1.1-02",
+        Verdict::Fail,
+        format!("{}: default credential accepted: {pair}", surface.label()),
+    )
+    .with_evidence(Evidence::observed(
+        ACCEPTED_LABEL,
+        accepted_value(surface, user, password),
+    ))
+    .with_evidence(proof.clone())
+}
+
+/// Every S1.1-02 finding for one device.
+pub fn credential_findings(
+    target: &ActiveTarget,
+    context: &ActiveContext,
+    surfaces: &[Surface],
+    results: &[(Surface, Outcome)],
+    anonymous: &[(Surface, String, String, Evidence)],
+) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = anonymous
+        .iter()
+        .map(|(s, u, p, e)| accepted_finding(s, u, p, e))
+        .collect();
+    findings.extend(multi_unit(target, context));
+    if !context.intrusive {
+        findings.push(Finding::new(
+            DEFAULT_CREDENTIALS,
+            "S1.1-02",
+            Verdict::Inconclusive,
+            format!(
+                "default credentials not tried: intrusive checks are off (--no-intrusive); login surfaces: {}",
+                list(surfaces.iter().map(Surface::label))
+            ),
+        ));
+        return findings;
+    }
+    let mut tested = Vec::new();
+    for (surface, outcome) in results {
+        match outcome {
+            Outcome::Guessed(g) => {
+                if let Some((_, user, password, proof)) = &g.accepted {
+                    findings.push(accepted_finding(surface, user, password, proof));
+                } else if let Some(signal) = &g.locked {
+                    findings.push(
+                        Finding::new(
+                            DEFAULT_CREDENTIALS,
+                            "S1.1-02",
+                            Verdict::Inconclusive,
+                            format!(
+                                "{}: stopped after {} attempts on a lockout or rate-limit signal",
+                                surface.label(),
+                                g.tried
+                            ),
+                        )
+                        .with_evidence(signal.clone()),
+                    );
+                } else if matches!(surface, Surface::Snmp(_)) {
+                    // SNMP agents ignore unknown communities: silence cannot tell a refusal
+                    // from no agent, so SNMP is reported only when a community is accepted.
+                } else if let Some(why) = &g.unsupported {
+                    tested.push(format!("{} ({why})", surface.label()));
+                } else if g.failed.len() > g.tried {
+                    findings.push(
+                        Finding::new(
+                            DEFAULT_CREDENTIALS,
+                            "S1.1-02",
+                            Verdict::Inconclusive,
+                            format!(
+                                "{}: attempts could not decide ({} undecided, {} answered)",
+                                surface.label(),
+                                g.failed.len(),
+                                g.tried
+                            ),
+                        )
+                        .with_evidence(Evidence::observed(
+                            "first failure",
+                            g.failed.first().cloned().unwrap_or_default(),
+                        )),
+                    );
+                } else {
+                    tested.push(format!("{} ({} pairs refused)", surface.label(), g.tried));
+                }
+            }
+            Outcome::AcceptsAnything(_) => {}
+            Outcome::Skipped(why) => findings.push(Finding::new(
+                DEFAULT_CREDENTIALS,
+                "S1.1-02",
+                Verdict::Inconclusive,
+                format!("{}: not tried: {why}", surface.label()),
+            )),
+        }
+    }
+    let failed = findings.iter().any(|f| f.verdict == Verdict::Fail);
+    if !tested.is_empty() {
+        findings.push(Finding::new(
+            DEFAULT_CREDENTIALS,
+            "S1.1-02",
+            Verdict::Pass,
+            format!("no default credential accepted on: {}", tested.join(", ")),
+        ));
+    } else if findings.is_empty() && !failed {
+        findings.push(Finding::new(
+            DEFAULT_CREDENTIALS,
+            "S1.1-02",
+            Verdict::NotApplicable,
+            "no login surface to try default credentials on",
+        ));
+    }
+    findings
+}
+
+fn list(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Units of one model declaring the same initial password for a service.
+fn multi_unit(target: &ActiveTarget, context: &ActiveContext) -> Vec<Finding> {
+    let me = &target.device;
+    let Some(model) = &me.model else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    for peer in context.peers.iter() {
+        if peer.name == me.name || peer.model.as_ref() != Some(model) {
+            continue;
+        }
+        for mine in me.credentials.iter().filter(|c| c.initial) {
+            let same = peer.credentials.iter().any(|theirs| {
+                theirs.initial
+                    && theirs.service.eq_ignore_ascii_case(&mine.service)
+                    && theirs.password == mine.password
+            });
+            if same {
+                findings.push(Finding::new(
+                    DEFAULT_CREDENTIALS,
+                    "S1.1-02",
+                    Verdict::Fail,
+                    format!(
+                        "units {:?} and {:?} of model {model:?} declare the same initial {} password (not shown): it is not unique per unit",
+                        me.name, peer.name, mine.service
+                    ),
+                ));
+            }
+        }
+    }
+    findings
+}

@@ -1,0 +1,221 @@
+//! Login surfaces found on a device, and the credential-guessing loop run on each.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use jcstar_model::profile::access::CredentialLists;
+use jcstar_model::Evidence;
+use jcstar_probe::probes::http::ProtectedPath;
+use jcstar_probe::probes::io::Bounds;
+use jcstar_probe::probes::rtsp::ProtectedStream;
+use jcstar_probe::probes::{ftp, http, mqtt, rtsp, snmp, ssh, telnet, vnc, Login};
+
+/// One service that takes a login.
+#[derive(Debug, Clone)]
+pub enum Surface {
+    /// Telnet login prompt.
+    Telnet(SocketAddr),
+    /// SSH password / keyboard-interactive.
+    Ssh(SocketAddr),
+    /// HTTP(S) Basic/Digest on a protected path.
+    Http(SocketAddr, bool, ProtectedPath),
+    /// RTSP Basic/Digest on a protected stream.
+    Rtsp(SocketAddr, ProtectedStream),
+    /// FTP USER/PASS.
+    Ftp(SocketAddr),
+    /// MQTT CONNECT with user name and password (plain or TLS).
+    Mqtt(SocketAddr, bool),
+    /// SNMP community (UDP).
+    Snmp(SocketAddr),
+    /// VNC authentication.
+    Vnc(SocketAddr),
+}
+
+impl Surface {
+    /// The protocol name used in reports and inventory credentials (`telnet`, `ssh`, …).
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            Surface::Telnet(_) => "telnet",
+            Surface::Ssh(_) => "ssh",
+            Surface::Http(_, false, _) => "http",
+            Surface::Http(_, true, _) => "https",
+            Surface::Rtsp(..) => "rtsp",
+            Surface::Ftp(_) => "ftp",
+            Surface::Mqtt(_, false) => "mqtt",
+            Surface::Mqtt(_, true) => "mqtts",
+            Surface::Snmp(_) => "snmp",
+            Surface::Vnc(_) => "vnc",
+        }
+    }
+
+    /// The address probed.
+    pub fn address(&self) -> SocketAddr {
+        match self {
+            Surface::Telnet(a)
+            | Surface::Ssh(a)
+            | Surface::Http(a, ..)
+            | Surface::Rtsp(a, _)
+            | Surface::Ftp(a)
+            | Surface::Mqtt(a, _)
+            | Surface::Snmp(a)
+            | Surface::Vnc(a) => *a,
+        }
+    }
+
+    /// `telnet 23/tcp`, `snmp 161/udp`, `http 80/tcp /admin/`.
+    pub fn label(&self) -> String {
+        let transport = if matches!(self, Surface::Snmp(_)) {
+            "udp"
+        } else {
+            "tcp"
+        };
+        let base = format!("{} {}/{transport}", self.protocol(), self.address().port());
+        match self {
+            Surface::Http(_, _, p) => format!("{base} {}", p.path),
+            _ => base,
+        }
+    }
+
+    /// Whether an inventory credential's `service` names this surface.
+    pub fn matches_service(&self, service: &str) -> bool {
+        let service = service.trim().to_ascii_lowercase();
+        let port = format!("{}/tcp", self.address().port());
+        service == self.protocol()
+            || service == port
+            || (service == "http" && self.protocol() == "https")
+            || (service == "mqtt" && self.protocol() == "mqtts")
+    }
+
+    /// The lists the profile applies to this surface.
+    pub fn lists<'a>(&self, lists: &'a CredentialLists) -> &'a [String] {
+        match self {
+            Surface::Telnet(_) => &lists.telnet,
+            Surface::Ssh(_) => &lists.ssh,
+            Surface::Http(..) => &lists.http,
+            Surface::Rtsp(..) => &lists.rtsp,
+            Surface::Ftp(_) => &lists.ftp,
+            Surface::Mqtt(..) => &lists.mqtt,
+            Surface::Snmp(_) => &lists.snmp,
+            Surface::Vnc(_) => &lists.vnc,
+        }
+    }
+
+    /// One attempt on a fresh connection.
+    pub async fn login(&self, user: &str, password: &str, bounds: &Bounds) -> Login {
+        match self {
+            Surface::Telnet(a) => telnet::login(*a, user, password, bounds).await,
+            Surface::Ssh(a) => ssh::login(*a, user, password, bounds).await,
+            Surface::Http(a, tls, path) => {
+                http::login(*a, *tls, path, user, password, bounds).await
+            }
+            Surface::Rtsp(a, stream) => rtsp::login(*a, stream, user, password, bounds).await,
+            Surface::Ftp(a) => ftp::login(*a, user, password, bounds).await,
+            Surface::Mqtt(a, tls) => mqtt::login(*a, *tls, user, password, bounds).await,
+            Surface::Snmp(a) => snmp::login(*a, password, bounds).await,
+            Surface::Vnc(a) => vnc::login(*a, password, bounds).await,
+        }
+    }
+}
+
+/// What guessing on one surface found.
+#[derive(Debug, Clone, Default)]
+pub struct Guessed {
+    /// Attempts that got an answer.
+    pub tried: usize,
+    /// The accepted pair with the lowest list index, and its proof.
+    pub accepted: Option<(usize, String, String, Evidence)>,
+    /// The lockout or rate-limit signal that stopped the attempts.
+    pub locked: Option<Evidence>,
+    /// Why the surface takes no password login, if it does not.
+    pub unsupported: Option<String>,
+    /// Attempts that could not decide.
+    pub failed: Vec<String>,
+}
+
+/// Undecided attempts after which guessing on a surface gives up.
+const MAX_FAILED: usize = 8;
+
+/// Tries `pairs` on `surface` with `concurrency` connections at once, stopping at the first
+/// success, a lockout signal, or too many undecided attempts. After a success, attempts still
+/// in flight for later list entries are cancelled (a refusal can take seconds, e.g. PAM's
+/// failure delay); attempts for earlier entries finish, so the lowest accepted index wins.
+/// After a lockout signal every attempt in flight is cancelled.
+pub async fn guess(
+    surface: Arc<Surface>,
+    pairs: Arc<Vec<(String, String)>>,
+    concurrency: usize,
+    bounds: Bounds,
+) -> Guessed {
+    let next = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let result = Arc::new(Mutex::new(Guessed::default()));
+    // Attempts for list entries above this are cancelled: the lowest accepted index so far
+    // (`usize::MAX`: none yet), or 0 once the device signalled a lockout.
+    let (best, _) = tokio::sync::watch::channel(usize::MAX);
+    let best = Arc::new(best);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.min(pairs.len()).max(1) {
+        let (surface, pairs, next, stop, result, best) = (
+            surface.clone(),
+            pairs.clone(),
+            next.clone(),
+            stop.clone(),
+            result.clone(),
+            best.clone(),
+        );
+        workers.spawn(async move {
+            let mut superseded = best.subscribe();
+            loop {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let index = next.fetch_add(1, Ordering::SeqCst);
+                let Some((user, password)) = pairs.get(index) else {
+                    break;
+                };
+                let outcome = tokio::select! {
+                    outcome = surface.login(user, password, &bounds) => outcome,
+                    _ = superseded.wait_for(|&b| b < index) => break,
+                };
+                let Ok(mut r) = result.lock() else { break };
+                match outcome {
+                    Login::Accepted(evidence) => {
+                        r.tried += 1;
+                        stop.store(true, Ordering::SeqCst);
+                        if !r.accepted.as_ref().is_some_and(|(i, ..)| *i < index) {
+                            r.accepted = Some((index, user.clone(), password.clone(), evidence));
+                        }
+                        best.send_if_modified(|b| {
+                            let lower = index < *b;
+                            if lower {
+                                *b = index;
+                            }
+                            lower
+                        });
+                    }
+                    Login::Rejected => r.tried += 1,
+                    Login::Locked(evidence) => {
+                        stop.store(true, Ordering::SeqCst);
+                        r.locked.get_or_insert(evidence);
+                        // Attempts in flight stop too: the device asked for no more.
+                        best.send_replace(0);
+                    }
+                    Login::Unsupported(why) => {
+                        stop.store(true, Ordering::SeqCst);
+                        r.unsupported.get_or_insert(why);
+                    }
+                    Login::Failed(why) => {
+                        r.failed.push(why);
+                        if r.failed.len() >= MAX_FAILED {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                    }
+                }
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let guessed = result.lock().map(|r| r.clone()).unwrap_or_default();
+    guessed
+}

@@ -1,0 +1,683 @@
+//! S1.1-04: brute-force resistance, measured on the device. For every login surface, wrong
+//! passwords are sent in sequence on fresh connections and each attempt is timed from connect
+//! to verdict; the device must slow the guesses down or refuse them, the refusal must hold
+//! against the valid credential and against simple bypasses, and a locked account must come
+//! back. Intrusive: it runs only with intrusive checks on, last on a device, one service at a
+//! time.
+
+pub mod attempt;
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::access::surface::Surface;
+use super::{ActiveContext, ActiveTarget};
+use attempt::{Attempt, Kind};
+use jcstar_model::device::Credential;
+use jcstar_model::profile::brute_force::BruteForceSettings;
+use jcstar_model::{Evidence, Finding, Verdict};
+use jcstar_probe::probes::io::Bounds;
+
+/// Check name of every S1.1-04 finding.
+pub const CHECK: &str = "brute_force";
+/// The criterion this check judges.
+const CRITERION: &str = "S1.1-04";
+/// Size of the word list a fail finding quotes the brute-force time for.
+const WORDLIST: usize = 10_000;
+/// Wrong passwords sent under the second user name in the bypass test.
+const OTHER_USER_ATTEMPTS: usize = 3;
+
+/// The probe bounds the profile sets.
+pub fn bounds(settings: &BruteForceSettings) -> Bounds {
+    Bounds {
+        connect: Duration::from_millis(settings.connect_timeout_ms),
+        read: Duration::from_millis(settings.read_timeout_ms),
+        max_bytes: settings.max_response_bytes,
+    }
+}
+
+/// The finding when intrusive checks are off: nothing was sent.
+pub fn skipped() -> Finding {
+    Finding::new(
+        CHECK,
+        CRITERION,
+        Verdict::Inconclusive,
+        "brute-force resistance not measured: intrusive checks are off (it may lock accounts)",
+    )
+}
+
+/// Runs S1.1-04 against one device: every login surface in turn, never two at once.
+pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Finding> {
+    let settings = &context.profile.brute_force;
+    if !context.intrusive {
+        return vec![skipped()];
+    }
+    let bounds = bounds(settings);
+    let surfaces = super::access::login_surfaces(target, &context.profile.access, bounds).await;
+    if surfaces.is_empty() {
+        return vec![Finding::new(
+            CHECK,
+            CRITERION,
+            Verdict::NotApplicable,
+            "no network login surface (telnet, SSH, HTTP, FTP, RTSP, MQTT, VNC) was identified",
+        )];
+    }
+    let mut findings = Vec::new();
+    for surface in &surfaces {
+        let valid = target
+            .device
+            .credentials
+            .iter()
+            .find(|c| surface.matches_service(&c.service));
+        let measured = measure(surface, valid, settings, &bounds).await;
+        findings.push(judge(surface, valid.is_some(), &measured, settings));
+    }
+    findings
+}
+
+/// The user name attacked when the inventory declares none for the service.
+pub fn usual_admin(surface: &Surface) -> &'static str {
+    match surface {
+        Surface::Telnet(_) | Surface::Ssh(_) => "root",
+        Surface::Vnc(_) | Surface::Snmp(_) => "",
+        _ => "admin",
+    }
+}
+
+/// Everything measured on one surface.
+#[derive(Debug, Default)]
+pub struct Measured {
+    /// The attacked user name.
+    pub user: String,
+    /// One correct login before the wrong ones.
+    pub baseline: Option<Attempt>,
+    /// The wrong passwords, in order.
+    pub series: Vec<Attempt>,
+    /// The correct login right after the wrong ones.
+    pub confirm: Option<Attempt>,
+    /// Wrong passwords under a second user name.
+    pub other_user: Vec<Attempt>,
+    /// Wrong passwords on one connection (then, under a lockout, the valid credential if
+    /// declared), each timed from the previous answer; empty when the test is off or the
+    /// protocol cannot retry on a connection.
+    pub same_connection: Vec<Attempt>,
+    /// Wrong passwords sent at once.
+    pub parallel: Vec<Attempt>,
+    /// Wall time of the parallel batch, start to last answer.
+    pub parallel_wall: Duration,
+    /// Correct logins while waiting for the lock to lift, and the time it took from the last
+    /// wrong password.
+    pub recovery: Option<(Vec<Attempt>, Option<Duration>)>,
+    /// Why the series stopped early, if it did.
+    pub stopped: Option<String>,
+    /// The lockout window the inventory declares for the valid credential, in seconds.
+    pub declared_window: Option<u64>,
+}
+
+/// How long to wait for a locked account to recover: the declared lockout window plus a
+/// margin (a fifth, at least 5 s), else the profile's cap, never beyond the cap.
+pub fn recovery_wait(declared: Option<u64>, settings: &BruteForceSettings) -> Duration {
+    let cap = Duration::from_secs(settings.max_lockout_wait_s);
+    match declared {
+        Some(w) => Duration::from_secs(w.saturating_add((w / 5).max(5))).min(cap),
+        None => cap,
+    }
+}
+
+/// Whether an attempt counts as slowed down or refused under the profile threshold.
+fn slowed(a: &Attempt, settings: &BruteForceSettings) -> bool {
+    matches!(a.kind, Kind::Refused(_) | Kind::TimedOut)
+        || a.elapsed >= Duration::from_millis(settings.min_delay_ms)
+}
+
+/// Whether the tail of the series (from `from_attempt`) is all slowed or refused.
+fn defended(series: &[Attempt], settings: &BruteForceSettings) -> bool {
+    series.len() > settings.from_attempt
+        && series[settings.from_attempt..]
+            .iter()
+            .all(|a| slowed(a, settings))
+}
+
+/// Whether a bypass attempt got a plain, fast verdict (the defence did not apply to it).
+fn bypassed(a: &Attempt, settings: &BruteForceSettings) -> bool {
+    matches!(a.kind, Kind::Rejected | Kind::Accepted) && !slowed(a, settings)
+}
+
+/// Sends the baseline, the wrong passwords, the confirmation, the bypasses and the recovery.
+pub async fn measure(
+    surface: &Surface,
+    valid: Option<&Credential>,
+    settings: &BruteForceSettings,
+    bounds: &Bounds,
+) -> Measured {
+    let user = valid
+        .map(|c| c.username.clone())
+        .unwrap_or_else(|| usual_admin(surface).to_string());
+    let mut m = Measured {
+        user: user.clone(),
+        declared_window: valid.and_then(|c| c.lockout_window_s),
+        ..Measured::default()
+    };
+    if let Some(c) = valid {
+        m.baseline = Some(attempt::run(surface, &c.username, c.password.expose(), bounds).await);
+    }
+    let mut undecided = 0;
+    for n in 0..settings.attempts {
+        let wrong = format!("jcs-wrong-{}", jcstar_probe::probes::io::nonce(5));
+        let mut a = attempt::run(surface, &user, &wrong, bounds).await;
+        if let (Kind::Unsupported(why), true) = (&a.kind, n > 0) {
+            // A login prompt that went away after failures is a refusal.
+            a.kind = Kind::Refused(format!("no login offered any more: {why}"));
+        }
+        let kind = a.kind.clone();
+        m.series.push(a);
+        match kind {
+            Kind::Unsupported(why) if n == 0 => {
+                m.stopped = Some(why);
+                return m;
+            }
+            Kind::Accepted => {
+                m.stopped = Some("a wrong password was accepted".into());
+                return m;
+            }
+            Kind::Undecided(_) => {
+                undecided += 1;
+                if undecided > settings.max_undecided {
+                    let first = m.series.iter().find_map(|a| match &a.kind {
+                        Kind::Undecided(why) => Some(why.clone()),
+                        _ => None,
+                    });
+                    m.stopped = Some(format!(
+                        "{undecided} attempts could not be decided, first: {}",
+                        first.unwrap_or_default()
+                    ));
+                    return m;
+                }
+            }
+            _ => {}
+        }
+    }
+    let last_wrong = Instant::now();
+    if !defended(&m.series, settings) {
+        return m;
+    }
+    // Bypasses first: a correct login usually resets the failure count.
+    if settings.bypass_other_user && !matches!(surface, Surface::Vnc(_)) {
+        for _ in 0..OTHER_USER_ATTEMPTS {
+            let wrong = format!("jcs-wrong-{}", jcstar_probe::probes::io::nonce(5));
+            let a = attempt::run(surface, &settings.other_user, &wrong, bounds).await;
+            m.other_user.push(a);
+        }
+    }
+    // Several attempts on one connection, before the parallel batch (whose queued delays
+    // would otherwise be measured here too).
+    if settings.same_connection_attempts > 0 {
+        let mut passwords: Vec<String> = (0..settings.same_connection_attempts)
+            .map(|_| format!("jcs-wrong-{}", jcstar_probe::probes::io::nonce(5)))
+            .collect();
+        // Under a lockout, the valid credential must be refused on that connection too. (Not
+        // under a delay: a correct login may reset the failure count the later tests need.)
+        let lockout = m.series.iter().any(|a| matches!(a.kind, Kind::Refused(_)));
+        if let (Some(c), true) = (valid, lockout) {
+            passwords.push(c.password.expose().to_string());
+        }
+        let fast = Duration::from_millis(settings.min_delay_ms);
+        if let Some(session) = attempt::run_session(surface, &user, &passwords, fast, bounds).await
+        {
+            m.same_connection = session;
+        }
+    }
+    if settings.parallel > 0 {
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..settings.parallel {
+            let (surface, user, bounds) = (surface.clone(), user.clone(), *bounds);
+            tasks.spawn(async move {
+                let wrong = format!("jcs-wrong-{}", jcstar_probe::probes::io::nonce(5));
+                attempt::run(&surface, &user, &wrong, &bounds).await
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok(a) = joined {
+                m.parallel.push(a);
+            }
+        }
+        m.parallel_wall = started.elapsed();
+    }
+    if let Some(c) = valid {
+        m.confirm = Some(attempt::run(surface, &c.username, c.password.expose(), bounds).await);
+    }
+    // Recovery: a lockout that also refused the valid credential must lift, so the run leaves
+    // the device usable. Correct logins do not count as failures.
+    let locked = m
+        .confirm
+        .as_ref()
+        .is_some_and(|c| !matches!(c.kind, Kind::Accepted));
+    if let (true, Some(c)) = (locked, valid) {
+        let bypass_sent =
+            !m.other_user.is_empty() || !m.parallel.is_empty() || !m.same_connection.is_empty();
+        let since = if bypass_sent {
+            Instant::now()
+        } else {
+            last_wrong
+        };
+        let wait = recovery_wait(m.declared_window, settings);
+        let poll = Duration::from_millis(settings.recovery_poll_ms);
+        let mut polls = Vec::new();
+        let mut recovered = None;
+        // At least one poll, even when the confirmation itself outlasted the wait; at most one
+        // per poll interval of the wait.
+        let max_polls = wait.as_millis() / poll.as_millis().max(1) + 1;
+        for _ in 0..max_polls {
+            tokio::time::sleep(poll.min(wait.saturating_sub(since.elapsed()))).await;
+            let a = attempt::run(surface, &c.username, c.password.expose(), bounds).await;
+            let ok = matches!(a.kind, Kind::Accepted);
+            polls.push(a);
+            if ok {
+                recovered = Some(since.elapsed());
+                break;
+            }
+            if since.elapsed() >= wait {
+                break;
+            }
+        }
+        m.recovery = Some((polls, recovered));
+    }
+    m
+}
+
+/// Guesses per second over a series (answered or not: what an attacker gets through).
+fn rate(series: &[Attempt]) -> f64 {
+    let total: f64 = series.iter().map(|a| a.elapsed.as_secs_f64()).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    series.len() as f64 / total
+}
+
+fn duration_text(seconds: f64) -> String {
+    if seconds < 1.0 {
+        "under a second".to_string()
+    } else if seconds < 120.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 7200.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+/// The verdict for one surface.
+pub fn judge(
+    surface: &Surface,
+    has_valid: bool,
+    m: &Measured,
+    settings: &BruteForceSettings,
+) -> Finding {
+    let label = surface.label();
+    let finding = |verdict, summary: String| {
+        let mut f = Finding::new(CHECK, CRITERION, verdict, format!("{label}: {summary}"));
+        f.evidence.extend(evidence(m, settings));
+        f
+    };
+    if let (Some(first), Some(why)) = (m.series.first(), &m.stopped) {
+        if let Kind::Unsupported(_) = first.kind {
+            return finding(
+                Verdict::Pass,
+                format!("accepts no passwords at all ({why}): nothing to guess"),
+            );
+        }
+        if matches!(m.series.last().map(|a| &a.kind), Some(Kind::Accepted)) {
+            return finding(
+                Verdict::Fail,
+                "a random wrong password was accepted: the service does not authenticate".into(),
+            );
+        }
+        return finding(
+            Verdict::Inconclusive,
+            format!("the service stopped answering usefully ({why}); run it again"),
+        );
+    }
+    if let Some(baseline) = &m.baseline {
+        if !matches!(baseline.kind, Kind::Accepted) {
+            return finding(
+                Verdict::Inconclusive,
+                format!(
+                    "the declared credential for {:?} was not accepted before any wrong password ({}): locked already, or wrong in the inventory",
+                    m.user,
+                    baseline.kind.describe()
+                ),
+            );
+        }
+    }
+    if let Some(first) = m.series.first() {
+        if matches!(first.kind, Kind::Refused(_)) {
+            return finding(
+                Verdict::Inconclusive,
+                format!(
+                    "the first wrong password was already refused ({}): was the account locked before the test?",
+                    first.kind.describe()
+                ),
+            );
+        }
+    }
+    let from = settings.from_attempt;
+    let tail = &m.series[from.min(m.series.len())..];
+    let slowed_count = tail.iter().filter(|a| slowed(a, settings)).count();
+    let refused = tail.iter().any(|a| matches!(a.kind, Kind::Refused(_)));
+    let delayed_only = tail.iter().all(|a| {
+        a.elapsed >= Duration::from_millis(settings.min_delay_ms)
+            || matches!(a.kind, Kind::TimedOut)
+    });
+    let r = rate(&m.series);
+    let crack = || {
+        let mirai = jcstar_model::profile::access::list("mirai-telnet").map_or(0, |l| l.len());
+        format!(
+            "{r:.2} guesses/s: the Mirai list ({mirai} pairs) takes {}, a {WORDLIST}-word list {}",
+            duration_text(mirai as f64 / r.max(1e-9)),
+            duration_text(WORDLIST as f64 / r.max(1e-9))
+        )
+    };
+    if slowed_count == 0 {
+        return finding(
+            Verdict::Fail,
+            format!(
+                "{} wrong passwords for {:?} with no slowdown or refusal; {}",
+                m.series.len(),
+                m.user,
+                crack()
+            ),
+        );
+    }
+    if slowed_count < tail.len() {
+        // Sporadic refusals (a dropped connection) do not hide a fast guess rate.
+        let fast: Vec<&Attempt> = tail
+            .iter()
+            .filter(|a| matches!(a.kind, Kind::Rejected) && !slowed(a, settings))
+            .collect();
+        let tail_secs: f64 = tail.iter().map(|a| a.elapsed.as_secs_f64()).sum();
+        let threshold_rate = 1000.0 / settings.min_delay_ms as f64;
+        if fast.len() * 2 > tail.len()
+            && tail_secs > 0.0
+            && fast.len() as f64 / tail_secs > 2.0 * threshold_rate
+        {
+            return finding(
+                Verdict::Fail,
+                format!(
+                    "{} of the {} attempts after failure {from} were answered at full speed (the rest slowed or refused): {:.2} answered guesses/s; {}",
+                    fast.len(),
+                    tail.len(),
+                    fast.len() as f64 / tail_secs,
+                    crack()
+                ),
+            );
+        }
+        return finding(
+            Verdict::Inconclusive,
+            format!(
+                "timings too noisy to judge: {slowed_count} of the {} attempts after failure {from} were slowed (>= {} ms) or refused, the others not",
+                tail.len(),
+                settings.min_delay_ms
+            ),
+        );
+    }
+    let how = if refused && !delayed_only {
+        "refused"
+    } else {
+        "slowed down"
+    };
+    // Step 4: the valid credential right after the wrong ones.
+    let mut notes = Vec::new();
+    if let Some(confirm) = &m.confirm {
+        let fast_ok = matches!(confirm.kind, Kind::Accepted) && !slowed(confirm, settings);
+        if how == "refused" && fast_ok {
+            return finding(
+                Verdict::Fail,
+                format!(
+                    "the lockout is cosmetic: wrong passwords were refused, yet the valid credential was accepted at once ({} ms) right after; {}",
+                    confirm.elapsed.as_millis(),
+                    crack()
+                ),
+            );
+        }
+        if fast_ok {
+            notes.push(
+                "the valid credential still logs in at once (delay applies to failures only)"
+                    .to_string(),
+            );
+        } else if matches!(confirm.kind, Kind::Accepted) {
+            notes.push(format!(
+                "the valid credential was slowed down too ({} ms) right after",
+                confirm.elapsed.as_millis()
+            ));
+        } else {
+            notes.push(format!(
+                "lockout confirmed: the valid credential was {} right after",
+                confirm.kind.describe()
+            ));
+        }
+    } else if !has_valid {
+        notes.push(
+            "no operator credential declared: lockout of the valid login not confirmed".into(),
+        );
+    }
+    // Step 5: bypasses.
+    let mut bypasses = Vec::new();
+    if m.other_user.iter().any(|a| bypassed(a, settings)) {
+        bypasses.push(format!(
+            "a second user name ({:?}) gets fast plain answers",
+            settings.other_user
+        ));
+    }
+    // While the account is locked (the valid login refused) or refusals come back, a parallel
+    // attempt escapes only if it gets a fast plain answer. A delay without lockout is
+    // escaped when parallel connections together guess faster than the threshold rate.
+    let locked = m
+        .confirm
+        .as_ref()
+        .is_some_and(|c| !matches!(c.kind, Kind::Accepted))
+        || m.parallel
+            .iter()
+            .any(|a| matches!(a.kind, Kind::Refused(_)));
+    let wall = m.parallel_wall.as_secs_f64();
+    let answered = m
+        .parallel
+        .iter()
+        .filter(|a| matches!(a.kind, Kind::Rejected))
+        .count();
+    let parallel_rate = if wall > 0.0 {
+        answered as f64 / wall
+    } else {
+        0.0
+    };
+    let threshold_rate = 1000.0 / settings.min_delay_ms as f64;
+    if locked && m.parallel.iter().any(|a| bypassed(a, settings)) {
+        bypasses.push(format!(
+            "{} parallel connections get fast plain answers",
+            m.parallel.len()
+        ));
+    } else if !locked && parallel_rate > threshold_rate {
+        bypasses.push(format!(
+            "{} parallel connections together get {parallel_rate:.2} answered guesses/s (the delay is per connection)",
+            m.parallel.len()
+        ));
+    }
+    // Within one connection, every attempt after the first (which pays the connection's cost)
+    // must be slowed or refused like the fresh-connection ones.
+    let in_connection = m.same_connection.get(1..).unwrap_or(&[]);
+    let fast_in_connection = in_connection
+        .iter()
+        .filter(|a| bypassed(a, settings))
+        .count();
+    if fast_in_connection > 0 && fast_in_connection * 2 >= in_connection.len() {
+        let valid_in = match (has_valid, m.same_connection.last()) {
+            (true, Some(a)) if matches!(a.kind, Kind::Accepted) => {
+                ", and the valid credential was accepted on it"
+            }
+            _ => "",
+        };
+        bypasses.push(format!(
+            "on one connection {fast_in_connection} of the {} attempts after the first got fast plain answers{valid_in} (the defence applies per connection, not per attempt)",
+            in_connection.len()
+        ));
+    }
+    if !bypasses.is_empty() {
+        let fast: Vec<&Attempt> = m
+            .other_user
+            .iter()
+            .chain(&m.parallel)
+            .chain(in_connection)
+            .filter(|a| bypassed(a, settings))
+            .collect();
+        return finding(
+            Verdict::Fail,
+            format!(
+                "wrong passwords are {how} after failure {from}, but the defence is bypassed: {}; {}",
+                bypasses.join("; "),
+                crack_from(&fast)
+            ),
+        );
+    }
+    // Step 6: recovery.
+    if let Some((polls, recovered)) = &m.recovery {
+        let declared = m
+            .declared_window
+            .map(|w| format!(" (declared lockout window {w} s)"))
+            .unwrap_or_default();
+        let waited = recovery_wait(m.declared_window, settings).as_secs();
+        match (recovered, m.declared_window) {
+            (Some(after), _) => notes.push(format!(
+                "the account recovered: the valid credential worked again after {:.0} s{declared}",
+                after.as_secs_f64()
+            )),
+            (None, Some(w)) if w <= settings.max_lockout_wait_s => notes.push(format!(
+                "the account was still locked after {waited} s and {} recovery logins, longer than the inventory's lockout_window_s = {w} allows: the declaration or the device is wrong",
+                polls.len()
+            )),
+            (None, _) => notes.push(format!(
+                "the account was still locked after {waited} s and {} recovery logins{declared} (brute_force.max_lockout_wait_s = {}): it may need time or an operator",
+                polls.len(),
+                settings.max_lockout_wait_s
+            )),
+        }
+    }
+    let judged = tail
+        .iter()
+        .filter(|a| matches!(a.kind, Kind::Rejected))
+        .count();
+    let tail_secs: f64 = tail.iter().map(|a| a.elapsed.as_secs_f64()).sum();
+    let effective = if tail_secs > 0.0 {
+        judged as f64 / tail_secs
+    } else {
+        0.0
+    };
+    finding(
+        Verdict::Pass,
+        format!(
+            "wrong passwords for {:?} are {how} after failure {from} (>= {} ms or refused; effective rate after it {effective:.2} judged guesses/s){}{}",
+            m.user,
+            settings.min_delay_ms,
+            if notes.is_empty() { "" } else { "; " },
+            notes.join("; ")
+        ),
+    )
+}
+
+fn crack_from(fast: &[&Attempt]) -> String {
+    let total: f64 = fast.iter().map(|a| a.elapsed.as_secs_f64()).sum();
+    if fast.is_empty() || total <= 0.0 {
+        return String::new();
+    }
+    let r = fast.len() as f64 / total;
+    format!(
+        "through the bypass {r:.2} guesses/s per connection: a {WORDLIST}-word list takes {}",
+        duration_text(WORDLIST as f64 / r.max(1e-9))
+    )
+}
+
+/// The series and signals as evidence.
+fn evidence(m: &Measured, settings: &BruteForceSettings) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    let legend = format!(
+        "ms per attempt as user {:?}: r rejected, x refused, t timed out, ? undecided, a accepted; threshold {} ms after #{}",
+        m.user, settings.min_delay_ms, settings.from_attempt
+    );
+    if let Some(b) = &m.baseline {
+        out.push(Evidence::observed("baseline (valid credential)", b.code()));
+    }
+    out.push(Evidence::observed(
+        "attempt series",
+        format!("{}: {}", legend, series_text(&m.series)),
+    ));
+    let signals: Vec<String> = m
+        .series
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match &a.kind {
+            Kind::Refused(why) | Kind::Undecided(why) => Some(format!("#{} {why}", i + 1)),
+            _ => None,
+        })
+        .take(4)
+        .collect();
+    if !signals.is_empty() {
+        out.push(Evidence::observed("signals", signals.join("; ")));
+    }
+    if let Some(c) = &m.confirm {
+        out.push(Evidence::observed(
+            "valid credential after the wrong ones",
+            c.code(),
+        ));
+    }
+    if !m.other_user.is_empty() {
+        out.push(Evidence::observed(
+            format!("bypass: user {:?}", settings.other_user),
+            series_text(&m.other_user),
+        ));
+    }
+    if !m.same_connection.is_empty() {
+        out.push(Evidence::observed(
+            "bypass: attempts on one connection",
+            format!(
+                "{} (ms from the previous answer; the first includes the connect)",
+                series_text(&m.same_connection)
+            ),
+        ));
+    }
+    if !m.parallel.is_empty() {
+        out.push(Evidence::observed(
+            format!("bypass: {} parallel connections", m.parallel.len()),
+            format!(
+                "{} (batch took {} ms)",
+                series_text(&m.parallel),
+                m.parallel_wall.as_millis()
+            ),
+        ));
+    }
+    if let Some((polls, recovered)) = &m.recovery {
+        out.push(Evidence::observed(
+            "recovery logins",
+            format!(
+                "{} ({})",
+                series_text(polls),
+                recovered.map_or("not recovered".to_string(), |d| format!(
+                    "recovered after {:.1} s",
+                    d.as_secs_f64()
+                ))
+            ),
+        ));
+    }
+    out
+}
+
+/// `12r 11r 2013x …`
+pub fn series_text(series: &[Attempt]) -> String {
+    series
+        .iter()
+        .map(Attempt::code)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,398 @@
+//! The brute-force check against the demo lab's guarded personas (real servers on loopback,
+//! lockout window shortened), subnets 180-186.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use super::attempt::Kind;
+use super::*;
+use jcstar_lab::{DemoLab, LabOptions, Limits};
+use jcstar_model::device::Secret;
+use jcstar_model::profile::brute_force::BruteForceSettings;
+use jcstar_probe::probes::http;
+
+fn settings() -> BruteForceSettings {
+    BruteForceSettings {
+        attempts: 8,
+        from_attempt: 5,
+        max_lockout_wait_s: 20,
+        recovery_poll_ms: 500,
+        ..BruteForceSettings::default()
+    }
+}
+
+fn operator() -> Credential {
+    Credential {
+        service: "http".into(),
+        username: "admin".into(),
+        password: Secret::new("Op-7731-demo".into()),
+        initial: false,
+        lockout_window_s: None,
+    }
+}
+
+/// Starts a lab with a 2 s lockout window and measures the persona on `host`.
+async fn run(subnet: u8, host: u8, settings: &BruteForceSettings) -> (Measured, Finding) {
+    run_with(subnet, host, settings, Duration::from_secs(2), operator()).await
+}
+
+/// Starts a lab with lockout window `window` and measures the persona on `host` with `valid`.
+async fn run_with(
+    subnet: u8,
+    host: u8,
+    settings: &BruteForceSettings,
+    window: Duration,
+    valid: Credential,
+) -> (Measured, Finding) {
+    let limits = Limits {
+        lockout_window: window,
+        ..Limits::default()
+    };
+    let lab = DemoLab::start_with_limits(LabOptions { subnet }, limits)
+        .await
+        .expect("lab starts");
+    let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 77, subnet, host)), 8080);
+    let bounds = bounds(settings);
+    let survey = http::survey(address, false, &["/admin".to_string()], &bounds).await;
+    let protected = survey
+        .protected
+        .first()
+        .expect("/admin demands a login")
+        .clone();
+    let surface = Surface::Http(address, false, protected);
+    let measured = tokio::time::timeout(
+        Duration::from_secs(120),
+        measure(&surface, Some(&valid), settings, &bounds),
+    )
+    .await
+    .expect("the measurement is bounded");
+    let finding = judge(&surface, true, &measured, settings);
+    lab.shutdown().await;
+    (measured, finding)
+}
+
+fn letters(series: &[Attempt]) -> String {
+    series_text(series)
+        .split(' ')
+        .filter_map(|code| code.chars().last())
+        .collect()
+}
+
+#[tokio::test]
+async fn no_defence_fails_with_a_guess_rate() {
+    let (m, f) = run(180, 16, &settings()).await;
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(
+        f.summary.contains("no slowdown or refusal"),
+        "{}",
+        f.summary
+    );
+    assert!(f.summary.contains("guesses/s"), "{}", f.summary);
+    assert!(f.summary.contains("10000-word list"), "{}", f.summary);
+    assert_eq!(letters(&m.series), "rrrrrrrr");
+    assert!(matches!(m.baseline.map(|b| b.kind), Some(Kind::Accepted)));
+    assert!(m.confirm.is_none() && m.recovery.is_none());
+}
+
+#[tokio::test]
+async fn growing_delay_passes_and_the_series_grows() {
+    let (m, f) = run(181, 17, &settings()).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(f.summary.contains("slowed down"), "{}", f.summary);
+    // The server sleeps 250 ms x failures: a lower bound, whatever the load.
+    for (i, a) in m.series.iter().enumerate() {
+        assert_eq!(a.kind, Kind::Rejected);
+        assert!(
+            a.elapsed >= Duration::from_millis(250 * (i as u64 + 1)),
+            "{i}: {a:?}"
+        );
+    }
+    // Neither another user name nor parallel connections escape the device-wide counter.
+    assert!(m
+        .other_user
+        .iter()
+        .all(|a| a.elapsed >= Duration::from_secs(1)));
+    assert!(m
+        .parallel
+        .iter()
+        .all(|a| a.elapsed >= Duration::from_secs(1)));
+    // On one kept-alive connection the delay holds too: the session stops at the first slow
+    // answer after the connect.
+    assert_eq!(letters(&m.same_connection), "rr");
+    assert!(m.same_connection[1].elapsed >= Duration::from_secs(1));
+    assert!(matches!(m.confirm.map(|c| c.kind), Some(Kind::Accepted)));
+}
+
+#[tokio::test]
+async fn lockout_passes_refuses_the_valid_password_and_recovers() {
+    let (m, f) = run(182, 18, &settings()).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(f.summary.contains("lockout confirmed"), "{}", f.summary);
+    assert!(f.summary.contains("recovered"), "{}", f.summary);
+    assert_eq!(letters(&m.series), "rrrrrxxx");
+    assert!(matches!(m.confirm.map(|c| c.kind), Some(Kind::Refused(_))));
+    assert!(m
+        .other_user
+        .iter()
+        .all(|a| matches!(a.kind, Kind::Refused(_))));
+    // The lock holds on a kept-alive connection as well.
+    assert_eq!(letters(&m.same_connection), "x");
+    let (polls, recovered) = m.recovery.expect("recovery was checked");
+    assert!(recovered.is_some(), "{}", series_text(&polls));
+    assert!(matches!(
+        polls.last().map(|a| &a.kind),
+        Some(Kind::Accepted)
+    ));
+}
+
+#[tokio::test]
+async fn per_user_lockout_is_bypassed_with_another_name() {
+    let (m, f) = run(183, 19, &settings()).await;
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(f.summary.contains("bypassed"), "{}", f.summary);
+    assert!(f.summary.contains("second user name"), "{}", f.summary);
+    assert_eq!(letters(&m.series), "rrrrrxxx");
+    assert_eq!(letters(&m.other_user), "rrr");
+    // Without the bypass test the same device passes.
+    let quiet = BruteForceSettings {
+        bypass_other_user: false,
+        ..settings()
+    };
+    let (_, f) = run(184, 19, &quiet).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+}
+
+#[tokio::test]
+async fn a_delay_per_new_connection_is_bypassed_on_one_connection() {
+    let (m, f) = run(185, 20, &settings()).await;
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(f.summary.contains("bypassed"), "{}", f.summary);
+    assert!(f.summary.contains("on one connection"), "{}", f.summary);
+    // Fresh connections: 250 ms more per failure, so the series alone passes.
+    assert_eq!(letters(&m.series), "rrrrrrrr");
+    for (i, a) in m.series.iter().enumerate() {
+        assert!(
+            a.elapsed >= Duration::from_millis(250 * i as u64),
+            "{i}: {a:?}"
+        );
+    }
+    // One connection: the first login pays the delay, the next ones are answered at once.
+    assert_eq!(letters(&m.same_connection), "rrrr");
+    assert!(m.same_connection[0].elapsed >= Duration::from_secs(1));
+    assert!(m.same_connection[1..]
+        .iter()
+        .all(|a| a.elapsed < Duration::from_millis(500)));
+    let evidence = f
+        .evidence
+        .iter()
+        .find(|e| e.label == "bypass: attempts on one connection")
+        .expect("same-connection evidence");
+    assert!(
+        evidence
+            .received
+            .as_deref()
+            .is_some_and(|r| r.contains("the first includes the connect")),
+        "{evidence:?}"
+    );
+    // Without the same-connection test the device looks defended.
+    let quiet = BruteForceSettings {
+        same_connection_attempts: 0,
+        parallel: 0,
+        ..settings()
+    };
+    let (m, f) = run(186, 20, &quiet).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(m.same_connection.is_empty());
+}
+
+#[tokio::test]
+async fn a_declared_lockout_window_bounds_the_recovery_wait() {
+    // The device locks for 8 s but the inventory declares 1 s: jcstar waits 1 s plus its
+    // 5 s margin, not the profile's 20 s, and says the declaration does not hold.
+    let valid = Credential {
+        lockout_window_s: Some(1),
+        ..operator()
+    };
+    let s = BruteForceSettings {
+        parallel: 0,
+        same_connection_attempts: 0,
+        bypass_other_user: false,
+        ..settings()
+    };
+    let (m, f) = run_with(188, 18, &s, Duration::from_secs(8), valid).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(f.summary.contains("lockout_window_s = 1"), "{}", f.summary);
+    let (polls, recovered) = m.recovery.expect("recovery was checked");
+    assert!(recovered.is_none(), "{}", series_text(&polls));
+    let polled: Duration = polls.iter().map(|a| a.elapsed).sum::<Duration>()
+        + Duration::from_millis(s.recovery_poll_ms) * polls.len() as u32;
+    assert!(polled < Duration::from_secs(8), "{}", series_text(&polls));
+}
+
+#[test]
+fn recovery_waits_follow_the_declaration_within_the_cap() {
+    let s = settings();
+    assert_eq!(recovery_wait(None, &s), Duration::from_secs(20));
+    assert_eq!(recovery_wait(Some(1), &s), Duration::from_secs(6));
+    assert_eq!(recovery_wait(Some(10), &s), Duration::from_secs(15));
+    assert_eq!(recovery_wait(Some(600), &s), Duration::from_secs(20));
+}
+
+fn at(ms: u64, kind: Kind) -> Attempt {
+    Attempt {
+        elapsed: Duration::from_millis(ms),
+        kind,
+    }
+}
+
+#[test]
+fn judging_sporadic_refusals_mixed_timings_and_no_passwords() {
+    let s = settings();
+    let surface = Surface::Ssh(SocketAddr::from(([127, 0, 0, 1], 22)));
+    let dropped = || Kind::Refused("cannot connect: Connection reset".into());
+    // One dropped connection among fast rejections: still a fast guess rate.
+    let mut series: Vec<Attempt> = (0..8).map(|_| at(30, Kind::Rejected)).collect();
+    series[6] = at(2, dropped());
+    let m = Measured {
+        user: "root".into(),
+        series,
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(
+        f.summary.contains("answered at full speed"),
+        "{}",
+        f.summary
+    );
+    // Half slow, half fast at a modest rate: too noisy to judge.
+    let series = (0..8)
+        .map(|i| at(if i % 2 == 0 { 1500 } else { 600 }, Kind::Rejected))
+        .collect();
+    let m = Measured {
+        user: "root".into(),
+        series,
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Inconclusive, "{}", f.summary);
+    assert!(f.summary.contains("noisy"), "{}", f.summary);
+    // A defended series, then one connection: fast plain answers after its first attempt
+    // are a bypass; a slow one stops the session and is none.
+    let defended: Vec<Attempt> = (0..8)
+        .map(|i| at(if i < 5 { 100 } else { 1500 }, Kind::Rejected))
+        .collect();
+    let m = Measured {
+        user: "root".into(),
+        series: defended.clone(),
+        same_connection: vec![
+            at(1600, Kind::Rejected),
+            at(4, Kind::Rejected),
+            at(3, Kind::Rejected),
+        ],
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(
+        f.summary.contains("on one connection 2 of the 2 attempts"),
+        "{}",
+        f.summary
+    );
+    let m = Measured {
+        user: "root".into(),
+        series: defended,
+        same_connection: vec![at(1600, Kind::Rejected), at(1700, Kind::Rejected)],
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    // Publickey only: nothing to guess.
+    let m = Measured {
+        user: "root".into(),
+        series: vec![at(20, Kind::Unsupported("publickey only".into()))],
+        stopped: Some("publickey only".into()),
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &m, &s);
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(f.summary.contains("accepts no passwords"), "{}", f.summary);
+}
+
+#[tokio::test]
+async fn sessions_retry_on_one_connection_per_protocol() {
+    let subnet = 187;
+    let lab = DemoLab::start(LabOptions { subnet })
+        .await
+        .expect("lab starts");
+    let at = |host, port| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 77, subnet, host)), port);
+    let bounds = bounds(&settings());
+    let fast = Duration::from_secs(1);
+    let wrong: Vec<String> = (0..3).map(|i| format!("jcs-wrong-{i}")).collect();
+    let with = |last: &str| {
+        let mut all = wrong.clone();
+        all.push(last.to_string());
+        all
+    };
+    // weak-camera's telnet closes the connection after three failures.
+    let telnet = Surface::Telnet(at(1, 2323));
+    let s = attempt::run_session(&telnet, "root", &with("xc3511"), fast, &bounds)
+        .await
+        .expect("telnet retries on a connection");
+    assert_eq!(letters(&s), "rrrx", "{}", series_text(&s));
+    assert!(
+        matches!(&s[3].kind, Kind::Refused(why) if why.contains("after 3 attempts")),
+        "{:?}",
+        s[3]
+    );
+    // ssh-gateway and weak-nas take USER/PASS and password requests again on the connection.
+    let ssh = Surface::Ssh(at(15, 2222));
+    let s = attempt::run_session(&ssh, "admin", &with("admin"), fast, &bounds)
+        .await
+        .expect("SSH retries in a session");
+    assert_eq!(letters(&s), "rrra", "{}", series_text(&s));
+    let ftp = Surface::Ftp(at(7, 2121));
+    let s = attempt::run_session(&ftp, "admin", &with("admin"), fast, &bounds)
+        .await
+        .expect("FTP retries on a connection");
+    assert_eq!(letters(&s), "rrra", "{}", series_text(&s));
+    // A series stops at the first slow answer after the first: the defence holds there.
+    let s = attempt::run_session(
+        &ssh,
+        "admin",
+        &with("admin"),
+        Duration::from_millis(1),
+        &bounds,
+    )
+    .await
+    .expect("SSH retries in a session");
+    assert_eq!(letters(&s), "rr", "{}", series_text(&s));
+    // weak-camera's (Basic) and weak-nvr's (Digest) HTTP servers close after each answer:
+    // no second attempt on a connection.
+    for (host, letters_seen, why) in [
+        (1, "rx", "closed the keep-alive connection after 1 attempts"),
+        (13, "x", "closed the connection after the Digest challenge"),
+    ] {
+        let address = at(host, 8080);
+        let survey = http::survey(address, false, &["/admin".to_string()], &bounds).await;
+        let protected = survey.protected.first().expect("/admin is protected");
+        let http_surface = Surface::Http(address, false, protected.clone());
+        let s = attempt::run_session(&http_surface, "admin", &with("admin"), fast, &bounds)
+            .await
+            .expect("HTTP tries keep-alive");
+        assert_eq!(letters(&s), letters_seen, "{}", series_text(&s));
+        assert!(
+            matches!(s.last().map(|a| &a.kind), Some(Kind::Refused(w)) if w.contains(why)),
+            "{s:?}"
+        );
+    }
+    lab.shutdown().await;
+}
+
+#[test]
+fn crack_times_read_as_people_say_them() {
+    assert_eq!(super::duration_text(0.04), "under a second");
+    assert_eq!(super::duration_text(6.2), "6 s");
+    assert_eq!(super::duration_text(600.0), "10 min");
+    assert_eq!(super::duration_text(9000.0), "2.5 h");
+}

@@ -1,0 +1,178 @@
+//! Checks: each turns what was observed about one device into findings for ★1 criteria.
+//!
+//! Passive checks read the port scan and the inventory. Active checks open connections of their
+//! own to the device's services (credential probes, TLS/SSH inspection, …); they run after the
+//! port scan, one task per device, and can be interrupted.
+
+pub mod access;
+pub mod bruteforce;
+pub mod crypto;
+pub mod declared;
+pub mod identity;
+pub mod interfaces;
+pub mod udp;
+pub mod web;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use jcstar_model::device::Device;
+use jcstar_model::observed::{Sighting, UdpPort};
+use jcstar_model::profile::CheckId;
+use jcstar_model::profile::Profile;
+use jcstar_model::Finding;
+use jcstar_probe::scan::HostScan;
+
+/// The criteria the enabled active checks bear on.
+pub fn active_criteria(profile: &Profile) -> Vec<String> {
+    let mut criteria: Vec<String> = CheckId::ALL
+        .into_iter()
+        .filter(|check| check.is_active() && profile.check_enabled(*check))
+        .flat_map(|check| check.criteria().iter().map(|id| id.to_string()))
+        .collect();
+    criteria.sort();
+    criteria.dedup();
+    criteria
+}
+
+/// The finding recorded for a device whose active checks did not finish.
+pub fn active_not_finished(profile: &Profile) -> Finding {
+    Finding {
+        check: "run.active_checks".to_string(),
+        criteria: active_criteria(profile),
+        verdict: jcstar_model::Verdict::Inconclusive,
+        summary: "the service checks did not finish: the run was interrupted; run it again"
+            .to_string(),
+        evidence: Vec::new(),
+    }
+}
+
+/// Everything the passive checks may read about one device.
+pub struct Observation<'a> {
+    /// The device and its declarations.
+    pub device: &'a Device,
+    /// Its TCP scan; `None` when the run was interrupted before it finished.
+    pub scan: Option<&'a HostScan>,
+    /// The TCP ports that were probed.
+    pub scanned_ports: &'a [u16],
+    /// Today's date, for date-bound evidence.
+    pub today: NaiveDate,
+}
+
+/// Runs every passive check the profile enables and returns their findings.
+pub fn run_passive(observation: &Observation<'_>, profile: &Profile) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if profile.check_enabled(CheckId::Interfaces) {
+        findings.extend(interfaces::check(observation, profile));
+    }
+    if profile.check_enabled(CheckId::DeclaredEvidence) {
+        findings.extend(declared::check(
+            observation.device,
+            profile,
+            observation.today,
+        ));
+    }
+    findings
+}
+
+/// What an active check is allowed to do in this run.
+#[derive(Debug, Clone)]
+pub struct ActiveContext {
+    /// The profile in force.
+    pub profile: Arc<Profile>,
+    /// Whether intrusive checks (credential guessing, lockout tests) may run.
+    pub intrusive: bool,
+    /// Every device of the run, for rules across units of one model.
+    pub peers: Arc<Vec<Device>>,
+}
+
+/// One device's input to the active checks, owned so each device runs in its own task.
+#[derive(Debug, Clone)]
+pub struct ActiveTarget {
+    /// The device.
+    pub device: Device,
+    /// Its finished TCP scan (open ports carry the identified service).
+    pub scan: HostScan,
+}
+
+/// What the active checks found on one device.
+#[derive(Debug, Clone, Default)]
+pub struct ActiveOutcome {
+    /// Findings for the ★1 criteria.
+    pub findings: Vec<Finding>,
+    /// UDP ports probed, with their states.
+    pub udp_ports: Vec<UdpPort>,
+    /// Identity and software sightings gathered by the checks, judged together at the end.
+    pub sightings: Vec<Sighting>,
+}
+
+/// Runs every active check the profile enables against one device.
+pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveOutcome {
+    let mut outcome = ActiveOutcome::default();
+    let enabled = |check: CheckId| context.profile.check_enabled(check);
+    // In this order: checks that gather sightings (UDP, web) run before the identity check that
+    // judges them; the intrusive checks come last.
+    if enabled(CheckId::Crypto) {
+        let found = crypto::check(&target, &context).await;
+        outcome.findings.extend(found);
+    }
+    // S1.1-13/S1.1-01 on UDP; UPnP, SNMP, mDNS and WS-Discovery sightings.
+    if enabled(CheckId::UdpServices) {
+        let ActiveOutcome {
+            findings,
+            udp_ports,
+            sightings,
+        } = &mut outcome;
+        udp::check(&target, &context, findings, udp_ports, sightings).await;
+    }
+    // S1.1-05 security.txt, S1.1-07/S1.1-01 open update pages; HTTP title and header sightings.
+    if enabled(CheckId::WebInformation) {
+        let (found, sightings) = web::check(&target, &context).await;
+        outcome.findings.extend(found);
+        outcome.sightings.extend(sightings);
+    }
+    // S1.1-10, S1.1-06: every sighting gathered above plus the scan banners.
+    if enabled(CheckId::Identity) {
+        let banners = identity::banner_components(&target.scan);
+        outcome.sightings.extend(banners);
+        let judged = identity::check(&target.device, &outcome.sightings);
+        outcome.findings.extend(judged);
+    }
+    let unauthenticated = enabled(CheckId::UnauthenticatedAccess);
+    let credentials = enabled(CheckId::DefaultCredentials);
+    if unauthenticated || credentials {
+        let found = access::check(&target, &context).await;
+        outcome.findings.extend(found.into_iter().filter(|f| {
+            (unauthenticated && f.check == access::UNAUTHENTICATED)
+                || (credentials && f.check == access::DEFAULT_CREDENTIALS)
+        }));
+    }
+    // Last on the device: it may lock accounts, so every other check has had its turn.
+    if enabled(CheckId::BruteForce) {
+        if context.intrusive {
+            let found = bruteforce::check(&target, &context).await;
+            outcome.findings.extend(found);
+        } else {
+            outcome.findings.push(bruteforce::skipped());
+        }
+    }
+    outcome
+}
+
+/// Checks that compare devices with each other (e.g. keys shared across units); they run once
+/// every device's findings are in. `findings[i]` belongs to `devices[i]`.
+pub fn run_cross_device(devices: &[Device], findings: &mut [Vec<Finding>], profile: &Profile) {
+    if profile.check_enabled(CheckId::Crypto) {
+        crypto::key_reuse(devices, findings);
+    }
+}
+
+/// (check, verdict) of each finding, for tests comparing what a check decided.
+#[cfg(test)]
+pub(crate) fn verdicts(findings: &[Finding]) -> Vec<(&str, jcstar_model::Verdict)> {
+    findings
+        .iter()
+        .map(|f| (f.check.as_str(), f.verdict))
+        .collect()
+}

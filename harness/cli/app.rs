@@ -1,0 +1,319 @@
+//! The commands behind the CLI, returning the documented exit status.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{Cli, Command, DemoArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs};
+use crate::inventory;
+use crate::run::{execute, resolve_devices, RunPlan};
+use crate::targets::spec::{expand, read_list_file, split_comma_list, ExpandOptions, SpecSource};
+use jcstar_lab::{DemoLab, LabOptions, Limits};
+use jcstar_model::error::{ExitStatus, InputError, Origin};
+use jcstar_model::ports::parse_port_spec;
+use jcstar_model::profile::Profile;
+use jcstar_report::{IntrusiveInfo, RunReport};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> ExitStatus {
+    let verbose = cli.verbose > 0;
+    let result = match cli.command {
+        Command::Scan(args) => scan(args, verbose).await,
+        Command::Demo(args) => demo(args, verbose).await,
+        Command::Requirements(args) => requirements(args),
+        Command::EvidenceTemplate(args) => evidence_template(args),
+    };
+    result.unwrap_or_else(|failure| failure.report())
+}
+
+/// Why a command stopped early.
+enum Failure {
+    Input(InputError),
+    Run(String),
+}
+
+impl Failure {
+    fn report(self) -> ExitStatus {
+        match self {
+            Failure::Input(e) => {
+                eprintln!("jcstar: error: {e}");
+                ExitStatus::BadInput
+            }
+            Failure::Run(message) => {
+                eprintln!("jcstar: run failed: {message}");
+                ExitStatus::RunFailed
+            }
+        }
+    }
+}
+
+impl From<InputError> for Failure {
+    fn from(e: InputError) -> Self {
+        Failure::Input(e)
+    }
+}
+
+async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
+    let profile = Profile::load(&args.run.profile)?;
+    let ports = ports_for(&args.run, &profile)?;
+    let options = ExpandOptions {
+        max_addresses: profile.scan.max_addresses,
+        allow_large: args.allow_large,
+    };
+    let mut specs: Vec<SpecSource> = args
+        .targets
+        .iter()
+        .map(|text| SpecSource {
+            text: text.clone(),
+            origin: Origin::command_line(),
+        })
+        .collect();
+    for path in &args.input_list {
+        specs.extend(read_list_file(path)?);
+    }
+    let mut exclusions = Vec::new();
+    for list in &args.exclude {
+        exclusions.extend(split_comma_list(list, Origin::command_line()));
+    }
+    for path in &args.excludefile {
+        exclusions.extend(read_list_file(path)?);
+    }
+    let entries = match &args.inventory {
+        Some(path) => inventory::load(path, &profile)?,
+        None => Vec::new(),
+    };
+    if specs.is_empty() && entries.is_empty() {
+        return Err(InputError::arg(
+            "no targets: give addresses (e.g. 192.168.1.10 or 10.0.0.0/28), -iL FILE, or --targets INVENTORY.toml",
+        )
+        .into());
+    }
+    let cli_hosts = if specs.is_empty() {
+        Vec::new()
+    } else {
+        expand(&specs, &exclusions, &options).await?
+    };
+    let devices = resolve_devices(entries, cli_hosts, &options).await?;
+    let plan = plan_for(profile, devices, ports, &args.run, verbose);
+    let report = execute(&plan).await;
+    let written = write_reports(&report, args.run.out.as_deref())?;
+    print_summary(&report, &written);
+    Ok(if report.interrupted {
+        ExitStatus::RunFailed
+    } else if report.summary.devices_failed > 0 {
+        ExitStatus::CriteriaFailed
+    } else {
+        ExitStatus::Clean
+    })
+}
+
+async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
+    let profile = Profile::load(&args.run.profile)?;
+    let ports = ports_for(&args.run, &profile)?;
+    let lab = DemoLab::start_with_limits(
+        LabOptions {
+            subnet: args.subnet,
+        },
+        demo_limits(),
+    )
+    .await
+    .map_err(|e| Failure::Run(format!("cannot start the demo lab: {e}")))?;
+    println!("jcstar demo: simulated lab running on loopback:");
+    for device in lab.devices() {
+        let listening: Vec<String> = lab_ports(device);
+        println!(
+            "  {:<16} {:<12} {:<12} listening on {}",
+            device.name,
+            device.address,
+            device.model,
+            listening.join(", ")
+        );
+    }
+    if args.serve {
+        println!("serving until Ctrl-C; scan it with: jcstar scan --targets targets/example.toml");
+        let _ = tokio::signal::ctrl_c().await;
+        lab.shutdown().await;
+        return Ok(ExitStatus::Clean);
+    }
+    let inventory_text = lab.inventory_toml();
+    let entries = inventory::parse(&inventory_text, Path::new("<demo lab inventory>"), &profile)?;
+    let options = ExpandOptions {
+        max_addresses: profile.scan.max_addresses,
+        allow_large: false,
+    };
+    let devices = resolve_devices(entries, Vec::new(), &options).await?;
+    let plan = plan_for(profile, devices, ports, &args.run, verbose);
+    let report = execute(&plan).await;
+    lab.shutdown().await;
+    let written = write_reports(&report, args.run.out.as_deref())?;
+    print_summary(&report, &written);
+    Ok(if report.interrupted {
+        ExitStatus::RunFailed
+    } else {
+        ExitStatus::Clean
+    })
+}
+
+/// The demo command's lab: the guarded logins (S1.1-04) lock for 10 s instead of 30 s and
+/// their growing delays stop at 1.5 s instead of 10 s. Both stay well beyond what the
+/// brute-force check needs to see the defence (a lock outlasting its bypass attempts, a delay
+/// above the profile's 1 s threshold), and the demo finishes in about half the time.
+fn demo_limits() -> Limits {
+    Limits {
+        lockout_window: Duration::from_secs(10),
+        max_login_delay: Duration::from_millis(1500),
+        ..Limits::default()
+    }
+}
+
+fn lab_ports(device: &jcstar_lab::LabDevice) -> Vec<String> {
+    device
+        .listening
+        .iter()
+        .map(|(port, kind)| {
+            let transport = if jcstar_lab::is_udp_kind(kind) {
+                "udp"
+            } else {
+                "tcp"
+            };
+            format!("{port}/{transport} {kind}")
+        })
+        .collect()
+}
+
+fn requirements(args: RequirementsArgs) -> Result<ExitStatus, Failure> {
+    let profile = Profile::load(&args.profile)?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&profile.criteria)
+            .map_err(|e| Failure::Run(e.to_string()))?;
+        println!("{text}");
+        return Ok(ExitStatus::Clean);
+    }
+    println!(
+        "{} ({} {})\n",
+        profile.profile.title, profile.profile.name, profile.profile.version
+    );
+    for c in &profile.criteria {
+        let evaluation = format!(
+            "{:?}{}",
+            c.evaluation,
+            if c.evaluation_confirmed { "" } else { "?" }
+        )
+        .to_lowercase();
+        println!(
+            "{}  {}  [official evaluation: {}]",
+            c.id, c.title, evaluation
+        );
+        println!("    {}", c.text);
+        println!("    jcstar: {}", c.jcstar_checks);
+        if !c.evidence.is_empty() {
+            println!("    evidence fields: {}", c.evidence.join(", "));
+        }
+        if !c.optional_evidence.is_empty() {
+            println!(
+                "    optional evidence fields: {}",
+                c.optional_evidence.join(", ")
+            );
+        }
+        if !c.en_303_645.is_empty() {
+            println!("    EN 303 645: {}", c.en_303_645.join(", "));
+        }
+        println!();
+    }
+    println!("'?' after an evaluation type: not confirmed from public material.");
+    Ok(ExitStatus::Clean)
+}
+
+fn evidence_template(args: TemplateArgs) -> Result<ExitStatus, Failure> {
+    let profile = Profile::load(&args.profile)?;
+    let entries = inventory::load(&args.inventory, &profile)?;
+    print!("{}", crate::template::render(&entries, &profile));
+    Ok(ExitStatus::Clean)
+}
+
+/// The ports to probe: `--ports` if given, else the profile's list. The profile's ports go
+/// first so the adaptive timeout learns from likely-open ports early.
+fn ports_for(args: &RunArgs, profile: &Profile) -> Result<Vec<u16>, InputError> {
+    let defaults = profile.default_ports();
+    let Some(spec) = &args.ports else {
+        return Ok(defaults);
+    };
+    let requested = parse_port_spec(spec, Origin::command_line())?;
+    let mut ordered: Vec<u16> = defaults
+        .iter()
+        .copied()
+        .filter(|p| requested.binary_search(p).is_ok())
+        .collect();
+    ordered.extend(requested.iter().copied().filter(|p| !defaults.contains(p)));
+    Ok(ordered)
+}
+
+fn plan_for(
+    profile: Profile,
+    devices: Vec<jcstar_model::device::Device>,
+    ports: Vec<u16>,
+    args: &RunArgs,
+    verbose: bool,
+) -> RunPlan {
+    let intrusive = if args.no_intrusive {
+        IntrusiveInfo {
+            enabled: false,
+            disabled_by: Some("--no-intrusive".into()),
+        }
+    } else if !profile.checks.intrusive {
+        IntrusiveInfo {
+            enabled: false,
+            disabled_by: Some("profile [checks] intrusive = false".into()),
+        }
+    } else {
+        IntrusiveInfo {
+            enabled: true,
+            disabled_by: None,
+        }
+    };
+    RunPlan {
+        profile,
+        devices,
+        ports,
+        intrusive,
+        show_progress: !args.quiet,
+        verbose,
+    }
+}
+
+fn write_reports(
+    report: &RunReport,
+    out: Option<&Path>,
+) -> Result<jcstar_report::WrittenReports, Failure> {
+    let dir = out.map(Path::to_path_buf).unwrap_or_else(default_out_dir);
+    jcstar_report::write_all(report, &dir)
+        .map_err(|e| Failure::Run(format!("cannot write reports to {}: {e}", dir.display())))
+}
+
+/// `reports/<timestamp>/`, with a suffix if two runs start in the same second.
+fn default_out_dir() -> PathBuf {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
+    let base = Path::new("reports");
+    let mut dir = base.join(&stamp);
+    let mut n = 2;
+    while dir.exists() {
+        dir = base.join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    dir
+}
+
+fn print_summary(report: &RunReport, written: &jcstar_report::WrittenReports) {
+    println!("\n{}", jcstar_report::table::render(report));
+    if !report.intrusive.enabled {
+        println!(
+            "intrusive checks skipped ({})",
+            report
+                .intrusive
+                .disabled_by
+                .as_deref()
+                .unwrap_or("disabled")
+        );
+    }
+    println!("reports: {}", written.json.display());
+    println!("         {}", written.junit.display());
+}

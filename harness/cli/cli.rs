@@ -1,0 +1,156 @@
+//! Command-line interface definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  the run completed and no criterion failed
+  1  the run completed and at least one criterion failed on some device
+  2  bad input: targets, inventory, profile or flags (the message names file, line and fix)
+  3  the run itself failed or did not complete: interrupted (SIGINT/SIGTERM; the partial
+     reports are still written), could not write reports, could not start the demo lab
+
+Scan only devices you are authorised to test. jcstar sends traffic only to the targets given.";
+
+/// jcstar: JC-STAR ★1 conformance test harness for IoT devices.
+///
+/// Probes devices on a lab LAN concurrently, maps what it finds to the 16 ★1 criteria
+/// (S1.1-01 … S1.1-16) and writes JUnit XML, JSON and a terminal summary.
+#[derive(Debug, Parser)]
+#[command(name = "jcstar", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// More detail on stderr: resource limits (-v), debug logs (-vv).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan devices and judge them against the profile's criteria.
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
+    /// Start the built-in simulated lab on loopback (127.77.N.x), scan it and write reports.
+    ///
+    /// No hardware and no root needed. Exits 0 when the demo ran (the lab's weak devices are
+    /// meant to fail), 3 when it could not run.
+    Demo(DemoArgs),
+    /// List the profile's criteria: id, official evaluation type, what jcstar checks.
+    Requirements(RequirementsArgs),
+    /// Print an inventory skeleton with every evidence field of the profile for the devices of
+    /// an inventory (values already declared are kept), to fill in once.
+    EvidenceTemplate(TemplateArgs),
+}
+
+/// Options shared by commands that run a scan.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Check profile: the built-in name `jc-star-1` or a TOML file.
+    #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
+    pub profile: String,
+    /// TCP ports in nmap syntax (`22,80,8000-8100`; `-p-` for all 65535). Default: the profile's IoT list.
+    #[arg(
+        short = 'p',
+        long = "ports",
+        value_name = "PORTS",
+        allow_hyphen_values = true
+    )]
+    pub ports: Option<String>,
+    /// Directory for results.json and junit.xml. Default: reports/<timestamp>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Skip intrusive checks (credential guessing, lockout tests); the report says they were skipped.
+    #[arg(long)]
+    pub no_intrusive: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `jcstar scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Targets in nmap syntax: 192.168.1.5, 10.0.0.0/24, 10.0.0.1-20, 10.0.1-3.7, ::1, 2001:db8::/120, hostnames.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Read targets from a file (nmap's -iL): whitespace-separated, `#` comments.
+    #[arg(
+        long = "input-list",
+        value_name = "FILE",
+        help = "Read targets from FILE (also -iL FILE): whitespace-separated, # comments"
+    )]
+    pub input_list: Vec<PathBuf>,
+    /// Exclude targets: comma-separated specs.
+    #[arg(long, value_name = "SPECS")]
+    pub exclude: Vec<String>,
+    /// Exclude the targets listed in a file.
+    #[arg(long, value_name = "FILE")]
+    pub excludefile: Vec<PathBuf>,
+    /// TOML inventory of devices with declared services, credentials and vendor evidence.
+    #[arg(long = "targets", value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Allow target specs that expand to more addresses than the profile's max_addresses (never
+    /// more than 16,777,216, a /8).
+    #[arg(long)]
+    pub allow_large: bool,
+    /// Run options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `jcstar demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Lab subnet N: devices listen on 127.77.N.1, 127.77.N.2, … (lets several demos run at once).
+    #[arg(long, default_value_t = 0)]
+    pub subnet: u8,
+    /// Only start the lab and keep it running until Ctrl-C, to scan it with `jcstar scan`
+    /// (e.g. `--targets targets/example.toml`).
+    #[arg(long)]
+    pub serve: bool,
+    /// Run options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `jcstar requirements`.
+#[derive(Debug, Args)]
+pub struct RequirementsArgs {
+    /// Check profile: the built-in name `jc-star-1` or a TOML file.
+    #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
+    pub profile: String,
+    /// Print the catalogue as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `jcstar evidence-template`.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// The inventory whose devices the skeleton lists.
+    #[arg(long = "targets", value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// Check profile whose evidence fields are listed.
+    #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
+    pub profile: String,
+}
+
+/// Rewrites nmap's `-iL FILE` into `--input-list FILE`, which clap can parse.
+pub fn normalise_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .map(|arg| {
+            if arg == "-iL" {
+                "--input-list".to_string()
+            } else if let Some(rest) = arg.strip_prefix("-iL") {
+                format!("--input-list={rest}")
+            } else {
+                arg
+            }
+        })
+        .collect()
+}

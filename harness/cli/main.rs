@@ -1,0 +1,31 @@
+//! The `jcstar` command.
+
+use clap::Parser;
+use jcstar::cli::{normalise_args, Cli};
+
+fn main() {
+    let cli = Cli::parse_from(normalise_args(std::env::args()));
+    let filter = match cli.verbose {
+        0 | 1 => "warn",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("jcstar: run failed: cannot start the async runtime: {e}");
+            std::process::exit(jcstar_model::error::ExitStatus::RunFailed as i32);
+        }
+    };
+    let status = runtime.block_on(jcstar::app::run(cli));
+    std::process::exit(status as i32);
+}

@@ -1,0 +1,616 @@
+//! A small HTTP/1.1 client with a byte cap and deadlines on every read, plus the HTTP access
+//! probes. Hand-written rather than reqwest: the probes need the raw status and
+//! `WWW-Authenticate` headers of hostile servers, a hard cap on what is read, and Digest.
+
+use std::net::SocketAddr;
+
+use tokio::time::Instant;
+
+use super::digest::{self, Challenge};
+use super::io::{self, Bounds, ReadEnd};
+use super::{Exposure, Login, Series};
+use jcstar_model::Evidence;
+
+/// A response head and the start of its body.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status line, e.g. `HTTP/1.1 200 OK`.
+    pub status_line: String,
+    /// The status code (0 when unreadable).
+    pub status: u16,
+    /// Header (name, value) pairs in order.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes, cut at the byte cap.
+    pub body: Vec<u8>,
+    /// The raw bytes received (bounded), for evidence.
+    pub raw: Vec<u8>,
+}
+
+impl Response {
+    /// Every value of the named header.
+    pub fn header_values(&self, name: &str) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The authentication challenges offered (`WWW-Authenticate`).
+    pub fn challenges(&self) -> Vec<Challenge> {
+        digest::parse_challenges(&self.header_values("WWW-Authenticate"))
+    }
+}
+
+/// Parses a response of protocol `proto` (`HTTP` or `RTSP`) from bounded raw bytes.
+pub fn parse_response(raw: &[u8], proto: &str) -> Option<Response> {
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..head_end]);
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next()?.to_string();
+    if !status_line.starts_with(&format!("{proto}/")) {
+        return None;
+    }
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Some(Response {
+        status_line,
+        status,
+        headers,
+        body: raw[head_end + 4..].to_vec(),
+        raw: raw.to_vec(),
+    })
+}
+
+/// Whether `raw` holds a complete response: the head plus `Content-Length` bytes of body, a
+/// chunked body up to its last chunk, or only the head for statuses without a body (1xx, 204,
+/// 304). A response with neither length nor chunking ends when the server closes.
+pub fn response_complete(raw: &[u8]) -> bool {
+    let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let body = &raw[head_end + 4..];
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse::<u16>().ok());
+    if matches!(status, Some(100..=199 | 204 | 304)) {
+        return true;
+    }
+    let header = |name: &str| {
+        head.split("\r\n")
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+    };
+    if header("transfer-encoding:").is_some_and(|v| v.ends_with("chunked")) {
+        return body.starts_with(b"0\r\n\r\n") || body.ends_with(b"\r\n0\r\n\r\n");
+    }
+    match header("content-length:").and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) => body.len() >= n,
+        None => false,
+    }
+}
+
+/// Sends one request on a fresh connection and reads the response within the bounds.
+pub async fn get(
+    address: SocketAddr,
+    tls: bool,
+    path: &str,
+    authorization: Option<&str>,
+    bounds: &Bounds,
+) -> Result<Response, String> {
+    let mut stream = io::open(address, tls, bounds)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    request_get(&mut stream, address, path, "close", authorization, bounds).await
+}
+
+/// One GET on `stream` with the given `Connection` header, its response read within the bounds.
+async fn request_get<S>(
+    stream: &mut S,
+    address: SocketAddr,
+    path: &str,
+    connection: &str,
+    authorization: Option<&str>,
+    bounds: &Bounds,
+) -> Result<Response, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + ?Sized,
+{
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nUser-Agent: jcstar\r\nAccept: */*\r\nConnection: {connection}\r\n"
+    );
+    exchange(
+        stream,
+        head,
+        authorization,
+        "HTTP",
+        bounds,
+        response_complete,
+    )
+    .await
+}
+
+/// Sends a request `head` (request line and header lines, without the closing blank line) plus
+/// an optional `Authorization` header, then reads one `proto` response (`HTTP` or `RTSP`) until
+/// `complete` holds, within the bounds' byte cap and deadline.
+pub async fn exchange<S, F>(
+    stream: &mut S,
+    mut head: String,
+    authorization: Option<&str>,
+    proto: &str,
+    bounds: &Bounds,
+    complete: F,
+) -> Result<Response, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + ?Sized,
+    F: FnMut(&[u8]) -> bool,
+{
+    if let Some(value) = authorization {
+        head.push_str(&format!("Authorization: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    round_trip(stream, head.as_bytes(), proto, bounds, complete).await
+}
+
+/// Sends a complete `request` (head and body) and reads one `proto` response until `complete`
+/// holds, within the bounds' byte cap and deadline.
+pub async fn round_trip<S, F>(
+    stream: &mut S,
+    request: &[u8],
+    proto: &str,
+    bounds: &Bounds,
+    complete: F,
+) -> Result<Response, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + ?Sized,
+    F: FnMut(&[u8]) -> bool,
+{
+    let deadline = Instant::now() + bounds.read;
+    io::send(stream, request, deadline)
+        .await
+        .map_err(|e| format!("send failed: {e}"))?;
+    let mut raw = Vec::new();
+    let end = io::read_until(stream, &mut raw, bounds.max_bytes, deadline, complete).await;
+    match parse_response(&raw, proto) {
+        Some(response) => Ok(response),
+        None if raw.is_empty() && end == ReadEnd::Timeout => {
+            Err(format!("no {proto} response before the deadline"))
+        }
+        None if raw.is_empty() && end == ReadEnd::Closed => {
+            Err("the server closed the connection without answering".into())
+        }
+        None => Err(format!(
+            "not an {proto} response: {}",
+            jcstar_model::escape_bytes(&raw[..raw.len().min(120)])
+        )),
+    }
+}
+
+/// The `<title>` of a page, else its first `<h1>`, else nothing.
+pub fn page_title(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let lower = text.to_ascii_lowercase();
+    for tag in ["title", "h1"] {
+        let open = format!("<{tag}");
+        if let Some(start) = lower.find(&open) {
+            let after = lower[start..].find('>').map(|i| start + i + 1)?;
+            let end = lower[after..]
+                .find(&format!("</{tag}"))
+                .map(|i| after + i)
+                .unwrap_or(lower.len().min(after + 200));
+            let title: String = text
+                .get(after..end)
+                .unwrap_or("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !title.is_empty() {
+                return Some(jcstar_model::bounded(&title));
+            }
+        }
+    }
+    None
+}
+
+/// A path that demanded authentication, and how.
+#[derive(Debug, Clone)]
+pub struct ProtectedPath {
+    /// The path.
+    pub path: String,
+    /// The challenges it offered, best first.
+    pub challenges: Vec<Challenge>,
+}
+
+/// What the HTTP access probe saw on the profile's admin paths.
+#[derive(Debug, Clone, Default)]
+pub struct Survey {
+    /// Admin paths that answered 200 without credentials.
+    pub open: Vec<Exposure>,
+    /// Admin paths that demanded authentication (first one is the login surface).
+    pub protected: Vec<ProtectedPath>,
+    /// Paths that answered otherwise (404, redirect, error), with why.
+    pub other: Vec<String>,
+}
+
+/// The server's 2xx answer to a random path, if it gives one: a page answering the same way
+/// says nothing about that path (e.g. `openssl s_server -www` serves one page for all).
+pub async fn catch_all(address: SocketAddr, tls: bool, bounds: &Bounds) -> Option<Response> {
+    let control = format!("/jcstar-{}", io::nonce(6));
+    match get(address, tls, &control, None, bounds).await {
+        Ok(r) if (200..300).contains(&r.status) => Some(r),
+        _ => None,
+    }
+}
+
+/// Whether `page` is the server's catch-all answer again: the same title, both untitled
+/// included. Titles, not bodies, are compared: bodies carry per-request tokens, timestamps and
+/// session details (`s_server -www`), so equal bodies would call one page two.
+pub fn same_page(catch_all: Option<&Response>, page: &Response) -> bool {
+    catch_all.is_some_and(|c| page_title(&c.body) == page_title(&page.body))
+}
+
+/// Requests each admin path without credentials.
+pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &Bounds) -> Survey {
+    let mut survey = Survey::default();
+    // A server that answers 200 to a random path says nothing about its admin pages unless
+    // they differ from that answer (e.g. `openssl s_server -www` serves one page for all).
+    let catch_all = catch_all(address, tls, bounds).await;
+    for path in paths {
+        match get(address, tls, path, None, bounds).await {
+            Ok(r) if r.status == 200 && same_page(catch_all.as_ref(), &r) => {
+                survey
+                    .other
+                    .push(format!("{path}: 200, the same page as any random path"));
+            }
+            Ok(r) if r.status == 200 => {
+                let title = page_title(&r.body).unwrap_or_else(|| "untitled page".into());
+                survey.open.push(Exposure::Open {
+                    what: format!("{path} ({title})"),
+                    evidence: Evidence::exchange(
+                        format!("GET {path} without credentials"),
+                        format!("GET {path} HTTP/1.1").as_bytes(),
+                        &r.raw[..r.raw.len().min(400)],
+                    ),
+                });
+            }
+            Ok(r) if r.status == 401 => {
+                let challenges = r.challenges();
+                if challenges.is_empty() {
+                    survey
+                        .other
+                        .push(format!("{path}: 401 with no Basic/Digest challenge"));
+                } else {
+                    survey.protected.push(ProtectedPath {
+                        path: path.clone(),
+                        challenges,
+                    });
+                }
+            }
+            Ok(r) => survey.other.push(format!("{path}: {}", r.status_line)),
+            Err(e) => survey.other.push(format!("{path}: {e}")),
+        }
+    }
+    survey
+}
+
+/// Tries one credential on a protected path, answering its best challenge. Digest challenges
+/// carry a fresh nonce, so each attempt first fetches one on its own connection.
+pub async fn login(
+    address: SocketAddr,
+    tls: bool,
+    protected: &ProtectedPath,
+    user: &str,
+    password: &str,
+    bounds: &Bounds,
+) -> Login {
+    let Some(first) = protected.challenges.first() else {
+        return Login::Unsupported("no Basic or Digest challenge".into());
+    };
+    let challenge = match first {
+        Challenge::Basic { .. } => first.clone(),
+        Challenge::Digest { .. } => match get(address, tls, &protected.path, None, bounds).await {
+            Ok(r) => match r.challenges().into_iter().next() {
+                Some(c) => c,
+                None => return judge(&r, &protected.path, first, user),
+            },
+            Err(e) => return Login::Failed(e),
+        },
+    };
+    let header = digest::authorization(
+        &challenge,
+        "GET",
+        &protected.path,
+        (user, password),
+        &io::nonce(8),
+    );
+    match get(address, tls, &protected.path, Some(&header), bounds).await {
+        Ok(r) => judge(&r, &protected.path, &challenge, user),
+        Err(e) => Login::Failed(e),
+    }
+}
+
+/// What a response to credentials on a protected path says, shared by the login probe and the
+/// brute-force check so both read a status the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialAnswer {
+    /// The credentials passed (a note says how, when it is not a plain 2xx).
+    Accepted(&'static str),
+    /// 401: refused.
+    Rejected,
+    /// 403: refused, or a lockout the server does not name.
+    Forbidden,
+    /// 429 or 503: a rate limit.
+    RateLimited,
+    /// Anything else: undecided.
+    Other,
+}
+
+/// Reads the status of a response to credentials on a protected path.
+pub fn credential_answer(r: &Response) -> CredentialAnswer {
+    match r.status {
+        200..=299 => CredentialAnswer::Accepted(""),
+        // Basic/Digest failures answer 401; a redirect after credentials means they passed
+        // (e.g. `/admin` to `/admin/`), unless it points at a login page.
+        300..=399
+            if !r
+                .header_values("Location")
+                .iter()
+                .any(|l| l.to_ascii_lowercase().contains("login")) =>
+        {
+            CredentialAnswer::Accepted("")
+        }
+        // The path answered 401 without credentials; with them the server got past its
+        // authentication and found no such resource. The access check's random control
+        // credential catches servers that answer so to any credential.
+        404 | 405 | 410 => CredentialAnswer::Accepted(" (authenticated; the resource is missing)"),
+        401 => CredentialAnswer::Rejected,
+        403 => CredentialAnswer::Forbidden,
+        429 | 503 => CredentialAnswer::RateLimited,
+        _ => CredentialAnswer::Other,
+    }
+}
+
+fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
+    match credential_answer(r) {
+        CredentialAnswer::Accepted(note) => Login::Accepted(Evidence::exchange(
+            format!(
+                "GET {path} with {} auth as {user:?}{note}",
+                challenge.scheme()
+            ),
+            format!(
+                "GET {path} HTTP/1.1 (Authorization: {} …)",
+                challenge.scheme()
+            )
+            .as_bytes(),
+            r.status_line.as_bytes(),
+        )),
+        CredentialAnswer::RateLimited => Login::Locked(Evidence::observed(
+            format!("GET {path}: rate limit"),
+            &r.status_line,
+        )),
+        CredentialAnswer::Rejected | CredentialAnswer::Forbidden => Login::Rejected,
+        CredentialAnswer::Other => Login::Failed(r.status_line.clone()),
+    }
+}
+
+/// Tries several passwords for `user` on ONE keep-alive connection to a protected path, for
+/// the brute-force check's same-connection bypass test (Digest: each attempt first fetches a
+/// fresh challenge on the same connection). Each entry is timed from the end of the previous
+/// one (the first from the connect) to its response; every response has the read deadline and
+/// byte cap. `more` sees each response and says whether to go on; the series also ends at an
+/// error, and with an error entry when the server does not keep the connection open (it
+/// answered `Connection: close`, HTTP/1.0, or a body without `Content-Length`).
+pub async fn login_series(
+    address: SocketAddr,
+    tls: bool,
+    protected: &ProtectedPath,
+    user: &str,
+    passwords: &[String],
+    bounds: &Bounds,
+    mut more: impl FnMut(std::time::Duration, &Result<Response, String>) -> bool,
+) -> Vec<(std::time::Duration, Result<Response, String>)> {
+    let mut series = Series::start();
+    let Some(first) = protected.challenges.first() else {
+        return series.entries();
+    };
+    let mut stream = match io::open(address, tls, bounds).await {
+        Ok(s) => s,
+        Err(e) => return series.end(Err(format!("cannot connect: {e}"))),
+    };
+    let path = &protected.path;
+    let mut open = true;
+    for (i, password) in passwords.iter().enumerate() {
+        if !open {
+            let why = format!("the server closed the keep-alive connection after {i} attempts");
+            series.record(Err(why), |_, _| false);
+            break;
+        }
+        let result = match fresh_challenge(&mut stream, address, first, path, bounds, i).await {
+            Ok(challenge) => {
+                let header =
+                    digest::authorization(&challenge, "GET", path, (user, password), &io::nonce(8));
+                kept_alive(&mut stream, address, path, Some(&header), bounds).await
+            }
+            Err(answer) => answer,
+        };
+        open = result.as_ref().is_ok_and(keeps_alive);
+        if !series.record(result, |t, r| r.is_ok() && more(t, r)) {
+            break;
+        }
+    }
+    series.entries()
+}
+
+/// The challenge to answer for the next attempt on a kept-alive connection: Basic as first
+/// seen; Digest freshly fetched on the same connection. `Err` carries the outcome when the
+/// fetch is itself the answer (a refusal such as 403 or 429, the server closing the connection,
+/// or a failed request); `sent` attempts came before on the connection.
+async fn fresh_challenge(
+    stream: &mut io::BoxStream,
+    address: SocketAddr,
+    first: &Challenge,
+    path: &str,
+    bounds: &Bounds,
+    sent: usize,
+) -> Result<Challenge, Result<Response, String>> {
+    if let Challenge::Basic { .. } = first {
+        return Ok(first.clone());
+    }
+    let response = kept_alive(stream, address, path, None, bounds)
+        .await
+        .map_err(Err)?;
+    match response.challenges().into_iter().next() {
+        // A refusal instead of a challenge is this attempt's answer; anything else undecided.
+        None => match credential_answer(&response) {
+            CredentialAnswer::Forbidden | CredentialAnswer::RateLimited => Err(Ok(response)),
+            _ => Err(Err(format!(
+                "no Digest challenge: {}",
+                jcstar_model::bounded(&response.status_line)
+            ))),
+        },
+        Some(_) if !keeps_alive(&response) => Err(Err(format!(
+            "the server closed the connection after the Digest challenge ({sent} attempts on it)"
+        ))),
+        Some(challenge) => Ok(challenge),
+    }
+}
+
+/// One keep-alive request on an open connection, its response read within the bounds.
+async fn kept_alive(
+    stream: &mut io::BoxStream,
+    address: SocketAddr,
+    path: &str,
+    authorization: Option<&str>,
+    bounds: &Bounds,
+) -> Result<Response, String> {
+    request_get(stream, address, path, "keep-alive", authorization, bounds).await
+}
+
+/// Whether a response leaves its connection open for the next request: read to its end (not
+/// cut at the byte cap), with a length, and not closing.
+fn keeps_alive(r: &Response) -> bool {
+    if !response_complete(&r.raw) {
+        return false;
+    }
+    let connection = r.header_values("Connection").join(",").to_ascii_lowercase();
+    let has_length = r.header_values("Content-Length").len() == 1;
+    has_length
+        && !connection.contains("close")
+        && (r.status_line.starts_with("HTTP/1.1") || connection.contains("keep-alive"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_title_or_h1() {
+        assert_eq!(
+            page_title(b"<html><head><title>\n Cam  Admin </title>").as_deref(),
+            Some("Cam Admin")
+        );
+        assert_eq!(
+            page_title(b"<body><h1>LAB status</h1>").as_deref(),
+            Some("LAB status")
+        );
+        assert_eq!(page_title(b"<title"), None);
+        assert_eq!(page_title(b"\xff\xfe"), None);
+    }
+
+    #[test]
+    fn a_missing_resource_behind_passed_authentication_is_a_login() {
+        let basic = Challenge::Basic {
+            realm: "cam".into(),
+        };
+        let verdict = |raw: &[u8]| {
+            let r = parse_response(raw, "HTTP").expect("parses");
+            judge(&r, "/admin", &basic, "admin")
+        };
+        assert!(matches!(
+            verdict(b"HTTP/1.1 404 Not Found\r\n\r\n"),
+            Login::Accepted(_)
+        ));
+        assert!(matches!(
+            verdict(b"HTTP/1.1 401 Unauthorized\r\n\r\n"),
+            Login::Rejected
+        ));
+        assert!(matches!(
+            verdict(b"HTTP/1.1 403 Forbidden\r\n\r\n"),
+            Login::Rejected
+        ));
+        assert!(matches!(
+            verdict(b"HTTP/1.1 500 Internal Server Error\r\n\r\n"),
+            Login::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn responses_parse_and_garbage_does_not() {
+        let r = parse_response(
+            b"HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\n\r\nbody",
+            "HTTP",
+        )
+        .expect("parses");
+        assert_eq!(r.status, 401);
+        assert_eq!(r.challenges().len(), 1);
+        assert!(parse_response(b"SSH-2.0-x\r\n\r\n", "HTTP").is_none());
+        assert!(parse_response(b"HTTP/1.1", "HTTP").is_none());
+        assert!(response_complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        ));
+        assert!(!response_complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok"
+        ));
+    }
+
+    #[test]
+    fn chunked_and_bodiless_responses_complete_without_waiting_for_close() {
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n";
+        assert!(!response_complete(chunked));
+        assert!(response_complete(&[&chunked[..], b"0\r\n\r\n"].concat()));
+        assert!(response_complete(b"HTTP/1.1 204 No Content\r\n\r\n"));
+        assert!(response_complete(
+            b"HTTP/1.1 304 Not Modified\r\nETag: x\r\n\r\n"
+        ));
+        // Neither length nor chunking: only the server closing ends it.
+        assert!(!response_complete(b"HTTP/1.0 200 OK\r\n\r\nhello"));
+        assert!(!response_complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"
+        ));
+    }
+
+    #[test]
+    fn a_response_cut_at_the_byte_cap_does_not_keep_the_connection() {
+        let cut = parse_response(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 9000\r\n\r\npartial",
+            "HTTP",
+        )
+        .expect("parses");
+        assert!(!keeps_alive(&cut));
+        let whole = parse_response(b"HTTP/1.1 401 No\r\nContent-Length: 2\r\n\r\nno", "HTTP")
+            .expect("parses");
+        assert!(keeps_alive(&whole));
+    }
+
+    #[test]
+    fn a_redirect_to_a_login_page_is_not_an_accepted_credential() {
+        let login = parse_response(
+            b"HTTP/1.1 302 Found\r\nLocation: /login.html\r\n\r\n",
+            "HTTP",
+        )
+        .expect("parses");
+        assert_eq!(credential_answer(&login), CredentialAnswer::Other);
+        let inside = parse_response(b"HTTP/1.1 302 Found\r\nLocation: /admin/\r\n\r\n", "HTTP")
+            .expect("parses");
+        assert_eq!(credential_answer(&inside), CredentialAnswer::Accepted(""));
+    }
+}

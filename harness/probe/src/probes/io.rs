@@ -1,0 +1,221 @@
+//! Bounded I/O shared by every probe: each connect and read has a deadline, each response a
+//! byte cap, and TLS is spoken without verifying the device (we test it, we do not trust it).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+
+/// Time and size bounds of one probe connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Deadline of the TCP (and TLS) handshake.
+    pub connect: Duration,
+    /// Deadline of each wait for an answer.
+    pub read: Duration,
+    /// Most bytes kept from one answer.
+    pub max_bytes: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            connect: Duration::from_secs(3),
+            read: Duration::from_secs(5),
+            max_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A byte stream to a device: plain TCP or TLS.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A boxed [`Stream`].
+pub type BoxStream = Box<dyn Stream>;
+
+/// Opens a TCP connection within the connect deadline.
+pub async fn connect(address: SocketAddr, bounds: &Bounds) -> io::Result<TcpStream> {
+    let stream = tokio::time::timeout(bounds.connect, TcpStream::connect(address))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Opens a plain or TLS connection; TLS accepts any certificate.
+pub async fn open(address: SocketAddr, tls: bool, bounds: &Bounds) -> io::Result<BoxStream> {
+    let tcp = connect(address, bounds).await?;
+    if !tls {
+        return Ok(Box::new(tcp));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(io::Error::other)?
+    .dangerous()
+    .with_custom_certificate_verifier(Arc::new(AnyCertificate))
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let name = ServerName::IpAddress(address.ip().into());
+    let stream = tokio::time::timeout(bounds.connect, connector.connect(name, tcp))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+    Ok(Box::new(stream))
+}
+
+/// Why a bounded read stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// The caller's condition was met.
+    Done,
+    /// The peer closed the connection.
+    Closed,
+    /// The byte cap was reached.
+    Cap,
+    /// The deadline passed.
+    Timeout,
+    /// The connection failed.
+    Failed,
+}
+
+/// Reads into `buf` until `done(buf)` holds, the peer closes, `cap` bytes are held, or
+/// `deadline` passes.
+pub async fn read_until<S, F>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    cap: usize,
+    deadline: Instant,
+    mut done: F,
+) -> ReadEnd
+where
+    S: AsyncRead + Unpin + ?Sized,
+    F: FnMut(&[u8]) -> bool,
+{
+    let mut chunk = [0u8; 4096];
+    loop {
+        if done(buf) {
+            return ReadEnd::Done;
+        }
+        if buf.len() >= cap {
+            return ReadEnd::Cap;
+        }
+        let room = (cap - buf.len()).min(chunk.len());
+        match timeout_at(deadline, stream.read(&mut chunk[..room])).await {
+            Err(_) => return ReadEnd::Timeout,
+            Ok(Err(_)) => return ReadEnd::Failed,
+            Ok(Ok(0)) => return ReadEnd::Closed,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// Reads exactly `n` bytes before `deadline`, or `None`.
+pub async fn read_exact<S>(stream: &mut S, n: usize, deadline: Instant) -> Option<Vec<u8>>
+where
+    S: AsyncRead + Unpin + ?Sized,
+{
+    let mut out = vec![0u8; n];
+    match timeout_at(deadline, stream.read_exact(&mut out)).await {
+        Ok(Ok(_)) => Some(out),
+        _ => None,
+    }
+}
+
+/// Writes all of `bytes` before `deadline`.
+pub async fn send<S>(stream: &mut S, bytes: &[u8], deadline: Instant) -> io::Result<()>
+where
+    S: AsyncWrite + Unpin + ?Sized,
+{
+    timeout_at(deadline, async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    })
+    .await
+    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "send timed out"))?
+}
+
+/// A random lowercase hex string of `bytes * 2` characters.
+pub fn nonce(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    if getrandom::fill(&mut raw).is_err() {
+        // Uniqueness, not secrecy, is what matters: fall back to the clock.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        for (i, b) in raw.iter_mut().enumerate() {
+            *b = (now >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(37);
+        }
+    }
+    raw.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Case-insensitive search of an ASCII needle in device bytes.
+pub fn contains_ci(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Accepts every certificate: the probe needs the channel, not the device's identity.
+#[derive(Debug)]
+struct AnyCertificate;
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_differ() {
+        assert_ne!(nonce(8), nonce(8));
+        assert_eq!(nonce(8).len(), 16);
+    }
+}

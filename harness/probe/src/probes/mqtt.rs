@@ -1,0 +1,291 @@
+//! MQTT 3.1.1 and 5: CONNECT without credentials (then SUBSCRIBE `#` to see whether the whole
+//! topic tree is readable) and CONNECT with a user name and password. Hand-written: three
+//! packet types, each read with a length cap and a deadline.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::io::{self, Bounds, BoxStream};
+use super::{Exposure, Login};
+use jcstar_model::Evidence;
+
+/// MQTT protocol levels: 4 is 3.1.1, 5 is 5.0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// MQTT 3.1.1.
+    V311,
+    /// MQTT 5.0.
+    V5,
+}
+
+/// The CONNECT packet.
+pub fn connect_packet(
+    version: Version,
+    client_id: &str,
+    credential: Option<(&str, &str)>,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    put_str(&mut body, "MQTT");
+    body.push(match version {
+        Version::V311 => 4,
+        Version::V5 => 5,
+    });
+    let mut flags = 0x02; // clean session
+    if credential.is_some() {
+        flags |= 0x80 | 0x40;
+    }
+    body.push(flags);
+    body.extend_from_slice(&30u16.to_be_bytes());
+    if version == Version::V5 {
+        body.push(0); // no properties
+    }
+    put_str(&mut body, client_id);
+    if let Some((user, password)) = credential {
+        put_str(&mut body, user);
+        put_str(&mut body, password);
+    }
+    packet(0x10, &body)
+}
+
+fn subscribe_packet(version: Version) -> Vec<u8> {
+    let mut body = vec![0, 1]; // packet id 1
+    if version == Version::V5 {
+        body.push(0);
+    }
+    put_str(&mut body, "#");
+    body.push(0); // QoS 0
+    packet(0x82, &body)
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = &s.as_bytes()[..s.len().min(u16::MAX as usize)];
+    out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn packet(header: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![header];
+    let mut len = body.len();
+    loop {
+        let mut byte = (len % 128) as u8;
+        len /= 128;
+        if len > 0 {
+            byte |= 0x80;
+        }
+        out.push(byte);
+        if len == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// Reads one packet (type byte, body) within the deadline and cap.
+async fn read_packet(
+    stream: &mut BoxStream,
+    deadline: Instant,
+    cap: usize,
+) -> Option<(u8, Vec<u8>)> {
+    let header = io::read_exact(stream, 1, deadline).await?[0];
+    let mut len = 0usize;
+    for i in 0..4 {
+        let byte = io::read_exact(stream, 1, deadline).await?[0];
+        len |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            break;
+        }
+        if i == 3 {
+            return None;
+        }
+    }
+    if len > cap {
+        return None;
+    }
+    let body = io::read_exact(stream, len, deadline).await?;
+    Some((header, body))
+}
+
+/// The CONNACK return (3.1.1) or reason (5) code.
+fn connack_code(version: Version, packet: &(u8, Vec<u8>)) -> Option<u8> {
+    if packet.0 & 0xf0 != 0x20 {
+        return None;
+    }
+    match version {
+        Version::V311 | Version::V5 => packet.1.get(1).copied(),
+    }
+}
+
+/// Outcome of one CONNECT.
+struct Connected {
+    stream: BoxStream,
+    version: Version,
+    code: u8,
+    sent: Vec<u8>,
+    received: Vec<u8>,
+}
+
+async fn connect(
+    address: SocketAddr,
+    tls: bool,
+    credential: Option<(&str, &str)>,
+    bounds: &Bounds,
+) -> Result<Connected, String> {
+    let mut last = String::new();
+    for version in [Version::V311, Version::V5] {
+        let mut stream = io::open(address, tls, bounds)
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        let id = format!("jcstar-{}", io::nonce(4));
+        let sent = connect_packet(version, &id, credential);
+        let deadline = Instant::now() + bounds.read;
+        if io::send(&mut stream, &sent, deadline).await.is_err() {
+            return Err("connection lost".into());
+        }
+        match read_packet(&mut stream, deadline, bounds.max_bytes).await {
+            Some(p) => match connack_code(version, &p) {
+                // 3.1.1 "unacceptable protocol version": try 5.
+                Some(1) if version == Version::V311 => last = "MQTT 3.1.1 refused".into(),
+                Some(0x84) if version == Version::V5 => last = "MQTT 5 refused".into(),
+                Some(code) => {
+                    let mut received = vec![p.0];
+                    received.extend_from_slice(&p.1);
+                    return Ok(Connected {
+                        stream,
+                        version,
+                        code,
+                        sent: sent.clone(),
+                        received,
+                    });
+                }
+                None => return Err(format!("not a CONNACK (packet type {:#04x})", p.0)),
+            },
+            None => last = "no CONNACK before the deadline".into(),
+        }
+    }
+    Err(last)
+}
+
+/// Anonymous CONNECT, then SUBSCRIBE `#` and a short listen for retained topics.
+pub async fn exposure(address: SocketAddr, tls: bool, bounds: &Bounds) -> Exposure {
+    let mut c = match connect(address, tls, None, bounds).await {
+        Ok(c) => c,
+        Err(e) => return Exposure::Unknown(e),
+    };
+    if c.code != 0 {
+        return Exposure::Protected {
+            what: format!("anonymous CONNECT refused (code {:#04x})", c.code),
+        };
+    }
+    let deadline = Instant::now() + bounds.read;
+    let sub = subscribe_packet(c.version);
+    let mut granted = false;
+    let mut topics: Vec<String> = Vec::new();
+    if io::send(&mut c.stream, &sub, deadline).await.is_ok() {
+        let listen_end = Instant::now() + Duration::from_millis(800).min(bounds.read);
+        while let Some((kind, body)) = read_packet(
+            &mut c.stream,
+            deadline.min(if granted { listen_end } else { deadline }),
+            bounds.max_bytes,
+        )
+        .await
+        {
+            match kind & 0xf0 {
+                0x90 => {
+                    let code_at = if c.version == Version::V5 {
+                        2 + 1 + usize::from(body.get(2).copied().unwrap_or(0))
+                    } else {
+                        2
+                    };
+                    granted = body.get(code_at).is_some_and(|&code| code < 0x80);
+                    if !granted {
+                        break;
+                    }
+                }
+                0x30 if topics.len() < 20 => {
+                    let len = usize::from(u16::from_be_bytes([
+                        body.first().copied().unwrap_or(0),
+                        body.get(1).copied().unwrap_or(0),
+                    ]));
+                    if let Some(topic) = body.get(2..2 + len) {
+                        let topic = jcstar_model::escape_bytes(topic);
+                        if !topics.contains(&topic) {
+                            topics.push(topic);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let _ = io::send(
+        &mut c.stream,
+        &[0xe0, 0x00],
+        Instant::now() + bounds.connect,
+    )
+    .await;
+    let topic_text = if topics.is_empty() {
+        "no retained topics seen".to_string()
+    } else {
+        format!("topics: {}", topics.join(", "))
+    };
+    let what = if granted {
+        format!("anonymous CONNECT accepted and SUBSCRIBE # granted ({topic_text})")
+    } else {
+        "anonymous CONNECT accepted (SUBSCRIBE # not granted)".to_string()
+    };
+    Exposure::Open {
+        what,
+        evidence: Evidence::exchange("MQTT CONNECT without credentials", &c.sent, &c.received),
+    }
+}
+
+/// CONNECT with a user name and password.
+pub async fn login(
+    address: SocketAddr,
+    tls: bool,
+    user: &str,
+    password: &str,
+    bounds: &Bounds,
+) -> Login {
+    match connect(address, tls, Some((user, password)), bounds).await {
+        Ok(mut c) => {
+            let _ = io::send(
+                &mut c.stream,
+                &[0xe0, 0x00],
+                Instant::now() + bounds.connect,
+            )
+            .await;
+            match c.code {
+                0 => Login::Accepted(Evidence::exchange(
+                    format!("MQTT CONNECT as {user:?}"),
+                    format!("CONNECT username={user:?} password=…").as_bytes(),
+                    &c.received,
+                )),
+                0x97 => Login::Locked(Evidence::observed("MQTT CONNACK", "0x97 quota exceeded")),
+                _ => Login::Rejected,
+            }
+        }
+        Err(e) => Login::Failed(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_packet_layout() {
+        let p = connect_packet(Version::V311, "c", Some(("u", "p")));
+        assert_eq!(
+            p,
+            [
+                0x10, 19, 0, 4, b'M', b'Q', b'T', b'T', 4, 0xc2, 0, 30, 0, 1, b'c', 0, 1, b'u', 0,
+                1, b'p'
+            ]
+        );
+        assert_eq!(packet(0x30, &[0; 200])[1..3], [0xc8, 0x01]);
+    }
+}

@@ -1,0 +1,162 @@
+//! RTSP: DESCRIBE without credentials (a 200 with an SDP means the stream is open to anyone),
+//! then Basic/Digest logins on a stream that demanded them.
+
+use std::net::SocketAddr;
+
+use super::digest::{self, Challenge};
+use super::http::{exchange, response_complete, Response};
+use super::io::{self, Bounds};
+use super::{Exposure, Login};
+use jcstar_model::Evidence;
+
+/// Sends DESCRIBE for `url` on a fresh connection.
+pub async fn describe(
+    address: SocketAddr,
+    url: &str,
+    authorization: Option<&str>,
+    bounds: &Bounds,
+) -> Result<Response, String> {
+    let mut stream = io::connect(address, bounds)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let head = format!(
+        "DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\nUser-Agent: jcstar\r\nAccept: application/sdp\r\n"
+    );
+    exchange(&mut stream, head, authorization, "RTSP", bounds, |b| {
+        response_complete(b) || (b.windows(4).any(|w| w == b"\r\n\r\n") && !has_length(b))
+    })
+    .await
+}
+
+fn has_length(raw: &[u8]) -> bool {
+    io::contains_ci(raw, "\r\ncontent-length:")
+}
+
+/// The stream URL for `path` on `address`.
+pub fn url(address: SocketAddr, path: &str) -> String {
+    format!("rtsp://{address}{path}")
+}
+
+/// The SDP session name (`s=`), if the body has one.
+pub fn sdp_title(body: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(body)
+        .lines()
+        .find_map(|l| l.strip_prefix("s="))
+        .map(|s| jcstar_model::bounded(s.trim()))
+}
+
+/// A stream that demanded authentication.
+#[derive(Debug, Clone)]
+pub struct ProtectedStream {
+    /// Its URL.
+    pub url: String,
+    /// The challenges offered, best first.
+    pub challenges: Vec<Challenge>,
+}
+
+/// DESCRIBEs each path; returns the exposure and, if one demanded it, the protected stream.
+pub async fn survey(
+    address: SocketAddr,
+    paths: &[String],
+    bounds: &Bounds,
+) -> (Exposure, Option<ProtectedStream>) {
+    let mut protected = None;
+    let mut notes = Vec::new();
+    for path in paths {
+        let url = url(address, path);
+        match describe(address, &url, None, bounds).await {
+            Ok(r) if r.status == 200 && io::contains_ci(&r.body, "v=0") => {
+                let title = sdp_title(&r.body).unwrap_or_else(|| "untitled".into());
+                return (
+                    Exposure::Open {
+                        what: format!("stream {url} (SDP session \"{title}\")"),
+                        evidence: Evidence::exchange(
+                            format!("DESCRIBE {url} without credentials"),
+                            format!("DESCRIBE {url} RTSP/1.0").as_bytes(),
+                            &r.raw[..r.raw.len().min(400)],
+                        ),
+                    },
+                    protected,
+                );
+            }
+            Ok(r) if r.status == 401 => {
+                let challenges = r.challenges();
+                if protected.is_none() && !challenges.is_empty() {
+                    protected = Some(ProtectedStream { url, challenges });
+                }
+                notes.push(format!("{path}: 401"));
+            }
+            Ok(r) => notes.push(format!("{path}: {}", r.status_line)),
+            Err(e) => notes.push(format!("{path}: {e}")),
+        }
+    }
+    let exposure = if protected.is_some() {
+        Exposure::Protected {
+            what: format!("DESCRIBE demands authentication ({})", notes.join(", ")),
+        }
+    } else {
+        Exposure::Unknown(format!("no stream found: {}", notes.join(", ")))
+    };
+    (exposure, protected)
+}
+
+/// Tries one credential on the protected stream.
+pub async fn login(
+    address: SocketAddr,
+    stream: &ProtectedStream,
+    user: &str,
+    password: &str,
+    bounds: &Bounds,
+) -> Login {
+    let Some(first) = stream.challenges.first() else {
+        return Login::Unsupported("no Basic or Digest challenge".into());
+    };
+    let challenge = match first {
+        Challenge::Basic { .. } => first.clone(),
+        Challenge::Digest { .. } => match describe(address, &stream.url, None, bounds).await {
+            Ok(r) => match r.challenges().into_iter().next() {
+                Some(c) => c,
+                None => return Login::Failed(format!("no fresh challenge: {}", r.status_line)),
+            },
+            Err(e) => return Login::Failed(e),
+        },
+    };
+    let header = digest::authorization(
+        &challenge,
+        "DESCRIBE",
+        &stream.url,
+        (user, password),
+        &io::nonce(8),
+    );
+    match describe(address, &stream.url, Some(&header), bounds).await {
+        Ok(r) if r.status == 200 => Login::Accepted(Evidence::exchange(
+            format!(
+                "DESCRIBE {} with {} auth as {user:?}",
+                stream.url,
+                challenge.scheme()
+            ),
+            format!("DESCRIBE {} RTSP/1.0", stream.url).as_bytes(),
+            r.status_line.as_bytes(),
+        )),
+        Ok(r) if r.status == 401 || r.status == 403 => Login::Rejected,
+        Ok(r) if r.status == 429 || r.status == 503 => {
+            Login::Locked(Evidence::observed("RTSP rate limit", &r.status_line))
+        }
+        Ok(r) => Login::Failed(r.status_line),
+        Err(e) => Login::Failed(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdp_title_is_the_session_name() {
+        assert_eq!(
+            sdp_title(b"v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=Live  cam\r\n").as_deref(),
+            Some("Live  cam")
+        );
+        assert_eq!(sdp_title(b"\xff"), None);
+    }
+}

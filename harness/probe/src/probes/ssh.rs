@@ -1,0 +1,231 @@
+//! SSH: password and keyboard-interactive authentication through russh, one connection per
+//! attempt, the whole attempt under one deadline. Host keys are accepted unseen: the probe
+//! tests the login, not the server's identity.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
+use russh::MethodKind;
+
+use super::io::Bounds;
+use super::{Exposure, Login, Series};
+use jcstar_model::Evidence;
+
+struct AcceptAnyKey;
+
+impl client::Handler for AcceptAnyKey {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        _key: &russh::keys::ssh_key::PublicKey,
+    ) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+fn config(bounds: &Bounds) -> Arc<client::Config> {
+    Arc::new(client::Config {
+        inactivity_timeout: Some(bounds.read),
+        ..Default::default()
+    })
+}
+
+/// The deadline of one whole SSH attempt: handshake plus authentication.
+fn attempt_deadline(bounds: &Bounds) -> Duration {
+    bounds.connect + bounds.read * 2
+}
+
+/// A TCP connection and SSH handshake to `address` (host key accepted unseen: the probes
+/// only authenticate).
+async fn open_session(
+    address: SocketAddr,
+    bounds: &Bounds,
+) -> Result<client::Handle<AcceptAnyKey>, String> {
+    let stream = super::io::connect(address, bounds)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    client::connect_stream(config(bounds), stream, AcceptAnyKey)
+        .await
+        .map_err(|e| format!("SSH handshake failed: {e}"))
+}
+
+/// Whether the server lets `root` in with the `none` method (no authentication at all).
+pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
+    let probe = async {
+        let mut session = open_session(address, bounds).await?;
+        let result = session.authenticate_none("root").await;
+        let _ = session
+            .disconnect(russh::Disconnect::ByApplication, "", "en")
+            .await;
+        match result {
+            Ok(AuthResult::Success) => Ok(Exposure::Open {
+                what: "SSH login as root with no authentication (method none)".into(),
+                evidence: Evidence::observed(
+                    "SSH none authentication as \"root\"",
+                    "SSH_MSG_USERAUTH_SUCCESS",
+                ),
+            }),
+            Ok(AuthResult::Failure {
+                remaining_methods, ..
+            }) => Ok(Exposure::Protected {
+                what: format!(
+                    "SSH demands authentication ({})",
+                    method_names(&remaining_methods)
+                ),
+            }),
+            Err(e) => Err(format!("SSH authentication failed: {e}")),
+        }
+    };
+    match tokio::time::timeout(attempt_deadline(bounds), probe).await {
+        Ok(Ok(exposure)) => exposure,
+        Ok(Err(e)) => Exposure::Unknown(e),
+        Err(_) => Exposure::Unknown("SSH probe timed out".into()),
+    }
+}
+
+/// Tries `user`/`password` with password authentication, else keyboard-interactive.
+pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
+    match tokio::time::timeout(
+        attempt_deadline(bounds),
+        attempt(address, user, password, bounds),
+    )
+    .await
+    {
+        Ok(result) => result,
+        Err(_) => Login::Failed("SSH attempt timed out".into()),
+    }
+}
+
+async fn attempt(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
+    let mut session = match open_session(address, bounds).await {
+        Ok(s) => s,
+        Err(e) => return Login::Failed(e),
+    };
+    let result = authenticate(&mut session, user, password).await;
+    let _ = session
+        .disconnect(russh::Disconnect::ByApplication, "", "en")
+        .await;
+    result
+}
+
+/// Answers every keyboard-interactive prompt with the password; `Some` on success.
+async fn keyboard_interactive(
+    session: &mut client::Handle<AcceptAnyKey>,
+    user: &str,
+    password: &str,
+) -> Option<()> {
+    let mut reply = session
+        .authenticate_keyboard_interactive_start(user, None)
+        .await
+        .ok()?;
+    // A server may chain a few info requests; never more than a handful.
+    for _ in 0..4 {
+        match reply {
+            KeyboardInteractiveAuthResponse::Success => return Some(()),
+            KeyboardInteractiveAuthResponse::Failure { .. } => return None,
+            KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
+                let answers = prompts.iter().map(|_| password.to_string()).collect();
+                reply = session
+                    .authenticate_keyboard_interactive_respond(answers)
+                    .await
+                    .ok()?;
+            }
+        }
+    }
+    None
+}
+
+fn method_names(methods: &[MethodKind]) -> String {
+    let names: Vec<&str> = methods
+        .iter()
+        .map(|m| match m {
+            MethodKind::None => "none",
+            MethodKind::Password => "password",
+            MethodKind::PublicKey => "publickey",
+            MethodKind::HostBased => "hostbased",
+            MethodKind::KeyboardInteractive => "keyboard-interactive",
+        })
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Tries several passwords for `user` on ONE SSH connection (password method, else
+/// keyboard-interactive), for the brute-force check's same-connection bypass test. Each entry
+/// is timed from the end of the previous one (the first from the connect) to its answer; every
+/// answer has the read deadline. `more` sees each result and says whether to send the next
+/// password; the series also ends at the first answer that is not a rejection.
+pub async fn login_series(
+    address: SocketAddr,
+    user: &str,
+    passwords: &[String],
+    bounds: &Bounds,
+    mut more: impl FnMut(Duration, &Login) -> bool,
+) -> Vec<(Duration, Login)> {
+    let mut series = Series::start();
+    let opened =
+        tokio::time::timeout(bounds.connect + bounds.read, open_session(address, bounds)).await;
+    let mut session = match opened {
+        Ok(Ok(session)) => session,
+        Ok(Err(e)) => return series.end(Login::Failed(e)),
+        Err(_) => return series.end(Login::Failed("SSH handshake timed out".into())),
+    };
+    for password in passwords {
+        let login =
+            match tokio::time::timeout(bounds.read * 2, authenticate(&mut session, user, password))
+                .await
+            {
+                Ok(login) => login,
+                Err(_) => Login::Failed("SSH attempt timed out".into()),
+            };
+        if !series.record(login, |t, l| matches!(l, Login::Rejected) && more(t, l)) {
+            break;
+        }
+    }
+    let _ = tokio::time::timeout(
+        bounds.read,
+        session.disconnect(russh::Disconnect::ByApplication, "", "en"),
+    )
+    .await;
+    series.entries()
+}
+
+/// One password (else keyboard-interactive) authentication on an open session.
+async fn authenticate(
+    session: &mut client::Handle<AcceptAnyKey>,
+    user: &str,
+    password: &str,
+) -> Login {
+    let accepted = |method: &str| {
+        Login::Accepted(Evidence::observed(
+            format!("SSH {method} authentication as {user:?}"),
+            "SSH_MSG_USERAUTH_SUCCESS",
+        ))
+    };
+    match session.authenticate_password(user, password).await {
+        Ok(AuthResult::Success) => accepted("password"),
+        Ok(AuthResult::Failure {
+            remaining_methods, ..
+        }) => {
+            if remaining_methods.contains(&MethodKind::KeyboardInteractive) {
+                keyboard_interactive(session, user, password)
+                    .await
+                    .map_or(Login::Rejected, |_| accepted("keyboard-interactive"))
+            } else if remaining_methods.contains(&MethodKind::Password) {
+                Login::Rejected
+            } else {
+                Login::Unsupported(format!(
+                    "password and keyboard-interactive authentication not offered (offered: {})",
+                    method_names(&remaining_methods)
+                ))
+            }
+        }
+        Err(e) => Login::Failed(format!("SSH authentication failed: {e}")),
+    }
+}

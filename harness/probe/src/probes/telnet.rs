@@ -1,0 +1,436 @@
+//! Telnet: option negotiation (every option refused), login and password prompts, and shell
+//! confirmation. A login counts only when a command interpreter provably ran a command
+//! carrying a random nonce; prompt-like characters (`#`, `$`) in a banner prove nothing.
+
+use std::net::SocketAddr;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::io::{self, Bounds, ReadEnd};
+use super::{Exposure, Login, Series};
+use jcstar_model::Evidence;
+
+/// Telnet command bytes (RFC 854), shared with the simulated telnet servers.
+pub(crate) mod command {
+    /// Interpret As Command: starts every command.
+    pub const IAC: u8 = 255;
+    /// Refuse an option of the peer.
+    pub const DONT: u8 = 254;
+    /// Ask the peer to use an option.
+    pub const DO: u8 = 253;
+    /// Refuse to use an option.
+    pub const WONT: u8 = 252;
+    /// Offer to use an option.
+    pub const WILL: u8 = 251;
+    /// Subnegotiation begins.
+    pub const SB: u8 = 250;
+    /// Subnegotiation ends.
+    pub const SE: u8 = 240;
+}
+use command::{DO, DONT, IAC, SB, SE, WILL, WONT};
+
+/// Words that end a login attempt as refused.
+const FAILURE_MARKERS: &[&str] = &[
+    "incorrect",
+    "invalid",
+    "failed",
+    "denied",
+    "bad password",
+    "authentication failure",
+    "wrong",
+];
+
+/// Words that signal a lockout or rate limit.
+const LOCKOUT_MARKERS: &[&str] = &["locked", "too many", "try again later", "blocked"];
+
+/// A telnet connection that strips and refuses option negotiation.
+struct Session {
+    stream: TcpStream,
+    /// Text received so far, telnet commands removed.
+    text: Vec<u8>,
+    /// Every byte received, for evidence.
+    raw: Vec<u8>,
+    /// Bytes of an unfinished command sequence carried to the next read.
+    pending: Vec<u8>,
+    /// The text read after the last password sent (a series looks for the next prompt there).
+    last: Vec<u8>,
+    bounds: Bounds,
+}
+
+impl Session {
+    async fn open(address: SocketAddr, bounds: &Bounds) -> std::io::Result<Session> {
+        Ok(Session {
+            stream: io::connect(address, bounds).await?,
+            text: Vec::new(),
+            raw: Vec::new(),
+            pending: Vec::new(),
+            last: Vec::new(),
+            bounds: *bounds,
+        })
+    }
+
+    /// Reads until `done(text since start)` holds, the peer is quiet for `quiet`, or the read
+    /// deadline passes. Returns the new text.
+    async fn read(
+        &mut self,
+        quiet: std::time::Duration,
+        done: impl Fn(&[u8]) -> bool,
+    ) -> (Vec<u8>, ReadEnd) {
+        let start = self.text.len();
+        let deadline = Instant::now() + self.bounds.read;
+        loop {
+            if done(&self.text[start..]) {
+                return (self.text[start..].to_vec(), ReadEnd::Done);
+            }
+            if self.raw.len() >= self.bounds.max_bytes {
+                return (self.text[start..].to_vec(), ReadEnd::Cap);
+            }
+            let wait = (Instant::now() + quiet).min(deadline);
+            let mut chunk = Vec::new();
+            let cap = (self.bounds.max_bytes - self.raw.len()).min(4096);
+            let end =
+                io::read_until(&mut self.stream, &mut chunk, cap, wait, |b| !b.is_empty()).await;
+            match end {
+                ReadEnd::Done | ReadEnd::Cap => {
+                    self.raw.extend_from_slice(&chunk);
+                    let replies = self.absorb(&chunk);
+                    if !replies.is_empty()
+                        && io::send(&mut self.stream, &replies, deadline)
+                            .await
+                            .is_err()
+                    {
+                        return (self.text[start..].to_vec(), ReadEnd::Failed);
+                    }
+                }
+                ReadEnd::Timeout => {
+                    let end = if Instant::now() >= deadline {
+                        ReadEnd::Timeout
+                    } else {
+                        ReadEnd::Done
+                    };
+                    return (self.text[start..].to_vec(), end);
+                }
+                other => return (self.text[start..].to_vec(), other),
+            }
+        }
+    }
+
+    /// Removes telnet commands from `chunk` into `text`; returns the refusals to send.
+    fn absorb(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut input = std::mem::take(&mut self.pending);
+        input.extend_from_slice(chunk);
+        let mut replies = Vec::new();
+        let mut i = 0;
+        while i < input.len() {
+            if input[i] != IAC {
+                if input[i] != 0 {
+                    self.text.push(input[i]);
+                }
+                i += 1;
+                continue;
+            }
+            let Some(&command) = input.get(i + 1) else {
+                self.pending = input[i..].to_vec();
+                break;
+            };
+            match command {
+                IAC => {
+                    self.text.push(IAC);
+                    i += 2;
+                }
+                WILL..=DONT => {
+                    let Some(&option) = input.get(i + 2) else {
+                        self.pending = input[i..].to_vec();
+                        break;
+                    };
+                    let answer = if command == DO || command == DONT {
+                        WONT
+                    } else {
+                        DONT
+                    };
+                    // Acknowledging a refusal again would loop; refuse only requests.
+                    if command == DO || command == WILL {
+                        replies.extend_from_slice(&[IAC, answer, option]);
+                    }
+                    i += 3;
+                }
+                SB => match input[i..].windows(2).position(|w| w == [IAC, SE]) {
+                    Some(end) => i += end + 2,
+                    None if input.len() - i > 512 => i = input.len(),
+                    None => {
+                        self.pending = input[i..].to_vec();
+                        break;
+                    }
+                },
+                _ => i += 2,
+            }
+        }
+        replies
+    }
+
+    async fn line(&mut self, text: &str) -> bool {
+        let deadline = Instant::now() + self.bounds.read;
+        let mut bytes = text.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\r\n");
+        io::send(&mut self.stream, &bytes, deadline).await.is_ok()
+    }
+
+    /// Proves a command interpreter: `echo A''B` must print `AB` (the typed line shows
+    /// `A''B`), or the bare command `AB` must be answered `AB: not found` as a shell
+    /// reports unknown commands (the lab's stand-in shell runs nothing, by design).
+    async fn confirm_shell(&mut self) -> Option<Evidence> {
+        let (a, b) = (io::nonce(4), io::nonce(4));
+        let joined = format!("{a}{b}");
+        let echo = format!("echo {a}''{b}");
+        if !self.line(&echo).await {
+            return None;
+        }
+        let quiet = std::time::Duration::from_millis(700);
+        let (seen, _) = self.read(quiet, |t| has_line(t, &joined)).await;
+        if has_line(&seen, &joined) {
+            return Some(Evidence::exchange(
+                "shell confirmed",
+                echo.as_bytes(),
+                &seen,
+            ));
+        }
+        if !self.line(&joined).await {
+            return None;
+        }
+        let not_found = format!("{joined}: not found");
+        let missing = format!("{joined}: command not found");
+        let (seen, _) = self
+            .read(quiet, |t| {
+                io::contains_ci(t, &not_found) || io::contains_ci(t, &missing)
+            })
+            .await;
+        (io::contains_ci(&seen, &not_found) || io::contains_ci(&seen, &missing))
+            .then(|| Evidence::exchange("shell confirmed", joined.as_bytes(), &seen))
+    }
+
+    async fn close(mut self) {
+        let _ = tokio::time::timeout(self.bounds.connect, self.stream.shutdown()).await;
+    }
+}
+
+/// Whether `text` holds `word` as output on a line of its own (not inside the typed command).
+fn has_line(text: &[u8], word: &str) -> bool {
+    String::from_utf8_lossy(text)
+        .split(['\r', '\n'])
+        .any(|line| line.trim() == word)
+}
+
+fn ends_with_prompt(text: &[u8], prompts: &[&str]) -> bool {
+    let tail = String::from_utf8_lossy(text).to_ascii_lowercase();
+    let tail = tail.trim_end();
+    prompts.iter().any(|p| tail.ends_with(p))
+}
+
+const LOGIN_PROMPTS: &[&str] = &["login:", "username:", "user name:", "user:"];
+const PASSWORD_PROMPTS: &[&str] = &["password:", "passwd:"];
+
+/// Does the service open a shell without any login step?
+pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
+    let mut session = match Session::open(address, bounds).await {
+        Ok(s) => s,
+        Err(e) => return Exposure::Unknown(format!("cannot connect: {e}")),
+    };
+    let quiet = std::time::Duration::from_millis(1500);
+    let (greeting, end) = session.read(quiet, prompted).await;
+    let result = if end == ReadEnd::Done && prompted(&greeting) {
+        Exposure::Protected {
+            what: "telnet asks for a login".to_string(),
+        }
+    } else if matches!(end, ReadEnd::Closed | ReadEnd::Failed) {
+        Exposure::Unknown("the connection closed before a prompt".to_string())
+    } else {
+        match session.confirm_shell().await {
+            Some(evidence) => Exposure::Open {
+                what: "a shell without any login".to_string(),
+                evidence,
+            },
+            None => Exposure::Unknown(format!(
+                "no login prompt and no shell: {}",
+                jcstar_model::escape_bytes(&greeting)
+            )),
+        }
+    };
+    session.close().await;
+    result
+}
+
+/// Tries one credential on a fresh connection.
+pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
+    let mut session = match Session::open(address, bounds).await {
+        Ok(s) => s,
+        Err(e) => return Login::Failed(format!("cannot connect: {e}")),
+    };
+    let result = attempt(&mut session, user, password).await;
+    session.close().await;
+    result
+}
+
+async fn attempt(session: &mut Session, user: &str, password: &str) -> Login {
+    let patience = session.bounds.read;
+    let (greeting, _) = session.read(patience, prompted).await;
+    answer(session, &greeting, user, password).await.0
+}
+
+/// Answers the prompt that ends `greeting` with `user` and `password`; returns the verdict and
+/// the text read after the password (where the next login prompt may already be).
+async fn answer(
+    session: &mut Session,
+    greeting: &[u8],
+    user: &str,
+    password: &str,
+) -> (Login, Vec<u8>) {
+    let login = answer_prompts(session, greeting, user, password).await;
+    (login, std::mem::take(&mut session.last))
+}
+
+async fn answer_prompts(
+    session: &mut Session,
+    greeting: &[u8],
+    user: &str,
+    password: &str,
+) -> Login {
+    let patience = session.bounds.read;
+    session.last.clear();
+    if let Some(locked) = lockout(greeting) {
+        return locked;
+    }
+    if ends_with_prompt(greeting, LOGIN_PROMPTS) {
+        if !session.line(user).await {
+            return Login::Failed("connection lost after the login prompt".to_string());
+        }
+        let (seen, _) = session
+            .read(patience, |t| ends_with_prompt(t, PASSWORD_PROMPTS))
+            .await;
+        if !ends_with_prompt(&seen, PASSWORD_PROMPTS) {
+            if let Some(locked) = lockout(&seen) {
+                return locked;
+            }
+            return Login::Failed("no password prompt after the user name".to_string());
+        }
+    } else if !ends_with_prompt(greeting, PASSWORD_PROMPTS) {
+        return Login::Unsupported("no login or password prompt".to_string());
+    }
+    if !session.line(password).await {
+        return Login::Failed("connection lost after the password prompt".to_string());
+    }
+    // Failure messages often come after a delay of seconds: wait for a verdict or silence.
+    let (after, end) = session
+        .read(patience, |t| {
+            FAILURE_MARKERS.iter().any(|m| io::contains_ci(t, m))
+                || ends_with_prompt(t, LOGIN_PROMPTS)
+                || ends_with_prompt(t, &["# ", "$ ", "> "])
+        })
+        .await;
+    session.last.clone_from(&after);
+    if let Some(locked) = lockout(&after) {
+        return locked;
+    }
+    if FAILURE_MARKERS.iter().any(|m| io::contains_ci(&after, m))
+        || ends_with_prompt(&after, LOGIN_PROMPTS)
+    {
+        return Login::Rejected;
+    }
+    if matches!(end, ReadEnd::Closed | ReadEnd::Failed) {
+        return Login::Rejected;
+    }
+    match session.confirm_shell().await {
+        Some(evidence) => Login::Accepted(evidence),
+        None => Login::Rejected,
+    }
+}
+
+/// Whether `text` ends with a login or password prompt.
+fn prompted(text: &[u8]) -> bool {
+    ends_with_prompt(text, LOGIN_PROMPTS) || ends_with_prompt(text, PASSWORD_PROMPTS)
+}
+
+/// Tries several passwords for `user` on ONE telnet connection, answering the login prompt
+/// again after each failure, for the brute-force check's same-connection bypass test. Each
+/// entry is timed from the end of the previous one (the first from the connect) to its
+/// verdict; every read has the deadline and byte cap of `bounds`. `more` sees each rejection
+/// and says whether to go on; the series also ends at the first answer that is not a
+/// rejection, and with a `Failed` entry when no new prompt comes (the daemon closed the
+/// connection after its per-connection limit, for instance).
+pub async fn login_series(
+    address: SocketAddr,
+    user: &str,
+    passwords: &[String],
+    bounds: &Bounds,
+    mut more: impl FnMut(std::time::Duration, &Login) -> bool,
+) -> Vec<(std::time::Duration, Login)> {
+    let mut series = Series::start();
+    let mut session = match Session::open(address, bounds).await {
+        Ok(s) => s,
+        Err(e) => return series.end(Login::Failed(format!("cannot connect: {e}"))),
+    };
+    let mut before: Vec<u8> = Vec::new();
+    for (i, password) in passwords.iter().enumerate() {
+        let mut greeting = std::mem::take(&mut before);
+        if !prompted(&greeting) {
+            let seen = greeting.clone();
+            let (more_text, end) = session
+                .read(bounds.read, |t| {
+                    let mut all = seen.clone();
+                    all.extend_from_slice(t);
+                    prompted(&all)
+                })
+                .await;
+            greeting.extend_from_slice(&more_text);
+            if i > 0 && !prompted(&greeting) && lockout(&greeting).is_none() {
+                let why = match end {
+                    ReadEnd::Closed | ReadEnd::Failed => "connection closed by the device",
+                    _ => "no new login prompt",
+                };
+                series.record(
+                    Login::Failed(format!("{why} after {i} attempts")),
+                    |_, _| false,
+                );
+                break;
+            }
+        }
+        let (login, after) = answer(&mut session, &greeting, user, password).await;
+        if !series.record(login, |t, l| matches!(l, Login::Rejected) && more(t, l)) {
+            break;
+        }
+        before = after;
+    }
+    session.close().await;
+    series.entries()
+}
+
+fn lockout(text: &[u8]) -> Option<Login> {
+    LOCKOUT_MARKERS
+        .iter()
+        .find(|m| io::contains_ci(text, m))
+        .map(|m| {
+            Login::Locked(Evidence::observed(
+                format!("telnet said {m:?}"),
+                jcstar_model::escape_bytes(text),
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_are_recognised_at_the_end_only() {
+        assert!(ends_with_prompt(b"\r\nipcam login: ", LOGIN_PROMPTS));
+        assert!(ends_with_prompt(b"Password: ", PASSWORD_PROMPTS));
+        assert!(!ends_with_prompt(b"login: root\r\nWelcome", LOGIN_PROMPTS));
+    }
+
+    #[test]
+    fn typed_echo_is_not_output() {
+        assert!(!has_line(b"echo ab''cd\r\n", "abcd"));
+        assert!(has_line(b"echo ab''cd\r\nabcd\r\n# ", "abcd"));
+    }
+}

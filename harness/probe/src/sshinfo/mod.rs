@@ -1,0 +1,311 @@
+//! SSH inspection: the identification string, the server's KEXINIT algorithm lists (parsed by
+//! hand, bounded) and its host keys (one curve25519/ECDH key exchange per host-key type, up to
+//! the server's KEX_ECDH_REPLY, which carries the key). Through russh: the authentication methods
+//! the server offers, and host keys of servers with classic Diffie-Hellman key exchange only.
+
+pub mod auth;
+use jcstar_wire::ssh as wire;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub use wire::{kexinit_payload, packet, parse_host_key, parse_kexinit, HostKey, KexInit};
+
+/// Bounds for inspecting one SSH port.
+#[derive(Debug, Clone)]
+pub struct SshLimits {
+    /// Deadline of one connection (banner, KEXINIT, key exchange reply).
+    pub connection_timeout: Duration,
+    /// Deadline for the whole port.
+    pub port_deadline: Duration,
+}
+
+impl Default for SshLimits {
+    fn default() -> Self {
+        SshLimits {
+            connection_timeout: Duration::from_secs(5),
+            port_deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything learnt about one SSH port.
+#[derive(Debug, Clone, Default)]
+pub struct SshInfo {
+    /// The port.
+    pub port: u16,
+    /// The server's identification line, e.g. `SSH-2.0-OpenSSH_9.2p1 Debian-2`.
+    pub identification: String,
+    /// Whether the server speaks SSH protocol 1 (`SSH-1.x`; `SSH-1.99` speaks both).
+    pub protocol1: bool,
+    /// The algorithm lists of the server's KEXINIT.
+    pub kexinit: KexInit,
+    /// Host keys obtained, one per key type.
+    pub host_keys: Vec<HostKey>,
+    /// Authentication methods the server offers (`publickey`, `password`, ...), from the failure
+    /// reply to `none` authentication; `None` when that could not be learnt.
+    pub auth_methods: Option<Vec<String>>,
+    /// Why parts of the inspection could not finish.
+    pub incomplete: Vec<String>,
+}
+
+/// Longest identification line (RFC 4253 allows 255 bytes).
+const LINE_MAX: usize = 255;
+/// Most lines a server may send before its identification.
+const PRE_BANNER_LINES: usize = 32;
+/// Largest packet accepted before encryption starts.
+const PACKET_MAX: usize = 35_000;
+/// Our identification.
+const CLIENT_ID: &[u8] = b"SSH-2.0-jcstar_0.1\r\n";
+
+/// A connection in the clear: bytes received but not yet consumed.
+struct Conn {
+    stream: TcpStream,
+    pending: Vec<u8>,
+}
+
+impl Conn {
+    async fn fill(&mut self) -> Result<(), String> {
+        let mut buf = [0u8; 4096];
+        let n = self
+            .stream
+            .read(&mut buf)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Err("the server closed the connection".to_string());
+        }
+        self.pending.extend_from_slice(&buf[..n]);
+        Ok(())
+    }
+
+    async fn identification(&mut self) -> Result<String, String> {
+        for _ in 0..=PRE_BANNER_LINES {
+            let line = loop {
+                if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+                    break self.pending.drain(..=end).collect::<Vec<u8>>();
+                }
+                if self.pending.len() > LINE_MAX {
+                    return Err(format!(
+                        "no identification line: {}",
+                        jcstar_model::escape_bytes(&self.pending[..64])
+                    ));
+                }
+                self.fill().await?;
+            };
+            if line.starts_with(b"SSH-") {
+                let text = String::from_utf8_lossy(&line);
+                return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+            }
+        }
+        Err(format!(
+            "no SSH identification within {PRE_BANNER_LINES} lines"
+        ))
+    }
+
+    /// The payload of the next unencrypted packet.
+    async fn packet(&mut self) -> Result<Vec<u8>, String> {
+        while self.pending.len() < 5 {
+            self.fill().await?;
+        }
+        let length = u32::from_be_bytes([
+            self.pending[0],
+            self.pending[1],
+            self.pending[2],
+            self.pending[3],
+        ]) as usize;
+        let padding = usize::from(self.pending[4]);
+        if !(5..=PACKET_MAX).contains(&length) || padding + 1 > length {
+            return Err(format!("bad packet length {length}"));
+        }
+        while self.pending.len() < 4 + length {
+            self.fill().await?;
+        }
+        let packet: Vec<u8> = self.pending.drain(..4 + length).collect();
+        Ok(packet[5..4 + length - padding].to_vec())
+    }
+
+    /// The next packet that is not IGNORE/DEBUG (at most a few are skipped).
+    async fn message(&mut self) -> Result<Vec<u8>, String> {
+        for _ in 0..8 {
+            let payload = self.packet().await?;
+            match payload.first() {
+                Some(2) | Some(4) => continue,
+                Some(_) => return Ok(payload),
+                None => return Err("empty packet".to_string()),
+            }
+        }
+        Err("only IGNORE/DEBUG packets".to_string())
+    }
+}
+
+async fn open(addr: SocketAddr) -> Result<(Conn, String), String> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let mut conn = Conn {
+        stream,
+        pending: Vec::new(),
+    };
+    conn.stream
+        .write_all(CLIENT_ID)
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let id = conn.identification().await?;
+    Ok((conn, id))
+}
+
+async fn first_contact(addr: SocketAddr) -> Result<(String, KexInit), String> {
+    let (mut conn, id) = open(addr).await?;
+    if !id.starts_with("SSH-2.0-") && !id.starts_with("SSH-1.99-") {
+        return Ok((id, KexInit::default()));
+    }
+    let payload = conn.message().await?;
+    let kexinit = parse_kexinit(&payload).ok_or("the server's KEXINIT is malformed")?;
+    Ok((id, kexinit))
+}
+
+/// Key exchanges the hand-written host-key probe can do.
+const MODERN_KEX: [&str; 3] = [
+    "curve25519-sha256",
+    "curve25519-sha256@libssh.org",
+    "ecdh-sha2-nistp256",
+];
+
+/// Runs one key exchange offering only `host_key_algorithm` and returns the server's key.
+async fn host_key(
+    addr: SocketAddr,
+    server: &KexInit,
+    host_key_algorithm: &str,
+) -> Result<HostKey, String> {
+    let (mut conn, _) = open(addr).await?;
+    let payload = conn.message().await?;
+    parse_kexinit(&payload).ok_or("the server's KEXINIT is malformed")?;
+    let kex = MODERN_KEX
+        .into_iter()
+        .find(|k| server.kex.iter().any(|s| s == k))
+        .ok_or("the server offers neither curve25519 nor ECDH P-256 key exchange")?;
+    let ours = KexInit {
+        kex: vec![kex.to_string()],
+        host_key: vec![host_key_algorithm.to_string()],
+        ..server.clone()
+    };
+    let mut packet = wire::packet(&wire::kexinit_payload(&ours));
+    packet.extend(wire::packet(&wire::ecdh_init(kex)?));
+    conn.stream
+        .write_all(&packet)
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let reply = conn.message().await?;
+    match reply.first() {
+        Some(31) => wire::host_key_from_reply(&reply, host_key_algorithm)
+            .ok_or_else(|| "malformed KEX_ECDH_REPLY".to_string()),
+        Some(1) => Err("the server disconnected during key exchange".to_string()),
+        Some(other) => Err(format!("unexpected message {other} during key exchange")),
+        None => Err("empty reply".to_string()),
+    }
+}
+
+/// One host-key algorithm per key the server can have, in the server's order.
+fn host_key_probes(algorithms: &[String]) -> Vec<String> {
+    let mut families: Vec<&str> = Vec::new();
+    let mut probes = Vec::new();
+    for algorithm in algorithms {
+        let family = match algorithm.as_str() {
+            "ssh-rsa" | "rsa-sha2-256" | "rsa-sha2-512" => "rsa",
+            "ssh-ed25519"
+            | "ssh-dss"
+            | "ecdsa-sha2-nistp256"
+            | "ecdsa-sha2-nistp384"
+            | "ecdsa-sha2-nistp521" => algorithm.as_str(),
+            _ => continue,
+        };
+        if !families.contains(&family) {
+            families.push(family);
+            probes.push(algorithm.clone());
+        }
+    }
+    probes
+}
+
+/// Inspects the SSH server at `addr`.
+pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
+    let started = Instant::now();
+    let mut info = SshInfo {
+        port: addr.port(),
+        ..SshInfo::default()
+    };
+    match tokio::time::timeout(limits.connection_timeout, first_contact(addr)).await {
+        Ok(Ok((id, kexinit))) => {
+            info.protocol1 = id.starts_with("SSH-1.");
+            info.identification = jcstar_model::bounded(&id);
+            info.kexinit = kexinit;
+        }
+        Ok(Err(reason)) => {
+            info.incomplete.push(reason);
+            return info;
+        }
+        Err(_) => {
+            info.incomplete.push(format!(
+                "no KEXINIT within {} ms",
+                limits.connection_timeout.as_millis()
+            ));
+            return info;
+        }
+    }
+    let modern = MODERN_KEX
+        .iter()
+        .any(|k| info.kexinit.kex.iter().any(|s| s == k));
+    // Set when a russh key exchange got no reply: the next would not either (a server that
+    // stops after KEXINIT), so the remaining ones are skipped instead of each waiting.
+    let mut russh_stalled = false;
+    for algorithm in host_key_probes(&info.kexinit.host_key) {
+        let left = (started + limits.port_deadline).saturating_duration_since(Instant::now());
+        let deadline = limits.connection_timeout.min(left);
+        if !modern {
+            // Classic Diffie-Hellman only: a full key exchange through russh.
+            if russh_stalled {
+                info.incomplete.push(format!(
+                    "host key {algorithm}: skipped, an earlier key exchange got no reply"
+                ));
+                continue;
+            }
+            match auth::host_key(addr, &algorithm, deadline).await {
+                Ok(key) => info.host_keys.push(key),
+                Err(auth::Failure::TimedOut(reason)) => {
+                    russh_stalled = true;
+                    info.incomplete
+                        .push(format!("host key {algorithm}: {reason}"));
+                }
+                Err(auth::Failure::Other(reason)) => info
+                    .incomplete
+                    .push(format!("host key {algorithm}: {reason}")),
+            }
+            continue;
+        }
+        match tokio::time::timeout(deadline, host_key(addr, &info.kexinit, &algorithm)).await {
+            Ok(Ok(key)) => info.host_keys.push(key),
+            Ok(Err(reason)) => info
+                .incomplete
+                .push(format!("host key {algorithm}: {reason}")),
+            Err(_) => info.incomplete.push(format!(
+                "host key {algorithm}: no reply within {} ms",
+                deadline.as_millis()
+            )),
+        }
+    }
+    if russh_stalled {
+        info.incomplete
+            .push("auth methods: skipped, an earlier key exchange got no reply".to_string());
+    } else if !info.protocol1 || info.identification.starts_with("SSH-1.99-") {
+        let left = (started + limits.port_deadline).saturating_duration_since(Instant::now());
+        match auth::auth_methods(addr, limits.connection_timeout.min(left)).await {
+            Ok(methods) => info.auth_methods = Some(methods),
+            Err(reason) => info.incomplete.push(format!("auth methods: {reason}")),
+        }
+    }
+    info
+}

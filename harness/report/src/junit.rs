@@ -1,0 +1,99 @@
+//! JUnit XML: one testsuite per device, one testcase per criterion.
+//!
+//! `fail` → failure (with the evidence), `error` → error, `inconclusive` / `declared` /
+//! `not_applicable` → skipped with the reason, `pass` and `warn` → success (a warning is written
+//! to the testcase's system-out, since JUnit has no warning state).
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::{DeviceReport, RunReport};
+use jcstar_model::{CriterionResult, Finding, Verdict};
+
+/// Renders the run as JUnit XML.
+pub fn render(run: &RunReport) -> std::io::Result<String> {
+    let mut report = Report::new(format!("jcstar {}", run.profile.name));
+    for device in &run.devices {
+        report.add_test_suite(device_suite(run, device));
+    }
+    report.to_string().map_err(std::io::Error::other)
+}
+
+fn device_suite(run: &RunReport, device: &DeviceReport) -> TestSuite {
+    let mut suite = TestSuite::new(format!(
+        "{} ({})",
+        device.device.name, device.device.address
+    ));
+    suite.add_property(Property::new("address", device.device.address.to_string()));
+    if let Some(model) = &device.device.model {
+        suite.add_property(Property::new("model", model.as_str()));
+    }
+    if let Some(hostname) = &device.device.hostname {
+        suite.add_property(Property::new("hostname", hostname.as_str()));
+    }
+    suite.add_property(Property::new("profile", run.profile.name.as_str()));
+    suite.add_property(Property::new(
+        "readiness",
+        device.readiness.verdict.as_text(),
+    ));
+    let classname = format!("jcstar.{}", device.device.name);
+    for criterion in &device.criteria {
+        let mut case = TestCase::new(
+            format!("{} {}", criterion.id, criterion.title),
+            status_of(criterion),
+        );
+        case.set_classname(classname.as_str());
+        let details = findings_text(&criterion.findings);
+        if !details.is_empty() {
+            case.set_system_out(details);
+        }
+        suite.add_test_case(case);
+    }
+    suite
+}
+
+fn status_of(criterion: &CriterionResult) -> TestCaseStatus {
+    let message = format!("{}: {}", criterion.verdict, criterion.reason);
+    let mut status = match criterion.verdict {
+        Verdict::Pass | Verdict::Warn => return TestCaseStatus::success(),
+        Verdict::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
+        Verdict::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
+        Verdict::Inconclusive | Verdict::Declared | Verdict::NotApplicable => {
+            TestCaseStatus::skipped()
+        }
+    };
+    status.set_message(message);
+    status.set_type(criterion.verdict.as_str());
+    if matches!(criterion.verdict, Verdict::Fail | Verdict::Error) {
+        status.set_description(findings_text(
+            &criterion
+                .findings
+                .iter()
+                .filter(|f| f.verdict == criterion.verdict)
+                .cloned()
+                .collect::<Vec<_>>(),
+        ));
+    }
+    status
+}
+
+/// Every finding with its evidence, one block per finding.
+fn findings_text(findings: &[Finding]) -> String {
+    let mut text = String::new();
+    for finding in findings {
+        text.push_str(&format!(
+            "[{}] {} ({})\n",
+            finding.verdict, finding.summary, finding.check
+        ));
+        for evidence in &finding.evidence {
+            text.push_str(&format!("  {}:", evidence.label));
+            if let Some(sent) = &evidence.sent {
+                text.push_str(&format!(" sent {sent:?}"));
+            }
+            if let Some(received) = &evidence.received {
+                text.push_str(&format!(" {received}"));
+            }
+            text.push('\n');
+        }
+    }
+    text
+}

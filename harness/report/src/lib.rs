@@ -1,0 +1,224 @@
+//! Run reports: the versioned JSON document, JUnit XML and the terminal summary.
+//!
+//! `results.json` follows [`SCHEMA_VERSION`]; its fields are documented on the types below and
+//! in `reports/README.md`. A change that removes or renames a field bumps the version.
+
+pub mod junit;
+pub mod readiness;
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use jcstar_model::device::Device;
+use jcstar_model::{CriterionResult, Verdict};
+use jcstar_probe::scan::{HostStats, PortResult};
+
+/// Version of the `results.json` schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole run, as written to `results.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Always `"jcstar.results"`.
+    pub schema: &'static str,
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Tool name and version.
+    pub tool: ToolInfo,
+    /// The profile used.
+    pub profile: ProfileRef,
+    /// RFC 3339 start time.
+    pub started: String,
+    /// RFC 3339 end time.
+    pub finished: String,
+    /// Wall-clock duration in milliseconds.
+    pub duration_ms: u64,
+    /// True when the run was interrupted; devices not finished say so in their criteria.
+    pub interrupted: bool,
+    /// Whether intrusive checks were allowed, and why not if they were not.
+    pub intrusive: IntrusiveInfo,
+    /// What was scanned and with which limits.
+    pub scan: ScanInfo,
+    /// Counts over all devices.
+    pub summary: Summary,
+    /// One entry per device.
+    pub devices: Vec<DeviceReport>,
+}
+
+/// Tool identity.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    /// `jcstar`.
+    pub name: &'static str,
+    /// The crate version.
+    pub version: &'static str,
+}
+
+impl ToolInfo {
+    /// This build of jcstar.
+    pub fn current() -> Self {
+        ToolInfo {
+            name: "jcstar",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// The profile a run used.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileRef {
+    /// Profile name.
+    pub name: String,
+    /// Profile title.
+    pub title: String,
+    /// Profile data version.
+    pub version: String,
+}
+
+/// Whether intrusive checks ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntrusiveInfo {
+    /// True when intrusive checks were allowed.
+    pub enabled: bool,
+    /// Why they were off (`--no-intrusive`, the profile), when they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_by: Option<String>,
+}
+
+/// What the scan covered.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanInfo {
+    /// The TCP ports probed, as nmap-style ranges.
+    pub tcp_ports: String,
+    /// How many TCP ports per device.
+    pub tcp_port_count: usize,
+    /// RLIMIT_NOFILE soft limit after raising it.
+    pub nofile_soft: u64,
+    /// In-flight connect limit over all hosts.
+    pub global_in_flight: usize,
+    /// Per-host in-flight limit at the start.
+    pub per_host_start: usize,
+}
+
+/// Counts over the run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Devices in the run.
+    pub devices: usize,
+    /// Devices with at least one failed criterion.
+    pub devices_failed: usize,
+    /// How many device × criterion results have each verdict.
+    pub criteria: BTreeMap<Verdict, usize>,
+}
+
+/// One device's results.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceReport {
+    /// The device and what was declared about it (credentials are never included).
+    pub device: Device,
+    /// Worst criterion verdict for the device.
+    pub verdict: Verdict,
+    /// Counts and the ★1 readiness verdict.
+    pub readiness: readiness::Readiness,
+    /// What the port scan saw.
+    pub ports: PortSummary,
+    /// UDP ports probed by the discovery checks; open only when the service answered.
+    pub udp_ports: Vec<jcstar_model::observed::UdpPort>,
+    /// Scanner statistics for the host.
+    pub scan_stats: Option<HostStats>,
+    /// One result per criterion of the profile, in catalogue order.
+    pub criteria: Vec<CriterionResult>,
+}
+
+/// Port states in compact form.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PortSummary {
+    /// Open ports with the identified service.
+    pub open: Vec<PortResult>,
+    /// Filtered (no answer) ports as nmap-style ranges.
+    pub filtered: String,
+    /// How many ports answered closed.
+    pub closed_count: usize,
+    /// Ports that could not be probed, with the error.
+    pub errors: Vec<PortResult>,
+}
+
+impl DeviceReport {
+    /// The result for a criterion id.
+    pub fn criterion(&self, id: &str) -> Option<&CriterionResult> {
+        self.criteria.iter().find(|c| c.id == id)
+    }
+}
+
+/// The worst verdict among criteria, by aggregation precedence.
+pub fn worst_verdict(criteria: &[CriterionResult]) -> Verdict {
+    Verdict::PRECEDENCE
+        .iter()
+        .copied()
+        .find(|v| criteria.iter().any(|c| c.verdict == *v))
+        .unwrap_or(Verdict::Inconclusive)
+}
+
+impl Summary {
+    /// Counts the verdicts of every device.
+    pub fn of(devices: &[DeviceReport]) -> Summary {
+        let mut summary = Summary {
+            devices: devices.len(),
+            ..Summary::default()
+        };
+        for device in devices {
+            if device.criteria.iter().any(|c| c.verdict == Verdict::Fail) {
+                summary.devices_failed += 1;
+            }
+            for criterion in &device.criteria {
+                *summary.criteria.entry(criterion.verdict).or_default() += 1;
+            }
+        }
+        summary
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".to_string());
+    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Paths of the files a run wrote.
+#[derive(Debug, Clone)]
+pub struct WrittenReports {
+    /// `results.json`.
+    pub json: PathBuf,
+    /// `junit.xml`.
+    pub junit: PathBuf,
+}
+
+/// Writes `results.json` and `junit.xml` into `dir` (created if needed).
+pub fn write_all(report: &RunReport, dir: &Path) -> std::io::Result<WrittenReports> {
+    std::fs::create_dir_all(dir)?;
+    let json = dir.join("results.json");
+    let mut text = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+    text.push(b'\n');
+    write_atomic(&json, &text)?;
+    let junit = dir.join("junit.xml");
+    write_atomic(&junit, junit::render(report)?.as_bytes())?;
+    Ok(WrittenReports { json, junit })
+}

@@ -1,0 +1,4 @@
+//! TLS: ClientHello construction and certificate analysis.
+
+pub mod cert;
+pub mod hello;
