@@ -122,3 +122,35 @@ fn a_bare_address_lists_open_ports_and_asks_for_the_declaration() {
     assert_eq!(interfaces["verdict"], "inconclusive");
     assert!(finding_text(interfaces).contains(&port));
 }
+
+/// A service the inventory declares is scanned even when the port list leaves it out, and a
+/// declared service that does not answer is said, leaving S1.1-13 open instead of passing.
+#[test]
+fn declared_services_are_scanned_and_a_silent_one_is_reported() {
+    let open = listeners("127.0.0.1", 2);
+    let closed = closed_port("127.0.0.1");
+    let listed = open[0].1;
+    let declared_only = open[1].1;
+    // `-p` names only the first listener; the second and the closed port are declared.
+    let (code, report, log) =
+        scan_with_inventory("127.0.0.1", &[listed, declared_only, closed], &[listed]);
+    assert_eq!(code, 0, "{log}");
+    let unit = device(&report, "unit");
+    let mut seen: Vec<u64> = unit["ports"]["open"]
+        .as_array()
+        .expect("open")
+        .iter()
+        .map(|p| p["port"].as_u64().expect("port"))
+        .collect();
+    seen.sort_unstable();
+    let mut expected = vec![u64::from(listed), u64::from(declared_only)];
+    expected.sort_unstable();
+    assert_eq!(seen, expected, "{log}");
+    let interfaces = criterion(unit, "S1.1-13");
+    assert_eq!(interfaces["verdict"], "inconclusive", "{interfaces}");
+    assert!(
+        finding_text(interfaces)
+            .contains(&format!("declared service {closed}/tcp does not answer")),
+        "{interfaces}"
+    );
+}

@@ -128,7 +128,14 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         );
     }
     let addresses: Vec<IpAddr> = plan.devices.iter().map(|d| d.address).collect();
-    let progress = progress_bar(plan, addresses.len() * plan.ports.len());
+    // Every declared TCP service is scanned too, whatever the port list: a service the vendor
+    // documents is a login surface and an interface to judge.
+    let declared: Vec<Vec<u16>> = plan.devices.iter().map(declared_tcp_ports).collect();
+    let probes: usize = declared
+        .iter()
+        .map(|extra| plan.ports.len() + extra.iter().filter(|p| !plan.ports.contains(p)).count())
+        .sum();
+    let progress = progress_bar(plan, probes);
     let mut stop = StopSignals::install();
     eprintln!(
         "jcstar: scanning {} device(s) x {} TCP port(s); Ctrl-C stops and still writes the reports",
@@ -137,7 +144,7 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     );
     let mut by_address: BTreeMap<IpAddr, HostScan> = BTreeMap::new();
     let interrupted = tokio::select! {
-        () = scan::scan_hosts_each(&addresses, &config, &limits, &progress, |_, scan| {
+        () = scan::scan_hosts_with_extra(&addresses, &declared, &config, &limits, &progress, |_, scan| {
             by_address.insert(scan.address, scan);
         }) => false,
         signal = stop.received() => {
@@ -165,12 +172,15 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     let mut findings: Vec<Vec<Finding>> = plan
         .devices
         .iter()
-        .map(|device| {
+        .zip(&declared)
+        .map(|(device, extra)| {
             let scan = by_address.get(&device.address);
+            let mut scanned_ports = plan.ports.clone();
+            scanned_ports.extend(extra.iter().filter(|p| !plan.ports.contains(p)));
             let observation = Observation {
                 device,
                 scan,
-                scanned_ports: &plan.ports,
+                scanned_ports: &scanned_ports,
                 today,
             };
             let mut own = jcstar_checks::run_passive(&observation, &plan.profile);
@@ -226,6 +236,17 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         summary: Summary::of(&devices),
         devices,
     }
+}
+
+/// The TCP ports `device` declares services on.
+fn declared_tcp_ports(device: &Device) -> Vec<u16> {
+    device
+        .declared_services
+        .iter()
+        .flatten()
+        .filter(|s| s.transport == jcstar_model::device::Transport::Tcp)
+        .map(|s| s.port)
+        .collect()
 }
 
 fn device_report(

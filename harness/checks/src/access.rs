@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use super::{ActiveContext, ActiveTarget};
 use jcstar_model::{Evidence, Finding, Verdict};
 use jcstar_probe::probes::io::Bounds;
-use jcstar_probe::probes::{ftp, http, mqtt, rtsp, ssh, telnet, vnc, Exposure, Login};
+use jcstar_probe::probes::{ftp, http, mqtt, rtsp, ssh, telnet, vnc, Exposure, LoginOutcome};
 use jcstar_probe::scan::{PortState, ServiceKind};
 use surface::{guess, Guessed, Surface};
 
@@ -123,7 +123,7 @@ async fn discover(
         ServiceKind::Ftp => {
             let mut anonymous = Vec::new();
             for user in ftp::ANONYMOUS_USERS {
-                if let Login::Accepted(evidence) =
+                if let LoginOutcome::Accepted(evidence) =
                     ftp::login(address, user, ftp::ANONYMOUS_PASSWORD, &bounds).await
                 {
                     anonymous.push((user.to_string(), evidence));
@@ -242,7 +242,7 @@ pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Findin
 
     let mut findings = Vec::new();
     let mut results = Vec::new();
-    if context.intrusive {
+    if context.may_send_credentials() {
         results = guess_all(target, &surfaces, &settings, bounds).await;
     }
     // SNMP answers a default community: anyone can read the device's management data.
@@ -268,7 +268,7 @@ pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Findin
             ));
         }
     }
-    if context.intrusive {
+    if context.may_send_credentials() {
         findings.extend(cross_unit(target, context, &surfaces, bounds).await);
     }
     findings.extend(unauthenticated_findings(&exposures));
@@ -334,10 +334,10 @@ async fn guess_all(
             loop {
                 tokio::select! {
                     outcome = &mut control, if !controlled => match outcome {
-                        Login::Accepted(evidence) => {
+                        LoginOutcome::Accepted(evidence) => {
                             return (index, Outcome::AcceptsAnything(evidence))
                         }
-                        Login::Unsupported(why) => {
+                        LoginOutcome::Unsupported(why) => {
                             return (
                                 index,
                                 Outcome::Guessed(Guessed {
@@ -386,7 +386,7 @@ async fn guess_snmp(
     };
     let started = tokio::time::Instant::now();
     let answer_time = match surface.login(&user, &community, &bounds).await {
-        Login::Accepted(_) => started.elapsed(),
+        LoginOutcome::Accepted(_) => started.elapsed(),
         _ => bounds.read,
     };
     let silence = answer_time
@@ -399,7 +399,7 @@ async fn guess_snmp(
     };
     let random = format!("jcs{}", jcstar_probe::probes::io::nonce(6));
     match surface.login("", &random, &control).await {
-        Login::Accepted(evidence) => Outcome::AcceptsAnything(evidence),
+        LoginOutcome::Accepted(evidence) => Outcome::AcceptsAnything(evidence),
         _ => Outcome::Guessed(guessed),
     }
 }
@@ -430,7 +430,7 @@ async fn cross_unit(
                 let outcome = surface
                     .login(&credential.username, credential.password.expose(), &bounds)
                     .await;
-                if let Login::Accepted(_) = outcome {
+                if let LoginOutcome::Accepted(_) = outcome {
                     findings.push(Finding::new(
                         DEFAULT_CREDENTIALS,
                         "S1.1-02",

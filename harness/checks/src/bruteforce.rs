@@ -125,10 +125,28 @@ pub fn recovery_wait(declared: Option<u64>, settings: &BruteForceSettings) -> Du
     }
 }
 
-/// Whether an attempt counts as slowed down or refused under the profile threshold.
+/// Whether an attempt's answer proves a defence: an explicit lockout or rate-limit answer, or
+/// a rejection that came no sooner than the profile threshold.
+fn proves_defence(a: &Attempt, settings: &BruteForceSettings) -> bool {
+    match a.kind {
+        Kind::Refused(_) => true,
+        Kind::Rejected => a.elapsed >= Duration::from_millis(settings.min_delay_ms),
+        _ => false,
+    }
+}
+
+/// Whether an attempt was held back in a way that proves nothing alone: a refused or dropped
+/// connection (a crashed or overloaded service looks the same), or silence.
+fn held_unproven(a: &Attempt) -> bool {
+    matches!(
+        a.kind,
+        Kind::ConnectionRefused | Kind::Dropped | Kind::TimedOut { .. }
+    )
+}
+
+/// Whether an attempt did not get through at full speed: a proven defence or an unproven hold.
 fn slowed(a: &Attempt, settings: &BruteForceSettings) -> bool {
-    matches!(a.kind, Kind::Refused(_) | Kind::TimedOut)
-        || a.elapsed >= Duration::from_millis(settings.min_delay_ms)
+    proves_defence(a, settings) || held_unproven(a)
 }
 
 /// Whether the tail of the series (from `from_attempt`) is all slowed or refused.
@@ -352,7 +370,10 @@ pub fn judge(
         }
     }
     if let Some(first) = m.series.first() {
-        if matches!(first.kind, Kind::Refused(_)) {
+        if matches!(
+            first.kind,
+            Kind::Refused(_) | Kind::ConnectionRefused | Kind::TimedOut { .. }
+        ) {
             return finding(
                 Verdict::Inconclusive,
                 format!(
@@ -366,10 +387,7 @@ pub fn judge(
     let tail = &m.series[from.min(m.series.len())..];
     let slowed_count = tail.iter().filter(|a| slowed(a, settings)).count();
     let refused = tail.iter().any(|a| matches!(a.kind, Kind::Refused(_)));
-    let delayed_only = tail.iter().all(|a| {
-        a.elapsed >= Duration::from_millis(settings.min_delay_ms)
-            || matches!(a.kind, Kind::TimedOut)
-    });
+    let delayed_only = tail.iter().all(|a| !matches!(a.kind, Kind::Refused(_)));
     let r = rate(&m.series);
     let crack = || {
         let mirai = jcstar_model::profile::access::list("mirai-telnet").map_or(0, |l| l.len());
@@ -422,6 +440,43 @@ pub fn judge(
             ),
         );
     }
+    // Every attempt of the tail was held back; a pass needs answers that prove it.
+    let silent = tail
+        .iter()
+        .filter(|a| matches!(a.kind, Kind::TimedOut { .. }))
+        .count();
+    if silent > 0 {
+        let connecting = tail
+            .iter()
+            .any(|a| matches!(a.kind, Kind::TimedOut { connecting: true }));
+        let why = if connecting {
+            "the service stopped accepting new connections in time: a connection-rate limit (which jcstar's own earlier connections to it may have tripped), a filter or a crash; a connection limit is not an account lockout"
+        } else {
+            "silence is not a defence: a tarpit, a crashed service and a network throttle look the same"
+        };
+        return finding(
+            Verdict::Inconclusive,
+            format!(
+                "{silent} of the {} attempts after failure {from} got no answer within the read deadline ({why})",
+                tail.len()
+            ),
+        );
+    }
+    let unproven = tail.iter().filter(|a| held_unproven(a)).count();
+    if unproven > 0 && !lockout_confirmed(m) {
+        return finding(
+            Verdict::Inconclusive,
+            format!(
+                "{unproven} of the {} attempts after failure {from} met a refused or closed connection, which a crashed or overloaded service gives too; the lockout is proven only when the valid credential is refused during it and accepted after it{}",
+                tail.len(),
+                if has_valid {
+                    ", which did not happen"
+                } else {
+                    ": declare an operator credential ([[device.credential]]) to confirm it"
+                }
+            ),
+        );
+    }
     let how = if refused && !delayed_only {
         "refused"
     } else {
@@ -451,9 +506,17 @@ pub fn judge(
                 "the valid credential was slowed down too ({} ms) right after",
                 confirm.elapsed.as_millis()
             ));
-        } else {
+        } else if matches!(
+            confirm.kind,
+            Kind::Rejected | Kind::Refused(_) | Kind::ConnectionRefused | Kind::Dropped
+        ) {
             notes.push(format!(
                 "lockout confirmed: the valid credential was {} right after",
+                confirm.kind.describe()
+            ));
+        } else {
+            notes.push(format!(
+                "lockout not confirmed: the valid credential got no verdict right after ({})",
                 confirm.kind.describe()
             ));
         }
@@ -584,6 +647,19 @@ pub fn judge(
     )
 }
 
+/// Whether a lockout is proven by the valid credential: refused (with an answer, not silence)
+/// right after the wrong passwords, then accepted again during the recovery wait.
+fn lockout_confirmed(m: &Measured) -> bool {
+    let refused_then = m.confirm.as_ref().is_some_and(|c| {
+        matches!(
+            c.kind,
+            Kind::Rejected | Kind::Refused(_) | Kind::ConnectionRefused | Kind::Dropped
+        )
+    });
+    let recovered = matches!(&m.recovery, Some((_, Some(_))));
+    refused_then && recovered
+}
+
 fn crack_from(fast: &[&Attempt]) -> String {
     let total: f64 = fast.iter().map(|a| a.elapsed.as_secs_f64()).sum();
     if fast.is_empty() || total <= 0.0 {
@@ -600,7 +676,7 @@ fn crack_from(fast: &[&Attempt]) -> String {
 fn evidence(m: &Measured, settings: &BruteForceSettings) -> Vec<Evidence> {
     let mut out = Vec::new();
     let legend = format!(
-        "ms per attempt as user {:?}: r rejected, x refused, t timed out, ? undecided, a accepted; threshold {} ms after #{}",
+        "ms per attempt as user {:?}: r rejected, x refused (lockout or rate-limit answer), c connection refused, d dropped, t timed out, ? undecided, a accepted; threshold {} ms after #{}",
         m.user, settings.min_delay_ms, settings.from_attempt
     );
     if let Some(b) = &m.baseline {
@@ -616,6 +692,9 @@ fn evidence(m: &Measured, settings: &BruteForceSettings) -> Vec<Evidence> {
         .enumerate()
         .filter_map(|(i, a)| match &a.kind {
             Kind::Refused(why) | Kind::Undecided(why) => Some(format!("#{} {why}", i + 1)),
+            Kind::ConnectionRefused | Kind::Dropped | Kind::TimedOut { .. } => {
+                Some(format!("#{} {}", i + 1, a.kind.describe()))
+            }
             _ => None,
         })
         .take(4)

@@ -71,7 +71,11 @@ pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Findin
         }
     }
     let mut findings: Vec<Finding> = by_port.into_values().flatten().collect();
-    let snmp = plaintext::SnmpProbe::from_profile(&context.profile);
+    let mut snmp = plaintext::SnmpProbe::from_profile(&context.profile);
+    if !context.may_send_credentials() {
+        // Community strings are credentials: with intrusive checks off none is sent.
+        snmp.communities.clear();
+    }
     findings.extend(plaintext::check(&target.scan, &tls_policy, &snmp).await);
     if findings.is_empty() {
         findings.push(Finding::new(

@@ -117,7 +117,7 @@ fn compare_with_declaration(observation: &Observation<'_>, open: &[&PortResult])
         })
         .collect();
     if findings.is_empty() {
-        let mut pass = Finding::new(
+        let pass = Finding::new(
             "interfaces.declared_match",
             CRITERION,
             Verdict::Pass,
@@ -131,20 +131,53 @@ fn compare_with_declaration(observation: &Observation<'_>, open: &[&PortResult])
                 }
             ),
         );
+        findings.push(pass);
         let unscanned: Vec<u16> = declared_tcp
             .iter()
             .copied()
             .filter(|p| !observation.scanned_ports.contains(p))
             .collect();
         if !unscanned.is_empty() {
-            pass = pass.with_evidence(Evidence::observed(
-                "declared but not scanned",
-                format_port_ranges(&unscanned),
+            findings.push(Finding::new(
+                "interfaces.declared_not_scanned",
+                CRITERION,
+                Verdict::Inconclusive,
+                format!(
+                    "declared TCP port(s) {} were not scanned: the look at the device is incomplete",
+                    format_port_ranges(&unscanned)
+                ),
             ));
         }
-        findings.push(pass);
     }
+    findings.extend(silent_declared(observation, &declared_tcp));
     findings
+}
+
+/// A finding for every declared TCP service that was scanned and did not answer: what the
+/// vendor documents could not be looked at, so the criteria it bears on stay open.
+fn silent_declared(observation: &Observation<'_>, declared_tcp: &[u16]) -> Vec<Finding> {
+    let Some(scan) = observation.scan else {
+        return Vec::new();
+    };
+    declared_tcp
+        .iter()
+        .filter_map(|port| {
+            let result = scan.ports.iter().find(|p| p.port == *port)?;
+            let state = match result.state {
+                PortState::Open | PortState::Error => return None,
+                PortState::Closed => "closed",
+                PortState::Filtered => "filtered (no answer)",
+            };
+            Some(Finding::new(
+                "interfaces.declared_silent",
+                CRITERION,
+                Verdict::Inconclusive,
+                format!(
+                    "declared service {port}/tcp does not answer ({state}): it could not be checked; correct the declaration, or enable the service for the test"
+                ),
+            ))
+        })
+        .collect()
 }
 
 fn ports_in(scan: &HostScan, state: PortState) -> Vec<u16> {
@@ -264,11 +297,36 @@ mod tests {
     }
 
     #[test]
-    fn declared_ports_outside_the_scan_are_noted() {
+    fn declared_ports_outside_the_scan_leave_the_criterion_open() {
         let findings = findings_for(Some(&[80, 8443]), &[(80, PortState::Open)]);
-        let pass = &findings[0];
-        assert_eq!(pass.verdict, Verdict::Pass);
-        assert_eq!(pass.evidence[0].received.as_deref(), Some("8443"));
+        assert_eq!(
+            verdicts(&findings),
+            [
+                ("interfaces.declared_match", Verdict::Pass),
+                ("interfaces.declared_not_scanned", Verdict::Inconclusive)
+            ]
+        );
+        assert!(findings[1].summary.contains("8443"));
+    }
+
+    #[test]
+    fn a_declared_service_that_does_not_answer_is_said() {
+        let findings = findings_for(
+            Some(&[80, 2121]),
+            &[(80, PortState::Open), (2121, PortState::Closed)],
+        );
+        assert_eq!(
+            verdicts(&findings),
+            [
+                ("interfaces.declared_match", Verdict::Pass),
+                ("interfaces.declared_silent", Verdict::Inconclusive)
+            ]
+        );
+        assert!(
+            findings[1].summary.contains("2121/tcp"),
+            "{}",
+            findings[1].summary
+        );
     }
 
     #[test]

@@ -21,8 +21,8 @@ use jcstar_model::device::Device;
 use jcstar_model::observed::{Sighting, UdpPort};
 use jcstar_model::profile::CheckId;
 use jcstar_model::profile::Profile;
-use jcstar_model::Finding;
-use jcstar_probe::scan::HostScan;
+use jcstar_model::{Finding, Verdict};
+use jcstar_probe::scan::{HostScan, PortState};
 
 /// The criteria the enabled active checks bear on.
 pub fn active_criteria(profile: &Profile) -> Vec<String> {
@@ -41,7 +41,7 @@ pub fn active_not_finished(profile: &Profile) -> Finding {
     Finding {
         check: "run.active_checks".to_string(),
         criteria: active_criteria(profile),
-        verdict: jcstar_model::Verdict::Inconclusive,
+        verdict: Verdict::Inconclusive,
         summary: "the service checks did not finish: the run was interrupted; run it again"
             .to_string(),
         evidence: Vec::new(),
@@ -85,6 +85,14 @@ pub struct ActiveContext {
     pub intrusive: bool,
     /// Every device of the run, for rules across units of one model.
     pub peers: Arc<Vec<Device>>,
+}
+
+impl ActiveContext {
+    /// The one gate for intrusive traffic: whether credentials may be sent to a device
+    /// (default-credential guessing, SNMP community strings, one unit's credential on another).
+    pub fn may_send_credentials(&self) -> bool {
+        self.intrusive && self.profile.check_enabled(CheckId::DefaultCredentials)
+    }
 }
 
 /// One device's input to the active checks, owned so each device runs in its own task.
@@ -157,7 +165,39 @@ pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveO
             outcome.findings.push(bruteforce::skipped());
         }
     }
+    if let Some(why) = incomplete_scan(&target.scan) {
+        // "Nothing to test" stands only on a complete look at the device.
+        for finding in &mut outcome.findings {
+            if finding.verdict == Verdict::NotApplicable {
+                finding.verdict = Verdict::Inconclusive;
+                finding.summary = format!(
+                    "{}; but the port scan was incomplete ({why}), so a service may have been missed",
+                    finding.summary
+                );
+            }
+        }
+    }
     outcome
+}
+
+/// Why a port scan cannot stand behind "nothing to test", if it cannot: ports that could not
+/// be probed, or a device that answered on none of them.
+pub fn incomplete_scan(scan: &HostScan) -> Option<String> {
+    let errors = scan
+        .ports
+        .iter()
+        .filter(|p| p.state == PortState::Error)
+        .count();
+    if errors > 0 {
+        return Some(format!("{errors} port(s) could not be probed"));
+    }
+    let answered = scan.ports.iter().any(|p| p.state != PortState::Filtered);
+    (!answered && !scan.ports.is_empty()).then(|| {
+        format!(
+            "the device answered on none of the {} scanned ports",
+            scan.ports.len()
+        )
+    })
 }
 
 /// Checks that compare devices with each other (e.g. keys shared across units); they run once
@@ -175,4 +215,76 @@ pub(crate) fn verdicts(findings: &[Finding]) -> Vec<(&str, jcstar_model::Verdict
         .iter()
         .map(|f| (f.check.as_str(), f.verdict))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jcstar_probe::scan::{HostStats, PortResult};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn scan_of(states: &[PortState]) -> HostScan {
+        HostScan {
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ports: states
+                .iter()
+                .enumerate()
+                .map(|(i, &state)| PortResult {
+                    port: 80 + i as u16,
+                    state,
+                    rtt: None,
+                    error: None,
+                    service: None,
+                })
+                .collect(),
+            stats: HostStats::default(),
+        }
+    }
+
+    #[test]
+    fn only_a_complete_scan_stands_behind_nothing_to_test() {
+        assert_eq!(
+            incomplete_scan(&scan_of(&[PortState::Closed, PortState::Filtered])),
+            None
+        );
+        assert!(incomplete_scan(&scan_of(&[PortState::Closed, PortState::Error])).is_some());
+        assert!(incomplete_scan(&scan_of(&[PortState::Filtered, PortState::Filtered])).is_some());
+    }
+
+    /// A device that answered on no port gets no "not applicable": a login surface may have
+    /// been behind a port that did not answer.
+    #[tokio::test]
+    async fn not_applicable_becomes_inconclusive_after_an_incomplete_scan() {
+        let profile = Arc::new(Profile::builtin());
+        let device = Device::bare(IpAddr::V4(Ipv4Addr::LOCALHOST), None);
+        let target = ActiveTarget {
+            device: device.clone(),
+            scan: scan_of(&[PortState::Filtered]),
+        };
+        let context = ActiveContext {
+            profile,
+            intrusive: true,
+            peers: Arc::new(vec![device]),
+        };
+        let outcome = run_active(target, context).await;
+        let access: Vec<_> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.criteria.iter().any(|c| c == "S1.1-02" || c == "S1.1-04"))
+            .collect();
+        assert!(!access.is_empty());
+        for finding in access {
+            assert_eq!(
+                finding.verdict,
+                Verdict::Inconclusive,
+                "{}",
+                finding.summary
+            );
+            assert!(
+                finding.summary.contains("incomplete"),
+                "{}",
+                finding.summary
+            );
+        }
+    }
 }

@@ -54,7 +54,7 @@ impl Gate {
                 scheme.eq_ignore_ascii_case("Basic") && token.trim() == expected
             }
             Scheme::Digest(algorithm) => {
-                param(value, "algorithm").map_or(true, |a| a.eq_ignore_ascii_case(algorithm))
+                param(value, "algorithm").is_none_or(|a| a.eq_ignore_ascii_case(algorithm))
                     && param(value, "nonce").is_some_and(issued_here)
                     && param(value, "username") == Some(user)
                     && param(value, "realm") == Some(self.realm)

@@ -442,6 +442,8 @@ pub(crate) const PERSONAS: &[Persona] = &[
                     banner: BUSYBOX_BANNER,
                     max_attempts: 3,
                     greeting: "",
+                    echo: false,
+                    failure_delay_ms: 0,
                 }),
             },
             Service {
@@ -590,6 +592,8 @@ pub(crate) const PERSONAS: &[Persona] = &[
                     max_attempts: 3,
                     // Prompt characters in a banner must not pass for a shell.
                     greeting: "JCS-CAM-300 # maintenance port $ \r\n# $ \r\n",
+                    echo: false,
+                    failure_delay_ms: 0,
                 }),
             },
             Service {
@@ -814,7 +818,33 @@ pub(crate) fn all() -> impl Iterator<Item = &'static Persona> {
         .iter()
         .chain(ACCESS_PERSONAS)
         .chain(IDENTITY_PERSONAS)
+        .chain(VERDICT_PERSONAS)
 }
+
+/// Verdict personas (hosts 28 and up): devices that once misled a verdict.
+pub(crate) const VERDICT_PERSONAS: &[Persona] = &[Persona {
+    // A camera whose telnet echoes what is typed, the password included, and answers a wrong
+    // password after 1.5 s: the echoed "jcs-wrong-…" must not read as an instant refusal.
+    name: "echo-telnet-cam",
+    host: 28,
+    model: "JCS-CAM-280",
+    services: &[Service {
+        port: 2323,
+        declared: true,
+        protocol: Protocol::Telnet(Login {
+            credential: Credential {
+                user: "root",
+                password: "Echo-4471-unit",
+            },
+            banner: BUSYBOX_BANNER,
+            max_attempts: 3,
+            greeting: "",
+            echo: true,
+            failure_delay_ms: 1500,
+        }),
+    }],
+    evidence: &[],
+}];
 
 /// A firmware-update form (S1.1-07): open on the weak camera, behind authentication elsewhere.
 const UPGRADE_FORM: &str = "<!DOCTYPE html>\n<html><head><title>Firmware Upgrade</title></head>\n\

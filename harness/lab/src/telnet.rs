@@ -1,5 +1,7 @@
 //! A BusyBox-style telnet login that falls to a default credential and drops to a toy shell.
 
+use std::time::Duration;
+
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use super::limits::{self, Limits, ReadError};
@@ -16,6 +18,11 @@ pub(crate) struct Login {
     pub max_attempts: u32,
     /// Printed once before the first login prompt.
     pub greeting: &'static str,
+    /// Whether typed input (the password too, as some firmware does) is sent back.
+    pub echo: bool,
+    /// How long each failed login waits before `Login incorrect` (capped by the lab's
+    /// [`Limits::max_login_delay`]).
+    pub failure_delay_ms: u64,
 }
 
 // RFC 854 command bytes and RFC 857/858/1073 option codes.
@@ -84,10 +91,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             let Some(user) = self.line().await? else {
                 return Ok(());
             };
+            if login.echo {
+                self.stream.write_all(&user).await?;
+                self.stream.write_all(b"\r\n").await?;
+            }
             self.stream.write_all(b"Password: ").await?;
             let Some(password) = self.line().await? else {
                 return Ok(());
             };
+            if login.echo {
+                self.stream.write_all(&password).await?;
+                self.stream.flush().await?;
+            }
             if user == login.credential.user.as_bytes()
                 && password == login.credential.password.as_bytes()
             {
@@ -95,6 +110,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 self.stream.write_all(login.banner.as_bytes()).await?;
                 return self.shell().await;
             }
+            let delay =
+                Duration::from_millis(login.failure_delay_ms).min(self.limits.max_login_delay);
+            tokio::time::sleep(delay).await;
             self.stream.write_all(b"\r\nLogin incorrect\r\n").await?;
         }
         self.stream.shutdown().await?;

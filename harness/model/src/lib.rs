@@ -8,6 +8,7 @@ pub mod device;
 pub mod error;
 mod findings;
 pub mod observed;
+pub mod outcome;
 pub mod ports;
 pub mod profile;
 

@@ -10,7 +10,7 @@ use crate::access::surface::{guess, Guessed, Surface};
 use jcstar_lab::testing::start_lab;
 use jcstar_model::profile::access::{pairs, AccessSettings};
 use jcstar_probe::probes::io::Bounds;
-use jcstar_probe::probes::{ftp, http, mqtt, rtsp, snmp, ssh, telnet, vnc, Exposure, Login};
+use jcstar_probe::probes::{ftp, http, mqtt, rtsp, snmp, ssh, telnet, vnc, Exposure, LoginOutcome};
 
 fn bounds() -> Bounds {
     Bounds {
@@ -53,11 +53,14 @@ async fn ftp_weak_takes_anonymous_and_admin_strong_takes_neither() {
     let weak = at(122, 7, 2121);
     for user in ftp::ANONYMOUS_USERS {
         let login = ftp::login(weak, user, ftp::ANONYMOUS_PASSWORD, &b).await;
-        assert!(matches!(login, Login::Accepted(_)), "{user}: {login:?}");
+        assert!(
+            matches!(login, LoginOutcome::Accepted(_)),
+            "{user}: {login:?}"
+        );
     }
     assert!(matches!(
         ftp::login(weak, "admin", "nope", &b).await,
-        Login::Rejected
+        LoginOutcome::Rejected
     ));
     assert_eq!(
         found(&guess_defaults(Surface::Ftp(weak)).await),
@@ -67,14 +70,14 @@ async fn ftp_weak_takes_anonymous_and_admin_strong_takes_neither() {
     let strong = at(122, 8, 2121);
     for user in ftp::ANONYMOUS_USERS {
         let login = ftp::login(strong, user, ftp::ANONYMOUS_PASSWORD, &b).await;
-        assert!(matches!(login, Login::Rejected), "{user}: {login:?}");
+        assert!(matches!(login, LoginOutcome::Rejected), "{user}: {login:?}");
     }
     let guessed = guess_defaults(Surface::Ftp(strong)).await;
     assert_eq!(found(&guessed), None);
     assert!(guessed.tried > 20, "{guessed:?}");
     assert!(matches!(
         ftp::login(strong, "admin", "Kv9-unit-27754", &b).await,
-        Login::Accepted(_)
+        LoginOutcome::Accepted(_)
     ));
 }
 
@@ -102,7 +105,7 @@ async fn mqtt_weak_is_open_to_anonymous_subscribers_strong_needs_its_account() {
     assert!(guessed.tried > 20, "{guessed:?}");
     assert!(matches!(
         mqtt::login(strong, false, "gw-27754", "Kv9-unit-27754", &b).await,
-        Login::Accepted(_)
+        LoginOutcome::Accepted(_)
     ));
 }
 
@@ -117,7 +120,7 @@ async fn vnc_none_is_open_the_list_password_is_found_the_strong_one_is_not() {
     ));
     assert!(matches!(
         vnc::login(open, "123456", &b).await,
-        Login::Unsupported(_)
+        LoginOutcome::Unsupported(_)
     ));
 
     let weak = at(124, 11, 5901);
@@ -140,7 +143,7 @@ async fn vnc_none_is_open_the_list_password_is_found_the_strong_one_is_not() {
     assert_eq!(guessed.tried, 6, "{guessed:?}");
     assert!(matches!(
         vnc::login(strong, "q7Vx-27754", &b).await,
-        Login::Accepted(_)
+        LoginOutcome::Accepted(_)
     ));
 }
 
@@ -200,7 +203,7 @@ async fn snmp_public_reads_on_weak_only() {
     };
     let weak = at(129, 13, 1161);
     match snmp::login(weak, "public", &b).await {
-        Login::Accepted(evidence) => {
+        LoginOutcome::Accepted(evidence) => {
             let text = format!("{evidence:?}");
             assert!(text.contains("JCS-NVR-1300 firmware 1.0"), "{text}");
         }
@@ -214,11 +217,11 @@ async fn snmp_public_reads_on_weak_only() {
     let strong = at(129, 14, 1161);
     assert!(matches!(
         snmp::login(strong, "public", &b).await,
-        Login::Rejected
+        LoginOutcome::Rejected
     ));
     assert!(matches!(
         snmp::login(strong, "nvr-27754-ro", &b).await,
-        Login::Accepted(_)
+        LoginOutcome::Accepted(_)
     ));
 }
 
@@ -250,9 +253,9 @@ async fn ssh_password_default_is_found_key_only_offers_no_password_login() {
         other => panic!("{other:?}"),
     }
     let wrong = ssh::login(weak, "admin", "nope", &b).await;
-    assert!(matches!(wrong, Login::Rejected), "{wrong:?}");
+    assert!(matches!(wrong, LoginOutcome::Rejected), "{wrong:?}");
     let right = ssh::login(weak, "admin", "admin", &b).await;
-    assert!(matches!(right, Login::Accepted(_)), "{right:?}");
+    assert!(matches!(right, LoginOutcome::Accepted(_)), "{right:?}");
     assert_eq!(
         found(&guess_defaults(Surface::Ssh(weak)).await),
         pair("admin", "admin")

@@ -48,7 +48,7 @@ pub fn credential_findings(
         .map(|(s, u, p, e)| accepted_finding(s, u, p, e))
         .collect();
     findings.extend(multi_unit(target, context));
-    if !context.intrusive {
+    if !context.may_send_credentials() {
         findings.push(Finding::new(
             DEFAULT_CREDENTIALS,
             "S1.1-02",
@@ -85,22 +85,34 @@ pub fn credential_findings(
                     // from no agent, so SNMP is reported only when a community is accepted.
                 } else if let Some(why) = &g.unsupported {
                     tested.push(format!("{} ({why})", surface.label()));
-                } else if g.failed.len() > g.tried {
+                } else if !g.failed.is_empty() || g.tried < g.pairs {
+                    // A pair that got no answer may be the one that opens the device: only a
+                    // list answered in full stands behind a pass.
+                    let reason = match g.failed.first() {
+                        Some(first) => format!("first: {first}"),
+                        None => "the attempts stopped early".to_string(),
+                    };
                     findings.push(
                         Finding::new(
                             DEFAULT_CREDENTIALS,
                             "S1.1-02",
                             Verdict::Inconclusive,
                             format!(
-                                "{}: attempts could not decide ({} undecided, {} answered)",
+                                "{}: {} of {} pairs got no verdict ({reason}); {} were refused",
                                 surface.label(),
-                                g.failed.len(),
+                                g.pairs - g.tried.min(g.pairs),
+                                g.pairs,
                                 g.tried
                             ),
                         )
                         .with_evidence(Evidence::observed(
-                            "first failure",
-                            g.failed.first().cloned().unwrap_or_default(),
+                            "attempts without a verdict",
+                            g.failed
+                                .iter()
+                                .take(4)
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; "),
                         )),
                     );
                 } else {

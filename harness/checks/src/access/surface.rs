@@ -1,4 +1,4 @@
-//! Login surfaces found on a device, and the credential-guessing loop run on each.
+//! LoginOutcome surfaces found on a device, and the credential-guessing loop run on each.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,7 +9,9 @@ use jcstar_model::Evidence;
 use jcstar_probe::probes::http::ProtectedPath;
 use jcstar_probe::probes::io::Bounds;
 use jcstar_probe::probes::rtsp::ProtectedStream;
-use jcstar_probe::probes::{ftp, http, mqtt, rtsp, snmp, ssh, telnet, vnc, Login};
+use jcstar_probe::probes::{
+    ftp, http, mqtt, rtsp, snmp, ssh, telnet, vnc, ExchangeError, LoginOutcome,
+};
 
 /// One service that takes a login.
 #[derive(Debug, Clone)]
@@ -102,7 +104,7 @@ impl Surface {
     }
 
     /// One attempt on a fresh connection.
-    pub async fn login(&self, user: &str, password: &str, bounds: &Bounds) -> Login {
+    pub async fn login(&self, user: &str, password: &str, bounds: &Bounds) -> LoginOutcome {
         match self {
             Surface::Telnet(a) => telnet::login(*a, user, password, bounds).await,
             Surface::Ssh(a) => ssh::login(*a, user, password, bounds).await,
@@ -121,6 +123,8 @@ impl Surface {
 /// What guessing on one surface found.
 #[derive(Debug, Clone, Default)]
 pub struct Guessed {
+    /// Pairs on the list.
+    pub pairs: usize,
     /// Attempts that got an answer.
     pub tried: usize,
     /// The accepted pair with the lowest list index, and its proof.
@@ -129,8 +133,8 @@ pub struct Guessed {
     pub locked: Option<Evidence>,
     /// Why the surface takes no password login, if it does not.
     pub unsupported: Option<String>,
-    /// Attempts that could not decide.
-    pub failed: Vec<String>,
+    /// Attempts that got no verdict: silence, a closed connection, garbage.
+    pub failed: Vec<ExchangeError>,
 }
 
 /// Undecided attempts after which guessing on a surface gives up.
@@ -149,7 +153,10 @@ pub async fn guess(
 ) -> Guessed {
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let result = Arc::new(Mutex::new(Guessed::default()));
+    let result = Arc::new(Mutex::new(Guessed {
+        pairs: pairs.len(),
+        ..Guessed::default()
+    }));
     // Attempts for list entries above this are cancelled: the lowest accepted index so far
     // (`usize::MAX`: none yet), or 0 once the device signalled a lockout.
     let (best, _) = tokio::sync::watch::channel(usize::MAX);
@@ -180,10 +187,10 @@ pub async fn guess(
                 };
                 let Ok(mut r) = result.lock() else { break };
                 match outcome {
-                    Login::Accepted(evidence) => {
+                    LoginOutcome::Accepted(evidence) => {
                         r.tried += 1;
                         stop.store(true, Ordering::SeqCst);
-                        if !r.accepted.as_ref().is_some_and(|(i, ..)| *i < index) {
+                        if r.accepted.as_ref().is_none_or(|(i, ..)| *i >= index) {
                             r.accepted = Some((index, user.clone(), password.clone(), evidence));
                         }
                         best.send_if_modified(|b| {
@@ -194,18 +201,18 @@ pub async fn guess(
                             lower
                         });
                     }
-                    Login::Rejected => r.tried += 1,
-                    Login::Locked(evidence) => {
+                    LoginOutcome::Rejected => r.tried += 1,
+                    LoginOutcome::RateLimited(evidence) | LoginOutcome::LockedOut(evidence) => {
                         stop.store(true, Ordering::SeqCst);
                         r.locked.get_or_insert(evidence);
                         // Attempts in flight stop too: the device asked for no more.
                         best.send_replace(0);
                     }
-                    Login::Unsupported(why) => {
+                    LoginOutcome::Unsupported(why) => {
                         stop.store(true, Ordering::SeqCst);
                         r.unsupported.get_or_insert(why);
                     }
-                    Login::Failed(why) => {
+                    LoginOutcome::Undecided(why) => {
                         r.failed.push(why);
                         if r.failed.len() >= MAX_FAILED {
                             stop.store(true, Ordering::SeqCst);

@@ -8,23 +8,33 @@ use tokio::time::Instant;
 
 use crate::access::surface::Surface;
 use jcstar_probe::probes::io::Bounds;
-use jcstar_probe::probes::{ftp, http, ssh, telnet, Login};
+use jcstar_probe::probes::{ftp, http, ssh, telnet, ExchangeError, LoginOutcome, Phase};
 use jcstar_wire::digest::{self, Challenge};
 
-/// How the device answered one attempt.
+/// How the device answered one attempt. Only `Rejected` (when slow) and `Refused` are answers
+/// that can prove a defence; silence and dropped connections never do on their own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// Logged in.
     Accepted,
     /// A plain "wrong password".
     Rejected,
-    /// Refused: lockout or rate-limit signal, connection refused, reset or dropped.
+    /// An explicit lockout or rate-limit answer (HTTP 429 or a 403 where 401 came before, FTP
+    /// 421, a "locked" message, MQTT quota exceeded, RFB "too many"); the text says which.
     Refused(String),
-    /// No answer within the deadline (a tarpit looks like this).
-    TimedOut,
+    /// The device refused the TCP connection.
+    ConnectionRefused,
+    /// The device closed or reset the connection without a verdict.
+    Dropped,
+    /// No answer within the deadline (a tarpit, a crashed service and a connection-rate limit
+    /// look alike); `connecting` when even the connection was not accepted in time.
+    TimedOut {
+        /// The connect (or TLS handshake) itself got no answer.
+        connecting: bool,
+    },
     /// The service takes no password login.
     Unsupported(String),
-    /// Something else (garbage, unexpected status).
+    /// Something else (garbage, an unexpected status such as HTTP 503).
     Undecided(String),
 }
 
@@ -35,7 +45,10 @@ impl Kind {
             Kind::Accepted => "accepted".into(),
             Kind::Rejected => "rejected".into(),
             Kind::Refused(why) => format!("refused: {why}"),
-            Kind::TimedOut => "not answered in time".into(),
+            Kind::ConnectionRefused => "connection refused".into(),
+            Kind::Dropped => "connection closed without an answer".into(),
+            Kind::TimedOut { connecting: true } => "connection not accepted in time".into(),
+            Kind::TimedOut { connecting: false } => "not answered in time".into(),
             Kind::Unsupported(why) => format!("unsupported: {why}"),
             Kind::Undecided(why) => format!("undecided: {why}"),
         }
@@ -46,7 +59,9 @@ impl Kind {
             Kind::Accepted => 'a',
             Kind::Rejected => 'r',
             Kind::Refused(_) => 'x',
-            Kind::TimedOut => 't',
+            Kind::ConnectionRefused => 'c',
+            Kind::Dropped => 'd',
+            Kind::TimedOut { .. } => 't',
             Kind::Unsupported(_) => 'u',
             Kind::Undecided(_) => '?',
         }
@@ -69,38 +84,32 @@ impl Attempt {
     }
 }
 
-/// Words in a failure reason that mean the device refused the connection or dropped it.
-const REFUSAL_WORDS: &[&str] = &[
-    "refused",
-    "reset",
-    "closed",
-    "connection lost",
-    "disconnect",
-    "broken pipe",
-    "eof",
-];
-
-/// Classifies a probe's [`Login`].
-pub fn classify(login: Login) -> Kind {
+/// Classifies a probe's [`LoginOutcome`] by its type, never by the text it carries.
+pub fn classify(login: LoginOutcome) -> Kind {
     match login {
-        Login::Accepted(_) => Kind::Accepted,
-        Login::Rejected => Kind::Rejected,
-        Login::Locked(evidence) => Kind::Refused(format!(
-            "{}: {}",
-            evidence.label,
-            evidence.received.unwrap_or_default()
-        )),
-        Login::Unsupported(why) => Kind::Unsupported(why),
-        Login::Failed(why) => {
-            let lower = why.to_ascii_lowercase();
-            if lower.contains("timed out") || lower.contains("before the deadline") {
-                Kind::TimedOut
-            } else if REFUSAL_WORDS.iter().any(|w| lower.contains(w)) {
-                Kind::Refused(why)
-            } else {
-                Kind::Undecided(why)
-            }
+        LoginOutcome::Accepted(_) => Kind::Accepted,
+        LoginOutcome::Rejected => Kind::Rejected,
+        LoginOutcome::RateLimited(evidence) | LoginOutcome::LockedOut(evidence) => {
+            Kind::Refused(format!(
+                "{}: {}",
+                evidence.label,
+                evidence.received.unwrap_or_default()
+            ))
         }
+        LoginOutcome::Unsupported(why) => Kind::Unsupported(why),
+        LoginOutcome::Undecided(error) => from_error(error),
+    }
+}
+
+/// What an exchange that gave no verdict means for the series.
+fn from_error(error: ExchangeError) -> Kind {
+    match error {
+        ExchangeError::NoAnswer { phase } => Kind::TimedOut {
+            connecting: phase == Phase::Connect,
+        },
+        ExchangeError::Refused => Kind::ConnectionRefused,
+        ExchangeError::Closed { .. } => Kind::Dropped,
+        ExchangeError::ProtocolError(why) => Kind::Undecided(why),
     }
 }
 
@@ -111,7 +120,7 @@ pub async fn run(surface: &Surface, user: &str, password: &str, bounds: &Bounds)
     let deadline = bounds.connect + bounds.read * 3;
     let kind = match tokio::time::timeout(deadline, once(surface, user, password, bounds)).await {
         Ok(kind) => kind,
-        Err(_) => Kind::TimedOut,
+        Err(_) => Kind::TimedOut { connecting: false },
     };
     Attempt {
         elapsed: start.elapsed(),
@@ -128,7 +137,8 @@ async fn once(surface: &Surface, user: &str, password: &str, bounds: &Bounds) ->
     }
 }
 
-/// HTTP Basic/Digest with the status kept: 403, 429 and 503 are refusals here.
+/// HTTP Basic/Digest with the status kept: 403 and 429 are refusals here (503 is not: a
+/// struggling server answers it too).
 async fn http_attempt(
     address: std::net::SocketAddr,
     tls: bool,
@@ -148,7 +158,7 @@ async fn http_attempt(
                     Some(c) => c,
                     None => return status_kind(&r),
                 },
-                Err(e) => return classify(Login::Failed(e)),
+                Err(e) => return from_error(e),
             }
         }
     };
@@ -161,7 +171,7 @@ async fn http_attempt(
     );
     match http::get(address, tls, &protected.path, Some(&header), bounds).await {
         Ok(r) => status_kind(&r),
-        Err(e) => classify(Login::Failed(e)),
+        Err(e) => from_error(e),
     }
 }
 
@@ -182,7 +192,7 @@ pub async fn run_session(
         answered += 1;
         rejected && (answered == 1 || elapsed < fast)
     };
-    let timed = |series: Vec<(Duration, Login)>| {
+    let timed = |series: Vec<(Duration, LoginOutcome)>| {
         series
             .into_iter()
             .map(|(elapsed, login)| Attempt {
@@ -215,7 +225,7 @@ pub async fn run_session(
                             elapsed,
                             kind: match r {
                                 Ok(r) => status_kind(&r),
-                                Err(e) => classify(Login::Failed(e)),
+                                Err(e) => from_error(e),
                             },
                         })
                         .collect(),
@@ -231,7 +241,7 @@ pub async fn run_session(
         Ok(series) => series,
         Err(_) => Some(vec![Attempt {
             elapsed: start.elapsed(),
-            kind: Kind::TimedOut,
+            kind: Kind::TimedOut { connecting: false },
         }]),
     }
 }
@@ -249,7 +259,9 @@ fn status_kind(r: &http::Response) -> Kind {
                 .unwrap_or_default();
             Kind::Refused(format!("HTTP {}{retry}", r.status))
         }
-        CredentialAnswer::Other => Kind::Undecided(jcstar_model::bounded(&r.status_line)),
+        CredentialAnswer::Unavailable | CredentialAnswer::Other => {
+            Kind::Undecided(jcstar_model::bounded(&r.status_line))
+        }
     }
 }
 
@@ -258,18 +270,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failures_are_told_apart() {
+    fn outcomes_are_classified_by_type() {
+        let closed = ExchangeError::Closed {
+            phase: Phase::Answer,
+        };
+        assert_eq!(classify(closed.into()), Kind::Dropped);
         assert_eq!(
-            classify(Login::Failed("cannot connect: Connection refused".into())),
-            Kind::Refused("cannot connect: Connection refused".into())
+            classify(ExchangeError::Refused.into()),
+            Kind::ConnectionRefused
         );
+        let connect = ExchangeError::NoAnswer {
+            phase: Phase::Connect,
+        };
         assert_eq!(
-            classify(Login::Failed("SSH attempt timed out".into())),
-            Kind::TimedOut
+            classify(connect.into()),
+            Kind::TimedOut { connecting: true }
         );
+        // Device bytes that look like our old keywords decide nothing.
+        let garbage = ExchangeError::ProtocolError("connection refused, timed out".into());
+        assert!(matches!(classify(garbage.into()), Kind::Undecided(_)));
+        let locked = jcstar_model::Evidence::observed("telnet said \"locked\"", "locked");
         assert!(matches!(
-            classify(Login::Failed("garbage".into())),
-            Kind::Undecided(_)
+            classify(LoginOutcome::LockedOut(locked)),
+            Kind::Refused(_)
         ));
     }
 }

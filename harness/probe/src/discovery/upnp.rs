@@ -10,6 +10,7 @@ use super::{Discovered, Exposed, UdpSettings};
 use crate::probes::http::{self, Response};
 use crate::probes::io::{self, Bounds};
 use jcstar_model::observed::Sighting;
+use jcstar_model::outcome::ExchangeError;
 use jcstar_model::Evidence;
 
 /// Most `<service>` entries read from one description.
@@ -196,7 +197,7 @@ pub async fn describe(
         Err(e) => {
             found.notes.push(format!(
                 "UPnP description {shown}: {}",
-                jcstar_model::bounded_to(&e, 200)
+                jcstar_model::bounded_to(&e.to_string(), 200)
             ));
             return;
         }
@@ -387,7 +388,7 @@ async fn query_igd(
         Err(e) => {
             found.notes.push(format!(
                 "IGD control {shown}: {}",
-                jcstar_model::bounded_to(&e, 200)
+                jcstar_model::bounded_to(&e.to_string(), 200)
             ));
             return;
         }
@@ -435,10 +436,10 @@ async fn post(
     tls: bool,
     request: &[u8],
     bounds: &Bounds,
-) -> Result<Response, String> {
+) -> Result<Response, ExchangeError> {
     let mut stream = io::open(target, tls, bounds)
         .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
+        .map_err(|e| io::connect_error(&e))?;
     http::round_trip(
         &mut stream,
         request,

@@ -7,7 +7,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::io::{self, Bounds, ReadEnd};
-use super::{Login, Series};
+use super::{ExchangeError, LoginOutcome, Phase, Series};
 use jcstar_model::Evidence;
 
 /// The users FTP servers treat as anonymous.
@@ -38,15 +38,6 @@ async fn reply(stream: &mut TcpStream, bounds: &Bounds) -> Result<(u16, Vec<u8>)
     }
 }
 
-/// Why no reply came, worded so a timeout reads as one and a closed connection as a refusal.
-fn no_reply(end: ReadEnd, after: &str) -> String {
-    match end {
-        ReadEnd::Timeout => format!("no reply {after} before the deadline"),
-        ReadEnd::Closed | ReadEnd::Failed => format!("connection closed by the server {after}"),
-        ReadEnd::Done | ReadEnd::Cap => format!("not an FTP reply {after}"),
-    }
-}
-
 /// A reply ends with a line `ddd ` (after an optional `ddd-` multi-line block).
 fn complete(raw: &[u8]) -> bool {
     let Some(code) = raw.get(..3) else {
@@ -65,29 +56,36 @@ fn complete(raw: &[u8]) -> bool {
 }
 
 /// Tries USER/PASS on a fresh connection.
-pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
+pub async fn login(
+    address: SocketAddr,
+    user: &str,
+    password: &str,
+    bounds: &Bounds,
+) -> LoginOutcome {
     let mut stream = match io::connect(address, bounds).await {
         Ok(s) => s,
-        Err(e) => return Login::Failed(format!("cannot connect: {e}")),
+        Err(e) => return io::connect_error(&e).into(),
     };
     if let Err(refused) = greeting(&mut stream, bounds).await {
         return refused;
     }
-    let login = user_pass(&mut stream, user, password, bounds, 0).await;
+    let login = user_pass(&mut stream, user, password, bounds).await;
     let _ = io::send(&mut stream, b"QUIT\r\n", Instant::now() + bounds.read).await;
     login
 }
 
 /// Reads the server greeting: `Ok` on 220, else the login outcome it means.
-async fn greeting(stream: &mut TcpStream, bounds: &Bounds) -> Result<(), Login> {
+async fn greeting(stream: &mut TcpStream, bounds: &Bounds) -> Result<(), LoginOutcome> {
     match reply(stream, bounds).await {
         Ok((220, _)) => Ok(()),
-        Ok((421, text)) => Err(Login::Locked(Evidence::observed(
+        Ok((421, text)) => Err(LoginOutcome::RateLimited(Evidence::observed(
             "FTP greeting 421",
             jcstar_model::escape_bytes(&text),
         ))),
-        Ok((code, _)) => Err(Login::Failed(format!("greeting {code}"))),
-        Err(end) => Err(Login::Failed(no_reply(end, "instead of a greeting"))),
+        Ok((code, _)) => {
+            Err(ExchangeError::ProtocolError(format!("FTP greeting {code}, not 220")).into())
+        }
+        Err(end) => Err(end.into_error(Phase::Greeting, "FTP").into()),
     }
 }
 
@@ -95,26 +93,28 @@ async fn greeting(stream: &mut TcpStream, bounds: &Bounds) -> Result<(), Login> 
 /// 530), for the brute-force check's same-connection bypass test. Each entry is timed from the
 /// end of the previous one (the first from the connect) to its answer; every reply has the
 /// read deadline and byte cap. `more` sees each rejection and says whether to go on; the
-/// series also ends at the first answer that is not a rejection, and with a `Failed` entry
+/// series also ends at the first answer that is not a rejection, and with an `Undecided` entry
 /// when the server closes the connection before the passwords run out.
 pub async fn login_series(
     address: SocketAddr,
     user: &str,
     passwords: &[String],
     bounds: &Bounds,
-    mut more: impl FnMut(std::time::Duration, &Login) -> bool,
-) -> Vec<(std::time::Duration, Login)> {
+    mut more: impl FnMut(std::time::Duration, &LoginOutcome) -> bool,
+) -> Vec<(std::time::Duration, LoginOutcome)> {
     let mut series = Series::start();
     let mut stream = match io::connect(address, bounds).await {
         Ok(s) => s,
-        Err(e) => return series.end(Login::Failed(format!("cannot connect: {e}"))),
+        Err(e) => return series.end(io::connect_error(&e).into()),
     };
     if let Err(refused) = greeting(&mut stream, bounds).await {
         return series.end(refused);
     }
-    for (sent, password) in passwords.iter().enumerate() {
-        let login = user_pass(&mut stream, user, password, bounds, sent).await;
-        if !series.record(login, |t, l| matches!(l, Login::Rejected) && more(t, l)) {
+    for password in passwords {
+        let login = user_pass(&mut stream, user, password, bounds).await;
+        if !series.record(login, |t, l| {
+            matches!(l, LoginOutcome::Rejected) && more(t, l)
+        }) {
             break;
         }
     }
@@ -122,15 +122,14 @@ pub async fn login_series(
     series.entries()
 }
 
-/// USER/PASS on an open control connection on which `sent` attempts came before.
+/// USER/PASS on an open control connection.
 async fn user_pass(
     stream: &mut TcpStream,
     user: &str,
     password: &str,
     bounds: &Bounds,
-    sent: usize,
-) -> Login {
-    let lost = |end: ReadEnd| Login::Failed(no_reply(end, &format!("after {sent} attempts")));
+) -> LoginOutcome {
+    let lost = |end: ReadEnd| LoginOutcome::from(end.into_error(Phase::Answer, "FTP"));
     let deadline = Instant::now() + bounds.read;
     let command = format!("USER {user}\r\n");
     if io::send(stream, command.as_bytes(), deadline)
@@ -159,24 +158,24 @@ async fn user_pass(
             }
         }
         421 => {
-            return Login::Locked(Evidence::observed(
+            return LoginOutcome::RateLimited(Evidence::observed(
                 "FTP 421 after USER",
                 jcstar_model::escape_bytes(&text),
             ))
         }
-        _ => return Login::Rejected,
+        _ => return LoginOutcome::Rejected,
     };
     match code {
-        230 => Login::Accepted(Evidence::exchange(
+        230 => LoginOutcome::Accepted(Evidence::exchange(
             format!("FTP login as {user:?}"),
             format!("USER {user} / PASS …").as_bytes(),
             &text,
         )),
-        421 => Login::Locked(Evidence::observed(
+        421 => LoginOutcome::RateLimited(Evidence::observed(
             "FTP 421 after PASS",
             jcstar_model::escape_bytes(&text),
         )),
-        _ => Login::Rejected,
+        _ => LoginOutcome::Rejected,
     }
 }
 

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::digest::{self, Challenge};
 use super::io::{self, Bounds, ReadEnd};
-use super::{Exposure, Login, Series};
+use super::{ExchangeError, Exposure, LoginOutcome, Phase, Series};
 use jcstar_model::Evidence;
 
 /// A response head and the start of its body.
@@ -106,10 +106,10 @@ pub async fn get(
     path: &str,
     authorization: Option<&str>,
     bounds: &Bounds,
-) -> Result<Response, String> {
+) -> Result<Response, ExchangeError> {
     let mut stream = io::open(address, tls, bounds)
         .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
+        .map_err(|e| io::connect_error(&e))?;
     request_get(&mut stream, address, path, "close", authorization, bounds).await
 }
 
@@ -121,7 +121,7 @@ async fn request_get<S>(
     connection: &str,
     authorization: Option<&str>,
     bounds: &Bounds,
-) -> Result<Response, String>
+) -> Result<Response, ExchangeError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + ?Sized,
 {
@@ -149,7 +149,7 @@ pub async fn exchange<S, F>(
     proto: &str,
     bounds: &Bounds,
     complete: F,
-) -> Result<Response, String>
+) -> Result<Response, ExchangeError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + ?Sized,
     F: FnMut(&[u8]) -> bool,
@@ -169,7 +169,7 @@ pub async fn round_trip<S, F>(
     proto: &str,
     bounds: &Bounds,
     complete: F,
-) -> Result<Response, String>
+) -> Result<Response, ExchangeError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + ?Sized,
     F: FnMut(&[u8]) -> bool,
@@ -177,21 +177,23 @@ where
     let deadline = Instant::now() + bounds.read;
     io::send(stream, request, deadline)
         .await
-        .map_err(|e| format!("send failed: {e}"))?;
+        .map_err(|e| ExchangeError::from_io(&e, Phase::Answer))?;
     let mut raw = Vec::new();
     let end = io::read_until(stream, &mut raw, bounds.max_bytes, deadline, complete).await;
     match parse_response(&raw, proto) {
         Some(response) => Ok(response),
-        None if raw.is_empty() && end == ReadEnd::Timeout => {
-            Err(format!("no {proto} response before the deadline"))
+        // Nothing yet, or the start of a head that never completed: silence or a close.
+        None if proto
+            .as_bytes()
+            .starts_with(&raw[..raw.len().min(proto.len())])
+            && matches!(end, ReadEnd::Timeout | ReadEnd::Closed | ReadEnd::Failed) =>
+        {
+            Err(end.into_error(Phase::Answer, proto))
         }
-        None if raw.is_empty() && end == ReadEnd::Closed => {
-            Err("the server closed the connection without answering".into())
-        }
-        None => Err(format!(
+        None => Err(ExchangeError::ProtocolError(format!(
             "not an {proto} response: {}",
             jcstar_model::escape_bytes(&raw[..raw.len().min(120)])
-        )),
+        ))),
     }
 }
 
@@ -311,9 +313,9 @@ pub async fn login(
     user: &str,
     password: &str,
     bounds: &Bounds,
-) -> Login {
+) -> LoginOutcome {
     let Some(first) = protected.challenges.first() else {
-        return Login::Unsupported("no Basic or Digest challenge".into());
+        return LoginOutcome::Unsupported("no Basic or Digest challenge".into());
     };
     let challenge = match first {
         Challenge::Basic { .. } => first.clone(),
@@ -322,7 +324,7 @@ pub async fn login(
                 Some(c) => c,
                 None => return judge(&r, &protected.path, first, user),
             },
-            Err(e) => return Login::Failed(e),
+            Err(e) => return e.into(),
         },
     };
     let header = digest::authorization(
@@ -334,7 +336,7 @@ pub async fn login(
     );
     match get(address, tls, &protected.path, Some(&header), bounds).await {
         Ok(r) => judge(&r, &protected.path, &challenge, user),
-        Err(e) => Login::Failed(e),
+        Err(e) => e.into(),
     }
 }
 
@@ -348,8 +350,11 @@ pub enum CredentialAnswer {
     Rejected,
     /// 403: refused, or a lockout the server does not name.
     Forbidden,
-    /// 429 or 503: a rate limit.
+    /// 429: a rate limit.
     RateLimited,
+    /// 503: the service is unavailable, which may be a defence or a struggling device; not a
+    /// rate limit by itself.
+    Unavailable,
     /// Anything else: undecided.
     Other,
 }
@@ -374,14 +379,15 @@ pub fn credential_answer(r: &Response) -> CredentialAnswer {
         404 | 405 | 410 => CredentialAnswer::Accepted(" (authenticated; the resource is missing)"),
         401 => CredentialAnswer::Rejected,
         403 => CredentialAnswer::Forbidden,
-        429 | 503 => CredentialAnswer::RateLimited,
+        429 => CredentialAnswer::RateLimited,
+        503 => CredentialAnswer::Unavailable,
         _ => CredentialAnswer::Other,
     }
 }
 
-fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
+fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> LoginOutcome {
     match credential_answer(r) {
-        CredentialAnswer::Accepted(note) => Login::Accepted(Evidence::exchange(
+        CredentialAnswer::Accepted(note) => LoginOutcome::Accepted(Evidence::exchange(
             format!(
                 "GET {path} with {} auth as {user:?}{note}",
                 challenge.scheme()
@@ -393,12 +399,14 @@ fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> Login {
             .as_bytes(),
             r.status_line.as_bytes(),
         )),
-        CredentialAnswer::RateLimited => Login::Locked(Evidence::observed(
+        CredentialAnswer::RateLimited => LoginOutcome::RateLimited(Evidence::observed(
             format!("GET {path}: rate limit"),
             &r.status_line,
         )),
-        CredentialAnswer::Rejected | CredentialAnswer::Forbidden => Login::Rejected,
-        CredentialAnswer::Other => Login::Failed(r.status_line.clone()),
+        CredentialAnswer::Rejected | CredentialAnswer::Forbidden => LoginOutcome::Rejected,
+        CredentialAnswer::Unavailable | CredentialAnswer::Other => {
+            ExchangeError::ProtocolError(jcstar_model::bounded(&r.status_line)).into()
+        }
     }
 }
 
@@ -416,25 +424,27 @@ pub async fn login_series(
     user: &str,
     passwords: &[String],
     bounds: &Bounds,
-    mut more: impl FnMut(std::time::Duration, &Result<Response, String>) -> bool,
-) -> Vec<(std::time::Duration, Result<Response, String>)> {
+    mut more: impl FnMut(std::time::Duration, &Result<Response, ExchangeError>) -> bool,
+) -> Vec<(std::time::Duration, Result<Response, ExchangeError>)> {
     let mut series = Series::start();
     let Some(first) = protected.challenges.first() else {
         return series.entries();
     };
     let mut stream = match io::open(address, tls, bounds).await {
         Ok(s) => s,
-        Err(e) => return series.end(Err(format!("cannot connect: {e}"))),
+        Err(e) => return series.end(Err(io::connect_error(&e))),
     };
     let path = &protected.path;
     let mut open = true;
-    for (i, password) in passwords.iter().enumerate() {
+    for password in passwords {
         if !open {
-            let why = format!("the server closed the keep-alive connection after {i} attempts");
-            series.record(Err(why), |_, _| false);
+            let closed = ExchangeError::Closed {
+                phase: Phase::Greeting,
+            };
+            series.record(Err(closed), |_, _| false);
             break;
         }
-        let result = match fresh_challenge(&mut stream, address, first, path, bounds, i).await {
+        let result = match fresh_challenge(&mut stream, address, first, path, bounds).await {
             Ok(challenge) => {
                 let header =
                     digest::authorization(&challenge, "GET", path, (user, password), &io::nonce(8));
@@ -453,15 +463,14 @@ pub async fn login_series(
 /// The challenge to answer for the next attempt on a kept-alive connection: Basic as first
 /// seen; Digest freshly fetched on the same connection. `Err` carries the outcome when the
 /// fetch is itself the answer (a refusal such as 403 or 429, the server closing the connection,
-/// or a failed request); `sent` attempts came before on the connection.
+/// or a failed request).
 async fn fresh_challenge(
     stream: &mut io::BoxStream,
     address: SocketAddr,
     first: &Challenge,
     path: &str,
     bounds: &Bounds,
-    sent: usize,
-) -> Result<Challenge, Result<Response, String>> {
+) -> Result<Challenge, Result<Response, ExchangeError>> {
     if let Challenge::Basic { .. } = first {
         return Ok(first.clone());
     }
@@ -472,14 +481,14 @@ async fn fresh_challenge(
         // A refusal instead of a challenge is this attempt's answer; anything else undecided.
         None => match credential_answer(&response) {
             CredentialAnswer::Forbidden | CredentialAnswer::RateLimited => Err(Ok(response)),
-            _ => Err(Err(format!(
+            _ => Err(Err(ExchangeError::ProtocolError(format!(
                 "no Digest challenge: {}",
                 jcstar_model::bounded(&response.status_line)
-            ))),
+            )))),
         },
-        Some(_) if !keeps_alive(&response) => Err(Err(format!(
-            "the server closed the connection after the Digest challenge ({sent} attempts on it)"
-        ))),
+        Some(_) if !keeps_alive(&response) => Err(Err(ExchangeError::Closed {
+            phase: Phase::Greeting,
+        })),
         Some(challenge) => Ok(challenge),
     }
 }
@@ -491,7 +500,7 @@ async fn kept_alive(
     path: &str,
     authorization: Option<&str>,
     bounds: &Bounds,
-) -> Result<Response, String> {
+) -> Result<Response, ExchangeError> {
     request_get(stream, address, path, "keep-alive", authorization, bounds).await
 }
 
@@ -537,19 +546,28 @@ mod tests {
         };
         assert!(matches!(
             verdict(b"HTTP/1.1 404 Not Found\r\n\r\n"),
-            Login::Accepted(_)
+            LoginOutcome::Accepted(_)
         ));
         assert!(matches!(
             verdict(b"HTTP/1.1 401 Unauthorized\r\n\r\n"),
-            Login::Rejected
+            LoginOutcome::Rejected
         ));
         assert!(matches!(
             verdict(b"HTTP/1.1 403 Forbidden\r\n\r\n"),
-            Login::Rejected
+            LoginOutcome::Rejected
         ));
         assert!(matches!(
             verdict(b"HTTP/1.1 500 Internal Server Error\r\n\r\n"),
-            Login::Failed(_)
+            LoginOutcome::Undecided(ExchangeError::ProtocolError(_))
+        ));
+        assert!(matches!(
+            verdict(b"HTTP/1.1 429 Too Many Requests\r\n\r\n"),
+            LoginOutcome::RateLimited(_)
+        ));
+        // 503 is what an overloaded or crashing server says too: no verdict, not a defence.
+        assert!(matches!(
+            verdict(b"HTTP/1.1 503 Service Unavailable\r\n\r\n"),
+            LoginOutcome::Undecided(_)
         ));
     }
 

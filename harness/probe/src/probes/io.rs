@@ -13,6 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
+use jcstar_model::outcome::{ExchangeError, Phase};
+
 /// Time and size bounds of one probe connection.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
@@ -85,6 +87,25 @@ pub enum ReadEnd {
     Timeout,
     /// The connection failed.
     Failed,
+}
+
+impl ReadEnd {
+    /// What a read that ended this way without a complete `protocol` answer means, when it
+    /// waited in `phase`.
+    pub fn into_error(self, phase: Phase, protocol: &str) -> ExchangeError {
+        match self {
+            ReadEnd::Timeout => ExchangeError::NoAnswer { phase },
+            ReadEnd::Closed | ReadEnd::Failed => ExchangeError::Closed { phase },
+            ReadEnd::Done | ReadEnd::Cap => {
+                ExchangeError::ProtocolError(format!("not a {protocol} answer"))
+            }
+        }
+    }
+}
+
+/// What a failed connect (TCP or TLS) means.
+pub fn connect_error(error: &io::Error) -> ExchangeError {
+    ExchangeError::from_io(error, Phase::Connect)
 }
 
 /// Reads into `buf` until `done(buf)` holds, the peer closes, `cap` bytes are held, or

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+pub use jcstar_model::outcome::{ExchangeError, LoginOutcome, Phase};
 use jcstar_model::Evidence;
 
 /// The entries of a login series on one connection (the brute-force check's same-connection
@@ -56,21 +57,6 @@ impl<T> Series<T> {
     pub fn entries(self) -> Vec<(Duration, T)> {
         self.entries
     }
-}
-
-/// The result of one login attempt.
-#[derive(Debug, Clone)]
-pub enum Login {
-    /// The service accepted the credential; the evidence proves it.
-    Accepted(Evidence),
-    /// The service refused the credential.
-    Rejected,
-    /// The service signalled a lockout or rate limit; further attempts must stop.
-    Locked(Evidence),
-    /// The service offers no way to log in with a password.
-    Unsupported(String),
-    /// The attempt could not decide (timeout, closed connection, garbage).
-    Failed(String),
 }
 
 /// What a service gives to a client that presents no credential.

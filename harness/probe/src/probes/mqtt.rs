@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::io::{self, Bounds, BoxStream};
-use super::{Exposure, Login};
+use super::{ExchangeError, Exposure, LoginOutcome, Phase};
 use jcstar_model::Evidence;
 
 /// MQTT protocol levels: 4 is 3.1.1, 5 is 5.0.
@@ -132,23 +132,31 @@ async fn connect(
     tls: bool,
     credential: Option<(&str, &str)>,
     bounds: &Bounds,
-) -> Result<Connected, String> {
-    let mut last = String::new();
+) -> Result<Connected, ExchangeError> {
+    let mut last = ExchangeError::NoAnswer {
+        phase: Phase::Answer,
+    };
     for version in [Version::V311, Version::V5] {
         let mut stream = io::open(address, tls, bounds)
             .await
-            .map_err(|e| format!("cannot connect: {e}"))?;
+            .map_err(|e| io::connect_error(&e))?;
         let id = format!("jcstar-{}", io::nonce(4));
         let sent = connect_packet(version, &id, credential);
         let deadline = Instant::now() + bounds.read;
         if io::send(&mut stream, &sent, deadline).await.is_err() {
-            return Err("connection lost".into());
+            return Err(ExchangeError::Closed {
+                phase: Phase::Answer,
+            });
         }
         match read_packet(&mut stream, deadline, bounds.max_bytes).await {
             Some(p) => match connack_code(version, &p) {
                 // 3.1.1 "unacceptable protocol version": try 5.
-                Some(1) if version == Version::V311 => last = "MQTT 3.1.1 refused".into(),
-                Some(0x84) if version == Version::V5 => last = "MQTT 5 refused".into(),
+                Some(1) if version == Version::V311 => {
+                    last = ExchangeError::ProtocolError("MQTT 3.1.1 refused".into())
+                }
+                Some(0x84) if version == Version::V5 => {
+                    last = ExchangeError::ProtocolError("MQTT 5 refused".into())
+                }
                 Some(code) => {
                     let mut received = vec![p.0];
                     received.extend_from_slice(&p.1);
@@ -160,9 +168,16 @@ async fn connect(
                         received,
                     });
                 }
-                None => return Err(format!("not a CONNACK (packet type {:#04x})", p.0)),
+                None => {
+                    let why = format!("not a CONNACK (packet type {:#04x})", p.0);
+                    return Err(ExchangeError::ProtocolError(why));
+                }
             },
-            None => last = "no CONNACK before the deadline".into(),
+            None => {
+                last = ExchangeError::NoAnswer {
+                    phase: Phase::Answer,
+                }
+            }
         }
     }
     Err(last)
@@ -172,7 +187,7 @@ async fn connect(
 pub async fn exposure(address: SocketAddr, tls: bool, bounds: &Bounds) -> Exposure {
     let mut c = match connect(address, tls, None, bounds).await {
         Ok(c) => c,
-        Err(e) => return Exposure::Unknown(e),
+        Err(e) => return Exposure::Unknown(e.to_string()),
     };
     if c.code != 0 {
         return Exposure::Protected {
@@ -249,7 +264,7 @@ pub async fn login(
     user: &str,
     password: &str,
     bounds: &Bounds,
-) -> Login {
+) -> LoginOutcome {
     match connect(address, tls, Some((user, password)), bounds).await {
         Ok(mut c) => {
             let _ = io::send(
@@ -259,16 +274,19 @@ pub async fn login(
             )
             .await;
             match c.code {
-                0 => Login::Accepted(Evidence::exchange(
+                0 => LoginOutcome::Accepted(Evidence::exchange(
                     format!("MQTT CONNECT as {user:?}"),
                     format!("CONNECT username={user:?} password=…").as_bytes(),
                     &c.received,
                 )),
-                0x97 => Login::Locked(Evidence::observed("MQTT CONNACK", "0x97 quota exceeded")),
-                _ => Login::Rejected,
+                0x97 => LoginOutcome::RateLimited(Evidence::observed(
+                    "MQTT CONNACK",
+                    "0x97 quota exceeded",
+                )),
+                _ => LoginOutcome::Rejected,
             }
         }
-        Err(e) => Login::Failed(e),
+        Err(e) => e.into(),
     }
 }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use super::digest::{self, Challenge};
 use super::http::{exchange, response_complete, Response};
 use super::io::{self, Bounds};
-use super::{Exposure, Login};
+use super::{ExchangeError, Exposure, LoginOutcome};
 use jcstar_model::Evidence;
 
 /// Sends DESCRIBE for `url` on a fresh connection.
@@ -15,10 +15,10 @@ pub async fn describe(
     url: &str,
     authorization: Option<&str>,
     bounds: &Bounds,
-) -> Result<Response, String> {
+) -> Result<Response, ExchangeError> {
     let mut stream = io::connect(address, bounds)
         .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
+        .map_err(|e| io::connect_error(&e))?;
     let head = format!(
         "DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\nUser-Agent: jcstar\r\nAccept: application/sdp\r\n"
     );
@@ -107,18 +107,24 @@ pub async fn login(
     user: &str,
     password: &str,
     bounds: &Bounds,
-) -> Login {
+) -> LoginOutcome {
     let Some(first) = stream.challenges.first() else {
-        return Login::Unsupported("no Basic or Digest challenge".into());
+        return LoginOutcome::Unsupported("no Basic or Digest challenge".into());
     };
     let challenge = match first {
         Challenge::Basic { .. } => first.clone(),
         Challenge::Digest { .. } => match describe(address, &stream.url, None, bounds).await {
             Ok(r) => match r.challenges().into_iter().next() {
                 Some(c) => c,
-                None => return Login::Failed(format!("no fresh challenge: {}", r.status_line)),
+                None => {
+                    let why = format!(
+                        "no fresh challenge: {}",
+                        jcstar_model::bounded(&r.status_line)
+                    );
+                    return ExchangeError::ProtocolError(why).into();
+                }
             },
-            Err(e) => return Login::Failed(e),
+            Err(e) => return e.into(),
         },
     };
     let header = digest::authorization(
@@ -129,7 +135,7 @@ pub async fn login(
         &io::nonce(8),
     );
     match describe(address, &stream.url, Some(&header), bounds).await {
-        Ok(r) if r.status == 200 => Login::Accepted(Evidence::exchange(
+        Ok(r) if r.status == 200 => LoginOutcome::Accepted(Evidence::exchange(
             format!(
                 "DESCRIBE {} with {} auth as {user:?}",
                 stream.url,
@@ -138,12 +144,12 @@ pub async fn login(
             format!("DESCRIBE {} RTSP/1.0", stream.url).as_bytes(),
             r.status_line.as_bytes(),
         )),
-        Ok(r) if r.status == 401 || r.status == 403 => Login::Rejected,
-        Ok(r) if r.status == 429 || r.status == 503 => {
-            Login::Locked(Evidence::observed("RTSP rate limit", &r.status_line))
+        Ok(r) if r.status == 401 || r.status == 403 => LoginOutcome::Rejected,
+        Ok(r) if r.status == 429 => {
+            LoginOutcome::RateLimited(Evidence::observed("RTSP rate limit", &r.status_line))
         }
-        Ok(r) => Login::Failed(r.status_line),
-        Err(e) => Login::Failed(e),
+        Ok(r) => ExchangeError::ProtocolError(jcstar_model::bounded(&r.status_line)).into(),
+        Err(e) => e.into(),
     }
 }
 

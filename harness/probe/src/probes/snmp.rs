@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::io::Bounds;
 use super::udp;
-use super::Login;
+use super::{ExchangeError, LoginOutcome};
 use jcstar_model::Evidence;
 
 /// `1.3.6.1.2.1.1.1.0` (sysDescr.0), BER-encoded.
@@ -177,7 +177,7 @@ pub fn parse_varbinds(
 }
 
 /// Tries `community` with v2c and v1 at once; an answer means it was accepted.
-pub async fn login(address: SocketAddr, community: &str, bounds: &Bounds) -> Login {
+pub async fn login(address: SocketAddr, community: &str, bounds: &Bounds) -> LoginOutcome {
     let base = udp::random_u32() & 0x3fff_fff0;
     let requests: Vec<Vec<u8>> = [1u32, 0]
         .iter()
@@ -199,16 +199,17 @@ pub async fn login(address: SocketAddr, community: &str, bounds: &Bounds) -> Log
         udp::Answer::Reply(data) => match answer_of(&data) {
             Some((version, descr)) => {
                 let v = if version == 1 { "v2c" } else { "v1" };
-                Login::Accepted(Evidence::observed(
+                LoginOutcome::Accepted(Evidence::observed(
                     format!("SNMP{v} GET sysDescr.0 with community {community:?}"),
                     descr,
                 ))
             }
-            None => Login::Failed("the SNMP answer could not be read again".into()),
+            None => ExchangeError::ProtocolError("the SNMP answer could not be read again".into())
+                .into(),
         },
-        udp::Answer::Closed => Login::Unsupported("no SNMP agent (port unreachable)".into()),
-        udp::Answer::NoAnswer => Login::Rejected,
-        udp::Answer::Failed(why) => Login::Failed(why),
+        udp::Answer::Closed => LoginOutcome::Unsupported("no SNMP agent (port unreachable)".into()),
+        udp::Answer::NoAnswer => LoginOutcome::Rejected,
+        udp::Answer::Failed(why) => ExchangeError::ProtocolError(why).into(),
     }
 }
 

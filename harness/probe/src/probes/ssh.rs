@@ -10,7 +10,7 @@ use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::MethodKind;
 
 use super::io::Bounds;
-use super::{Exposure, Login, Series};
+use super::{ExchangeError, Exposure, LoginOutcome, Phase, Series};
 use jcstar_model::Evidence;
 
 struct AcceptAnyKey;
@@ -43,13 +43,33 @@ fn attempt_deadline(bounds: &Bounds) -> Duration {
 async fn open_session(
     address: SocketAddr,
     bounds: &Bounds,
-) -> Result<client::Handle<AcceptAnyKey>, String> {
+) -> Result<client::Handle<AcceptAnyKey>, ExchangeError> {
     let stream = super::io::connect(address, bounds)
         .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
+        .map_err(|e| super::io::connect_error(&e))?;
     client::connect_stream(config(bounds), stream, AcceptAnyKey)
         .await
-        .map_err(|e| format!("SSH handshake failed: {e}"))
+        .map_err(|e| ssh_error(e, Phase::Greeting))
+}
+
+/// What a russh error means, by its variant, when it ends an exchange waiting in `phase`.
+fn ssh_error(error: russh::Error, phase: Phase) -> ExchangeError {
+    match error {
+        russh::Error::IO(e) => ExchangeError::from_io(&e, phase),
+        russh::Error::Disconnect | russh::Error::HUP | russh::Error::SendError => {
+            ExchangeError::Closed { phase }
+        }
+        russh::Error::ConnectionTimeout
+        | russh::Error::KeepaliveTimeout
+        | russh::Error::InactivityTimeout
+        | russh::Error::Elapsed(_) => ExchangeError::NoAnswer { phase },
+        other => ExchangeError::ProtocolError(jcstar_model::bounded(&format!("SSH: {other}"))),
+    }
+}
+
+/// The outcome of an SSH attempt that outlived its deadline.
+fn timed_out(phase: Phase) -> LoginOutcome {
+    ExchangeError::NoAnswer { phase }.into()
 }
 
 /// Whether the server lets `root` in with the `none` method (no authentication at all).
@@ -76,18 +96,23 @@ pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
                     method_names(&remaining_methods)
                 ),
             }),
-            Err(e) => Err(format!("SSH authentication failed: {e}")),
+            Err(e) => Err(ssh_error(e, Phase::Answer)),
         }
     };
     match tokio::time::timeout(attempt_deadline(bounds), probe).await {
         Ok(Ok(exposure)) => exposure,
-        Ok(Err(e)) => Exposure::Unknown(e),
+        Ok(Err(e)) => Exposure::Unknown(e.to_string()),
         Err(_) => Exposure::Unknown("SSH probe timed out".into()),
     }
 }
 
 /// Tries `user`/`password` with password authentication, else keyboard-interactive.
-pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
+pub async fn login(
+    address: SocketAddr,
+    user: &str,
+    password: &str,
+    bounds: &Bounds,
+) -> LoginOutcome {
     match tokio::time::timeout(
         attempt_deadline(bounds),
         attempt(address, user, password, bounds),
@@ -95,14 +120,14 @@ pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bou
     .await
     {
         Ok(result) => result,
-        Err(_) => Login::Failed("SSH attempt timed out".into()),
+        Err(_) => timed_out(Phase::Answer),
     }
 }
 
-async fn attempt(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
+async fn attempt(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> LoginOutcome {
     let mut session = match open_session(address, bounds).await {
         Ok(s) => s,
-        Err(e) => return Login::Failed(e),
+        Err(e) => return e.into(),
     };
     let result = authenticate(&mut session, user, password).await;
     let _ = session
@@ -166,15 +191,15 @@ pub async fn login_series(
     user: &str,
     passwords: &[String],
     bounds: &Bounds,
-    mut more: impl FnMut(Duration, &Login) -> bool,
-) -> Vec<(Duration, Login)> {
+    mut more: impl FnMut(Duration, &LoginOutcome) -> bool,
+) -> Vec<(Duration, LoginOutcome)> {
     let mut series = Series::start();
     let opened =
         tokio::time::timeout(bounds.connect + bounds.read, open_session(address, bounds)).await;
     let mut session = match opened {
         Ok(Ok(session)) => session,
-        Ok(Err(e)) => return series.end(Login::Failed(e)),
-        Err(_) => return series.end(Login::Failed("SSH handshake timed out".into())),
+        Ok(Err(e)) => return series.end(e.into()),
+        Err(_) => return series.end(timed_out(Phase::Greeting)),
     };
     for password in passwords {
         let login =
@@ -182,9 +207,11 @@ pub async fn login_series(
                 .await
             {
                 Ok(login) => login,
-                Err(_) => Login::Failed("SSH attempt timed out".into()),
+                Err(_) => timed_out(Phase::Answer),
             };
-        if !series.record(login, |t, l| matches!(l, Login::Rejected) && more(t, l)) {
+        if !series.record(login, |t, l| {
+            matches!(l, LoginOutcome::Rejected) && more(t, l)
+        }) {
             break;
         }
     }
@@ -201,9 +228,9 @@ async fn authenticate(
     session: &mut client::Handle<AcceptAnyKey>,
     user: &str,
     password: &str,
-) -> Login {
+) -> LoginOutcome {
     let accepted = |method: &str| {
-        Login::Accepted(Evidence::observed(
+        LoginOutcome::Accepted(Evidence::observed(
             format!("SSH {method} authentication as {user:?}"),
             "SSH_MSG_USERAUTH_SUCCESS",
         ))
@@ -216,16 +243,16 @@ async fn authenticate(
             if remaining_methods.contains(&MethodKind::KeyboardInteractive) {
                 keyboard_interactive(session, user, password)
                     .await
-                    .map_or(Login::Rejected, |_| accepted("keyboard-interactive"))
+                    .map_or(LoginOutcome::Rejected, |_| accepted("keyboard-interactive"))
             } else if remaining_methods.contains(&MethodKind::Password) {
-                Login::Rejected
+                LoginOutcome::Rejected
             } else {
-                Login::Unsupported(format!(
+                LoginOutcome::Unsupported(format!(
                     "password and keyboard-interactive authentication not offered (offered: {})",
                     method_names(&remaining_methods)
                 ))
             }
         }
-        Err(e) => Login::Failed(format!("SSH authentication failed: {e}")),
+        Err(e) => ssh_error(e, Phase::Answer).into(),
     }
 }

@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::io::{self, Bounds, ReadEnd};
-use super::{Exposure, Login, Series};
+use super::{ExchangeError, Exposure, LoginOutcome, Phase, Series};
 use jcstar_model::Evidence;
 
 /// Telnet command bytes (RFC 854), shared with the simulated telnet servers.
@@ -262,17 +262,22 @@ pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
 }
 
 /// Tries one credential on a fresh connection.
-pub async fn login(address: SocketAddr, user: &str, password: &str, bounds: &Bounds) -> Login {
+pub async fn login(
+    address: SocketAddr,
+    user: &str,
+    password: &str,
+    bounds: &Bounds,
+) -> LoginOutcome {
     let mut session = match Session::open(address, bounds).await {
         Ok(s) => s,
-        Err(e) => return Login::Failed(format!("cannot connect: {e}")),
+        Err(e) => return io::connect_error(&e).into(),
     };
     let result = attempt(&mut session, user, password).await;
     session.close().await;
     result
 }
 
-async fn attempt(session: &mut Session, user: &str, password: &str) -> Login {
+async fn attempt(session: &mut Session, user: &str, password: &str) -> LoginOutcome {
     let patience = session.bounds.read;
     let (greeting, _) = session.read(patience, prompted).await;
     answer(session, &greeting, user, password).await.0
@@ -285,7 +290,7 @@ async fn answer(
     greeting: &[u8],
     user: &str,
     password: &str,
-) -> (Login, Vec<u8>) {
+) -> (LoginOutcome, Vec<u8>) {
     let login = answer_prompts(session, greeting, user, password).await;
     (login, std::mem::take(&mut session.last))
 }
@@ -295,15 +300,23 @@ async fn answer_prompts(
     greeting: &[u8],
     user: &str,
     password: &str,
-) -> Login {
+) -> LoginOutcome {
     let patience = session.bounds.read;
     session.last.clear();
     if let Some(locked) = lockout(greeting) {
         return locked;
     }
+    let closed = |phase| LoginOutcome::from(ExchangeError::Closed { phase });
+    // No prompt within the read deadline: the login was never reached, which says nothing
+    // about the credential.
+    let no_prompt = || {
+        LoginOutcome::from(ExchangeError::NoAnswer {
+            phase: Phase::Greeting,
+        })
+    };
     if ends_with_prompt(greeting, LOGIN_PROMPTS) {
         if !session.line(user).await {
-            return Login::Failed("connection lost after the login prompt".to_string());
+            return closed(Phase::Greeting);
         }
         let (seen, _) = session
             .read(patience, |t| ends_with_prompt(t, PASSWORD_PROMPTS))
@@ -312,38 +325,56 @@ async fn answer_prompts(
             if let Some(locked) = lockout(&seen) {
                 return locked;
             }
-            return Login::Failed("no password prompt after the user name".to_string());
+            return no_prompt();
         }
     } else if !ends_with_prompt(greeting, PASSWORD_PROMPTS) {
-        return Login::Unsupported("no login or password prompt".to_string());
+        return no_prompt();
     }
     if !session.line(password).await {
-        return Login::Failed("connection lost after the password prompt".to_string());
+        return closed(Phase::Answer);
     }
     // Failure messages often come after a delay of seconds: wait for a verdict or silence.
+    // Devices that echo what is typed send the password back: markers are looked for only in
+    // what the device said itself.
+    let typed = [user, password];
     let (after, end) = session
         .read(patience, |t| {
-            FAILURE_MARKERS.iter().any(|m| io::contains_ci(t, m))
-                || ends_with_prompt(t, LOGIN_PROMPTS)
-                || ends_with_prompt(t, &["# ", "$ ", "> "])
+            let said = without_echo(t, &typed);
+            FAILURE_MARKERS.iter().any(|m| io::contains_ci(&said, m))
+                || ends_with_prompt(&said, LOGIN_PROMPTS)
+                || ends_with_prompt(&said, &["# ", "$ ", "> "])
         })
         .await;
     session.last.clone_from(&after);
-    if let Some(locked) = lockout(&after) {
+    let said = without_echo(&after, &typed);
+    if let Some(locked) = lockout(&said) {
         return locked;
     }
-    if FAILURE_MARKERS.iter().any(|m| io::contains_ci(&after, m))
-        || ends_with_prompt(&after, LOGIN_PROMPTS)
+    if FAILURE_MARKERS.iter().any(|m| io::contains_ci(&said, m))
+        || ends_with_prompt(&said, LOGIN_PROMPTS)
     {
-        return Login::Rejected;
+        return LoginOutcome::Rejected;
     }
     if matches!(end, ReadEnd::Closed | ReadEnd::Failed) {
-        return Login::Rejected;
+        return LoginOutcome::Rejected;
     }
     match session.confirm_shell().await {
-        Some(evidence) => Login::Accepted(evidence),
-        None => Login::Rejected,
+        Some(evidence) => LoginOutcome::Accepted(evidence),
+        None => LoginOutcome::Rejected,
     }
+}
+
+/// `text` with every occurrence of what jcstar typed removed (a device's echo), so that
+/// jcstar's own input never matches a failure, lockout or prompt marker.
+fn without_echo(text: &[u8], typed: &[&str]) -> Vec<u8> {
+    let mut out = text.to_vec();
+    for input in typed.iter().filter(|t| !t.is_empty()) {
+        let input = input.as_bytes();
+        while let Some(at) = out.windows(input.len()).position(|w| w == input) {
+            out.drain(at..at + input.len());
+        }
+    }
+    out
 }
 
 /// Whether `text` ends with a login or password prompt.
@@ -356,19 +387,19 @@ fn prompted(text: &[u8]) -> bool {
 /// entry is timed from the end of the previous one (the first from the connect) to its
 /// verdict; every read has the deadline and byte cap of `bounds`. `more` sees each rejection
 /// and says whether to go on; the series also ends at the first answer that is not a
-/// rejection, and with a `Failed` entry when no new prompt comes (the daemon closed the
+/// rejection, and with an `Undecided` entry when no new prompt comes (the daemon closed the
 /// connection after its per-connection limit, for instance).
 pub async fn login_series(
     address: SocketAddr,
     user: &str,
     passwords: &[String],
     bounds: &Bounds,
-    mut more: impl FnMut(std::time::Duration, &Login) -> bool,
-) -> Vec<(std::time::Duration, Login)> {
+    mut more: impl FnMut(std::time::Duration, &LoginOutcome) -> bool,
+) -> Vec<(std::time::Duration, LoginOutcome)> {
     let mut series = Series::start();
     let mut session = match Session::open(address, bounds).await {
         Ok(s) => s,
-        Err(e) => return series.end(Login::Failed(format!("cannot connect: {e}"))),
+        Err(e) => return series.end(io::connect_error(&e).into()),
     };
     let mut before: Vec<u8> = Vec::new();
     for (i, password) in passwords.iter().enumerate() {
@@ -385,18 +416,21 @@ pub async fn login_series(
             greeting.extend_from_slice(&more_text);
             if i > 0 && !prompted(&greeting) && lockout(&greeting).is_none() {
                 let why = match end {
-                    ReadEnd::Closed | ReadEnd::Failed => "connection closed by the device",
-                    _ => "no new login prompt",
+                    ReadEnd::Closed | ReadEnd::Failed => ExchangeError::Closed {
+                        phase: Phase::Greeting,
+                    },
+                    _ => ExchangeError::NoAnswer {
+                        phase: Phase::Greeting,
+                    },
                 };
-                series.record(
-                    Login::Failed(format!("{why} after {i} attempts")),
-                    |_, _| false,
-                );
+                series.record(why.into(), |_, _| false);
                 break;
             }
         }
         let (login, after) = answer(&mut session, &greeting, user, password).await;
-        if !series.record(login, |t, l| matches!(l, Login::Rejected) && more(t, l)) {
+        if !series.record(login, |t, l| {
+            matches!(l, LoginOutcome::Rejected) && more(t, l)
+        }) {
             break;
         }
         before = after;
@@ -405,16 +439,19 @@ pub async fn login_series(
     series.entries()
 }
 
-fn lockout(text: &[u8]) -> Option<Login> {
-    LOCKOUT_MARKERS
-        .iter()
-        .find(|m| io::contains_ci(text, m))
-        .map(|m| {
-            Login::Locked(Evidence::observed(
-                format!("telnet said {m:?}"),
-                jcstar_model::escape_bytes(text),
-            ))
-        })
+/// The explicit lockout (`locked`, `blocked`) or rate limit (`too many`, `try again later`)
+/// that `text` announces, if any.
+fn lockout(text: &[u8]) -> Option<LoginOutcome> {
+    let marker = LOCKOUT_MARKERS.iter().find(|m| io::contains_ci(text, m))?;
+    let evidence = Evidence::observed(
+        format!("telnet said {marker:?}"),
+        jcstar_model::escape_bytes(text),
+    );
+    Some(if matches!(*marker, "locked" | "blocked") {
+        LoginOutcome::LockedOut(evidence)
+    } else {
+        LoginOutcome::RateLimited(evidence)
+    })
 }
 
 #[cfg(test)]
@@ -426,6 +463,16 @@ mod tests {
         assert!(ends_with_prompt(b"\r\nipcam login: ", LOGIN_PROMPTS));
         assert!(ends_with_prompt(b"Password: ", PASSWORD_PROMPTS));
         assert!(!ends_with_prompt(b"login: root\r\nWelcome", LOGIN_PROMPTS));
+    }
+
+    #[test]
+    fn echoed_input_is_not_what_the_device_said() {
+        let echoed = b"jcs-wrong-abc\r\n";
+        let said = without_echo(echoed, &["root", "jcs-wrong-abc"]);
+        assert!(!FAILURE_MARKERS.iter().any(|m| io::contains_ci(&said, m)));
+        let failed = without_echo(b"jcs-wrong-abc\r\nLogin incorrect\r\n", &["jcs-wrong-abc"]);
+        assert!(io::contains_ci(&failed, "incorrect"));
+        assert_eq!(without_echo(b"abab", &["ab", ""]), b"");
     }
 
     #[test]

@@ -9,20 +9,41 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::io::{self, Bounds};
-use super::{Exposure, Login};
+use super::{ExchangeError, Exposure, LoginOutcome, Phase};
 use jcstar_model::Evidence;
 
 const NONE: u8 = 1;
 const VNC_AUTH: u8 = 2;
 
-/// After the version handshake: the offered security types, or the server's refusal text.
-async fn handshake(stream: &mut TcpStream, bounds: &Bounds) -> Result<(Vec<u8>, bool), String> {
+/// Why the RFB handshake gave no security types.
+enum HandshakeError {
+    /// Silence, a closed connection or bytes that are not RFB.
+    Exchange(ExchangeError),
+    /// The server refused the connection with a reason (RFB security-type count 0).
+    Refused(Vec<u8>),
+}
+
+impl HandshakeError {
+    fn silent() -> Self {
+        HandshakeError::Exchange(ExchangeError::NoAnswer {
+            phase: Phase::Greeting,
+        })
+    }
+}
+
+/// After the version handshake: the offered security types and whether the client chooses one
+/// (RFB 3.7 and later), or why there are none.
+async fn handshake(
+    stream: &mut TcpStream,
+    bounds: &Bounds,
+) -> Result<(Vec<u8>, bool), HandshakeError> {
     let deadline = Instant::now() + bounds.read;
     let version = io::read_exact(stream, 12, deadline)
         .await
-        .ok_or("no RFB version")?;
+        .ok_or_else(HandshakeError::silent)?;
     if !version.starts_with(b"RFB 003.") {
-        return Err(format!("not RFB: {}", jcstar_model::escape_bytes(&version)));
+        let what = format!("not RFB: {}", jcstar_model::escape_bytes(&version));
+        return Err(HandshakeError::Exchange(ExchangeError::ProtocolError(what)));
     }
     let minor = std::str::from_utf8(&version[8..11])
         .ok()
@@ -37,30 +58,30 @@ async fn handshake(stream: &mut TcpStream, bounds: &Bounds) -> Result<(Vec<u8>, 
     };
     io::send(stream, reply, deadline)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| HandshakeError::Exchange(ExchangeError::from_io(&e, Phase::Greeting)))?;
     if minor < 7 {
         let t = io::read_exact(stream, 4, deadline)
             .await
-            .ok_or("no security type")?;
+            .ok_or_else(HandshakeError::silent)?;
         let t = u32::from_be_bytes([t[0], t[1], t[2], t[3]]);
         return Ok((vec![t.min(255) as u8], false));
     }
     let count = io::read_exact(stream, 1, deadline)
         .await
-        .ok_or("no security types")?[0];
+        .ok_or_else(HandshakeError::silent)?[0];
     if count == 0 {
         let len = io::read_exact(stream, 4, deadline)
             .await
-            .ok_or("no reason")?;
+            .ok_or_else(HandshakeError::silent)?;
         let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
         let reason = io::read_exact(stream, len.min(512), deadline)
             .await
             .unwrap_or_default();
-        return Err(format!("refused: {}", jcstar_model::escape_bytes(&reason)));
+        return Err(HandshakeError::Refused(reason));
     }
     let types = io::read_exact(stream, usize::from(count), deadline)
         .await
-        .ok_or("short security types")?;
+        .ok_or_else(HandshakeError::silent)?;
     Ok((types, true))
 }
 
@@ -78,7 +99,10 @@ pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
         Ok((types, _)) => Exposure::Protected {
             what: format!("VNC security types {types:?}"),
         },
-        Err(e) => Exposure::Unknown(e),
+        Err(HandshakeError::Exchange(e)) => Exposure::Unknown(e.to_string()),
+        Err(HandshakeError::Refused(reason)) => {
+            Exposure::Unknown(format!("refused: {}", jcstar_model::escape_bytes(&reason)))
+        }
     }
 }
 
@@ -102,27 +126,39 @@ pub fn response(password: &str, challenge: &[u8; 16]) -> [u8; 16] {
 }
 
 /// Tries VNC authentication with `password` (VNC has no user name).
-pub async fn login(address: SocketAddr, password: &str, bounds: &Bounds) -> Login {
+pub async fn login(address: SocketAddr, password: &str, bounds: &Bounds) -> LoginOutcome {
     let mut stream = match io::connect(address, bounds).await {
         Ok(s) => s,
-        Err(e) => return Login::Failed(format!("cannot connect: {e}")),
+        Err(e) => return io::connect_error(&e).into(),
     };
     let (types, chooses) = match handshake(&mut stream, bounds).await {
         Ok(t) => t,
-        Err(e) if e.to_ascii_lowercase().contains("too many") => {
-            return Login::Locked(Evidence::observed("RFB refusal", e))
+        // The server's own words: RealVNC and others refuse with "Too many security failures".
+        Err(HandshakeError::Refused(reason)) if io::contains_ci(&reason, "too many") => {
+            let said = jcstar_model::escape_bytes(&reason);
+            return LoginOutcome::RateLimited(Evidence::observed("RFB refusal", said));
         }
-        Err(e) => return Login::Failed(e),
+        Err(HandshakeError::Refused(reason)) => {
+            let said = format!("RFB refusal: {}", jcstar_model::escape_bytes(&reason));
+            return ExchangeError::ProtocolError(said).into();
+        }
+        Err(HandshakeError::Exchange(e)) => return e.into(),
     };
     if !types.contains(&VNC_AUTH) {
-        return Login::Unsupported(format!("VNC authentication not offered ({types:?})"));
+        return LoginOutcome::Unsupported(format!("VNC authentication not offered ({types:?})"));
     }
     let deadline = Instant::now() + bounds.read;
+    let closed = || {
+        LoginOutcome::from(ExchangeError::Closed {
+            phase: Phase::Greeting,
+        })
+    };
+    let silent = |phase| LoginOutcome::from(ExchangeError::NoAnswer { phase });
     if chooses && io::send(&mut stream, &[VNC_AUTH], deadline).await.is_err() {
-        return Login::Failed("connection lost".into());
+        return closed();
     }
     let Some(challenge) = io::read_exact(&mut stream, 16, deadline).await else {
-        return Login::Failed("no challenge".into());
+        return silent(Phase::Greeting);
     };
     let mut c = [0u8; 16];
     c.copy_from_slice(&challenge);
@@ -130,19 +166,19 @@ pub async fn login(address: SocketAddr, password: &str, bounds: &Bounds) -> Logi
         .await
         .is_err()
     {
-        return Login::Failed("connection lost".into());
+        return closed();
     }
     match io::read_exact(&mut stream, 4, deadline).await {
-        Some(r) if r == [0, 0, 0, 0] => Login::Accepted(Evidence::observed(
+        Some(r) if r == [0, 0, 0, 0] => LoginOutcome::Accepted(Evidence::observed(
             "VNC authentication",
             "SecurityResult OK",
         )),
-        Some(r) if r == [0, 0, 0, 2] => Login::Locked(Evidence::observed(
+        Some(r) if r == [0, 0, 0, 2] => LoginOutcome::RateLimited(Evidence::observed(
             "VNC authentication",
             "too many attempts",
         )),
-        Some(_) => Login::Rejected,
-        None => Login::Failed("no security result".into()),
+        Some(_) => LoginOutcome::Rejected,
+        None => silent(Phase::Answer),
     }
 }
 

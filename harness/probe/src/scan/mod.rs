@@ -228,21 +228,32 @@ pub async fn scan_hosts_each(
     config: &ScanConfig,
     limits: &Limits,
     progress: &ProgressBar,
+    on_host: impl FnMut(usize, HostScan),
+) {
+    scan_hosts_with_extra(hosts, &[], config, limits, progress, on_host).await
+}
+
+/// Like [`scan_hosts_each`], with `extra_ports[i]` probed on `hosts[i]` besides the config's
+/// ports (the services a device declares); a missing entry adds none.
+pub async fn scan_hosts_with_extra(
+    hosts: &[IpAddr],
+    extra_ports: &[Vec<u16>],
+    config: &ScanConfig,
+    limits: &Limits,
+    progress: &ProgressBar,
     mut on_host: impl FnMut(usize, HostScan),
 ) {
     let config = Arc::new(config.clone());
-    let mut seen = HashSet::with_capacity(config.ports.len());
-    let ports: Arc<[u16]> = config
-        .ports
-        .iter()
-        .copied()
-        .filter(|p| seen.insert(*p))
-        .collect();
+    let common = unique(config.ports.iter().copied());
     let global = Arc::new(Semaphore::new(limits.global_in_flight.max(1)));
 
     let mut tasks = JoinSet::new();
     let mut task_hosts = std::collections::HashMap::new();
     for (i, &address) in hosts.iter().enumerate() {
+        let ports = match extra_ports.get(i).filter(|extra| !extra.is_empty()) {
+            Some(extra) => unique(common.iter().chain(extra).copied()),
+            None => Arc::clone(&common),
+        };
         let host = HostRun::new(
             address,
             Arc::clone(&ports),
@@ -251,19 +262,25 @@ pub async fn scan_hosts_each(
             progress.clone(),
         );
         let handle = tasks.spawn(async move { (i, host.run().await) });
-        task_hosts.insert(handle.id(), (i, address));
+        task_hosts.insert(handle.id(), (i, address, ports));
     }
     while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
             Ok((_, (i, scan))) => on_host(i, scan),
             Err(e) => {
                 tracing::error!(error = %e, "host scan task failed");
-                if let Some(&(i, address)) = task_hosts.get(&e.id()) {
-                    on_host(i, failed_host(address, &ports));
+                if let Some((i, address, ports)) = task_hosts.get(&e.id()) {
+                    on_host(*i, failed_host(*address, ports));
                 }
             }
         }
     }
+}
+
+/// `ports` in their first order, each once.
+fn unique(ports: impl Iterator<Item = u16>) -> Arc<[u16]> {
+    let mut seen = HashSet::new();
+    ports.filter(|p| seen.insert(*p)).collect()
 }
 
 fn failed_host(address: IpAddr, ports: &[u16]) -> HostScan {
