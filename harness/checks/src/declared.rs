@@ -3,21 +3,12 @@
 use chrono::NaiveDate;
 
 use jcstar_model::device::{Device, EvidenceValue};
-use jcstar_model::profile::CheckId;
 use jcstar_model::profile::{Criterion, Profile};
 use jcstar_model::{Evidence, Finding, Verdict};
 
 const CHECK: &str = "evidence.declared";
 /// Check name of the S1.1-08 findings on declared update URLs.
 pub const UPDATE_TRANSPORT: &str = "evidence.update_transport";
-
-/// Criteria an active check judges together with their declared evidence while it is enabled:
-/// (check name, criterion). This check then leaves them alone, so the active check's network
-/// `pass` is not buried under a declared or missing-evidence verdict.
-pub const OWNED_BY_ACTIVE: &[(CheckId, &str)] = &[
-    (CheckId::Identity, super::identity::OWNED_CRITERION),
-    (CheckId::WebInformation, super::web::OWNED_CRITERION),
-];
 
 /// Declared update URLs that deliver or announce updates, judged for plain HTTP (S1.1-08).
 pub const UPDATE_URL_FIELDS: &[&str] = &[
@@ -28,38 +19,44 @@ pub const UPDATE_URL_FIELDS: &[&str] = &[
 
 /// Words in a declared `update_verification` that say the image itself is signed or verified,
 /// which turns a plain-HTTP update URL from `fail` into `warn`.
-const SIGNED_WORDS: &[&str] = &["sign", "verif"];
+const SIGNED_WORDS: &[&str] = &["sign", "verif", "署名", "検証"];
+
+/// Words that deny a signature or verification ("unsigned", "no verification", "署名なし").
+const NEGATIONS: &[&str] = &[
+    "unsigned",
+    "unverified",
+    "not ",
+    "no ",
+    "without",
+    "none",
+    "n/a",
+    "なし",
+    "無し",
+    "未",
+    "しない",
+];
+
+/// Whether a declared `update_verification` says the image is signed or verified: it names a
+/// signature or verification and denies neither.
+pub fn declares_signed_images(verification: &str) -> bool {
+    let text = format!(" {} ", verification.to_lowercase());
+    SIGNED_WORDS.iter().any(|w| text.contains(w)) && !NEGATIONS.iter().any(|n| text.contains(n))
+}
 
 /// One finding per criterion that reads declared evidence, plus the S1.1-08 update-URL rule.
+/// Every such criterion gets its finding even when a network check judges it too: a
+/// document-evaluated criterion (S1.1-05 security.txt, S1.1-10 a model string seen) never
+/// passes on a network sighting alone; it stays declared or inconclusive by the vendor's
+/// evidence, and the sighting is a finding beside it.
 pub fn check(device: &Device, profile: &Profile, today: NaiveDate) -> Vec<Finding> {
-    let owned: Vec<&str> = OWNED_BY_ACTIVE
-        .iter()
-        .filter(|(check, _)| profile.check_enabled(*check))
-        .map(|(_, criterion)| *criterion)
-        .collect();
     let mut findings: Vec<Finding> = profile
         .criteria
         .iter()
-        .filter(|c| !c.evidence.is_empty() && !owned.contains(&c.id.as_str()))
+        .filter(|c| !c.evidence.is_empty())
         .map(|criterion| evaluate(device, criterion, today))
         .collect();
     findings.extend(update_transport(device));
     findings
-}
-
-/// The declared-evidence finding for one criterion (for checks that own it), if the profile
-/// gives the criterion evidence fields.
-pub fn evaluate_id(
-    device: &Device,
-    profile: &Profile,
-    id: &str,
-    today: NaiveDate,
-) -> Option<Finding> {
-    profile
-        .criteria
-        .iter()
-        .find(|c| c.id == id && !c.evidence.is_empty())
-        .map(|criterion| evaluate(device, criterion, today))
 }
 
 /// S1.1-08: a declared update URL on plain `http://` can be substituted in transit; the declared
@@ -70,9 +67,7 @@ fn update_transport(device: &Device) -> Vec<Finding> {
         .get("update_verification")
         .map(|v| v.to_string())
         .unwrap_or_default();
-    let signed = SIGNED_WORDS
-        .iter()
-        .any(|w| verification.to_ascii_lowercase().contains(w));
+    let signed = declares_signed_images(&verification);
     let mut findings = Vec::new();
     for field in UPDATE_URL_FIELDS {
         let Some(url) = device.evidence.get(*field).map(|v| v.to_string()) else {
@@ -111,10 +106,18 @@ fn update_transport(device: &Device) -> Vec<Finding> {
 }
 
 fn evaluate(device: &Device, criterion: &Criterion, today: NaiveDate) -> Finding {
-    let (present, missing): (Vec<&String>, Vec<&String>) = criterion
-        .evidence
+    let (present, missing): (Vec<&String>, Vec<&String>) =
+        criterion.evidence.iter().partition(|field| {
+            device
+                .evidence
+                .get(field.as_str())
+                .is_some_and(|value| !value.is_placeholder())
+        });
+    let placeholders: Vec<&String> = missing
         .iter()
-        .partition(|field| device.evidence.contains_key(field.as_str()));
+        .copied()
+        .filter(|field| device.evidence.contains_key(field.as_str()))
+        .collect();
     let mut finding = if missing.is_empty() {
         Finding::new(
             CHECK,
@@ -127,6 +130,12 @@ fn evaluate(device: &Device, criterion: &Criterion, today: NaiveDate) -> Finding
             "evidence missing: the vendor must supply {} (inventory [device.evidence])",
             join(&missing)
         );
+        if !placeholders.is_empty() {
+            summary.push_str(&format!(
+                "; {} hold only a placeholder (empty, TODO, n/a, x, …), which is not evidence",
+                join(&placeholders)
+            ));
+        }
         if !present.is_empty() {
             summary.push_str(&format!(
                 "; declared so far: {}",
@@ -183,6 +192,29 @@ fn join(fields: &[&String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_signature_that_is_not_denied_counts() {
+        for signed in [
+            "RSA-2048 signed images",
+            "images are verified with ECDSA before flashing",
+            "ファームウェアは署名検証されます",
+        ] {
+            assert!(declares_signed_images(signed), "{signed}");
+        }
+        for unsigned in [
+            "unsigned",
+            "no verification",
+            "images are not signed",
+            "Not verified",
+            "without signature",
+            "none",
+            "署名なし",
+            "",
+        ] {
+            assert!(!declares_signed_images(unsigned), "{unsigned}");
+        }
+    }
     use std::net::{IpAddr, Ipv4Addr};
 
     fn device_with(evidence: &[(&str, &str)]) -> Device {
@@ -259,23 +291,12 @@ mod tests {
     }
 
     #[test]
-    fn criteria_owned_by_enabled_active_checks_are_left_to_them() {
+    fn criteria_judged_on_the_network_too_keep_their_declared_evidence() {
         let device = device_with(&[
             ("vdp_url", "https://v.example/vdp"),
             ("label_photo", "l.jpg"),
         ]);
-        let mut profile = Profile::builtin();
-        let findings = check(&device, &profile, today());
-        assert!(findings
-            .iter()
-            .all(|f| f.criteria[0] != "S1.1-05" && f.criteria[0] != "S1.1-10"));
-        let vdp = evaluate_id(&device, &profile, "S1.1-05", today()).expect("S1.1-05");
-        assert_eq!(vdp.verdict, Verdict::Declared);
-        assert!(evaluate_id(&device, &profile, "S1.1-13", today()).is_none());
-        profile
-            .checks
-            .enabled
-            .retain(|c| c != "identity" && c != "web_information");
+        let profile = Profile::builtin();
         let findings = check(&device, &profile, today());
         assert_eq!(verdict_for(&findings, "S1.1-05"), Verdict::Declared);
         assert_eq!(verdict_for(&findings, "S1.1-10"), Verdict::Declared);

@@ -30,7 +30,7 @@ use jcstar_probe::scan::{PortState, ServiceKind};
 pub const SECURITY_TXT: &str = "web.security_txt";
 /// Check name of the firmware-update page findings (S1.1-07, S1.1-01).
 pub const UPDATE_PAGE: &str = "web.update_page";
-/// The criterion this check takes over from the declared-evidence check while enabled.
+/// The criterion security.txt supports (beside the declared VDP URL, which decides it).
 pub const OWNED_CRITERION: &str = "S1.1-05";
 
 /// The bounds of one web exchange under the profile's `[web]` section.
@@ -327,13 +327,12 @@ pub async fn check(
             infos.push(info);
         }
     }
-    judge(&target.device, infos, context, Utc::now())
+    judge(&target.device, infos, Utc::now())
 }
 
 fn judge(
     device: &Device,
     mut infos: Vec<PortInfo>,
-    context: &ActiveContext,
     now: DateTime<Utc>,
 ) -> (Vec<Finding>, Vec<Sighting>) {
     infos.sort_by_key(|info| info.port);
@@ -357,18 +356,13 @@ fn judge(
         findings.extend(info.open_update);
     }
     if !findings.iter().any(|f| f.check == SECURITY_TXT) {
-        let today = now.date_naive();
-        if let Some(declared) =
-            super::declared::evaluate_id(device, &context.profile, "S1.1-05", today)
-        {
-            findings.push(Finding {
-                summary: format!(
-                    "{}; no security.txt served by the device's web servers",
-                    declared.summary
-                ),
-                ..declared
-            });
-        }
+        // Noted, not held against the device: S1.1-05 rests on the declared VDP URL.
+        findings.push(Finding::new(
+            SECURITY_TXT,
+            OWNED_CRITERION,
+            Verdict::NotApplicable,
+            "no security.txt served by the device's web servers; S1.1-05 rests on the declared vdp_url",
+        ));
     }
     (findings, sightings)
 }

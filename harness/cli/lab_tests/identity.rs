@@ -104,6 +104,13 @@ fn by_check<'a>(result: &'a CriterionResult, check: &str) -> Vec<&'a Finding> {
         .collect()
 }
 
+/// The one finding of `check` on a criterion.
+fn finding<'a>(result: &'a CriterionResult, check: &str) -> &'a Finding {
+    let found = by_check(result, check);
+    assert_eq!(found.len(), 1, "{check}: {result:?}");
+    found[0]
+}
+
 /// Every evidence value of a criterion's findings, joined.
 fn evidence(result: &CriterionResult) -> String {
     result
@@ -115,8 +122,8 @@ fn evidence(result: &CriterionResult) -> String {
         .join("; ")
 }
 
-/// No criterion passes without a passing finding, and the document criteria S1.1-06, -07 and
-/// -08 never pass from the network alone.
+/// No criterion passes without a passing finding, and the document criteria S1.1-05, -06,
+/// -07, -08 and -10 never pass from the network alone.
 fn no_false_pass(results: &[CriterionResult]) {
     for r in results {
         if r.verdict == Verdict::Pass {
@@ -125,7 +132,7 @@ fn no_false_pass(results: &[CriterionResult]) {
                 "{r:?}"
             );
             assert!(
-                !["S1.1-06", "S1.1-07", "S1.1-08"].contains(&r.id.as_str()),
+                !["S1.1-05", "S1.1-06", "S1.1-07", "S1.1-08", "S1.1-10"].contains(&r.id.as_str()),
                 "{r:?}"
             );
         }
@@ -151,22 +158,28 @@ async fn weak_camera_open_update_page_fails_and_its_model_passes() {
     assert_eq!(open[0].criteria, ["S1.1-07", "S1.1-01"]);
     assert_eq!(criterion(&results, "S1.1-01").verdict, Verdict::Fail);
 
+    // The model is seen, but S1.1-10 is judged on documents: without the label photo it
+    // stays inconclusive, the sighting a passing finding beside it.
     let model = criterion(&results, "S1.1-10");
-    assert_eq!(model.verdict, Verdict::Pass, "{model:?}");
+    assert_eq!(model.verdict, Verdict::Inconclusive, "{model:?}");
+    assert!(model.reason.contains("label_photo"), "{}", model.reason);
+    let seen = finding(model, identity::MODEL);
+    assert_eq!(seen.verdict, Verdict::Pass);
     assert!(
-        model
-            .reason
+        seen.summary
             .contains("JCS-CAM-100 is shown by 8080/tcp http page title"),
         "{}",
-        model.reason
+        seen.summary
     );
     // Nothing declared, no security.txt: S1.1-05 names the missing field and what was looked for.
     let vdp = criterion(&results, "S1.1-05");
     assert_eq!(vdp.verdict, Verdict::Inconclusive, "{vdp:?}");
+    assert!(vdp.reason.contains("vdp_url"), "{}", vdp.reason);
+    let looked = finding(vdp, web::SECURITY_TXT);
     assert!(
-        vdp.reason.contains("vdp_url") && vdp.reason.contains("no security.txt"),
+        looked.summary.contains("no security.txt"),
         "{}",
-        vdp.reason
+        looked.summary
     );
     let components = criterion(&results, "S1.1-06");
     assert_eq!(components.verdict, Verdict::Inconclusive);
@@ -183,21 +196,26 @@ async fn valid_security_txt_passes_and_a_protected_update_page_is_no_finding() {
     let lab = start_lab(81).await;
     let results = judge(&lab, "hardened-device").await;
     no_false_pass(&results);
+    // A valid security.txt supports the declared VDP URL, which decides S1.1-05.
     let vdp = criterion(&results, "S1.1-05");
-    assert_eq!(vdp.verdict, Verdict::Pass, "{vdp:?}");
-    assert!(vdp.reason.contains("https://127.77.81.2:8443/.well-known/security.txt publishes a vulnerability contact (mailto:psirt@vendor.example)"), "{}", vdp.reason);
+    assert_eq!(vdp.verdict, Verdict::Declared, "{vdp:?}");
+    let txt = finding(vdp, web::SECURITY_TXT);
+    assert_eq!(txt.verdict, Verdict::Pass);
+    assert!(txt.summary.contains("https://127.77.81.2:8443/.well-known/security.txt publishes a vulnerability contact (mailto:psirt@vendor.example)"), "{}", txt.summary);
     assert!(
-        vdp.reason
+        txt.summary
             .contains("names the declared VDP URL https://vendor.example/security/vdp"),
         "{}",
-        vdp.reason
+        txt.summary
     );
     assert!(evidence(vdp).contains("Expires=2099-12-31T23:59:59Z"));
     // /system/upgrade answers 401: not an open update page; S1.1-07 stays with the declaration.
     let update = criterion(&results, "S1.1-07");
     assert!(by_check(update, web::UPDATE_PAGE).is_empty(), "{update:?}");
     assert_eq!(update.verdict, Verdict::Declared);
-    assert_eq!(criterion(&results, "S1.1-10").verdict, Verdict::Pass);
+    let model = criterion(&results, "S1.1-10");
+    assert_eq!(finding(model, identity::MODEL).verdict, Verdict::Pass);
+    assert_ne!(model.verdict, Verdict::Pass, "{model:?}");
     let s108 = criterion(&results, "S1.1-08");
     assert_eq!(
         s108.verdict,
@@ -226,7 +244,8 @@ async fn expired_security_txt_warns() {
         vdp.reason
     );
     assert!(by_check(criterion(&results, "S1.1-07"), web::UPDATE_PAGE).is_empty());
-    assert_eq!(criterion(&results, "S1.1-10").verdict, Verdict::Pass);
+    let model = criterion(&results, "S1.1-10");
+    assert_eq!(finding(model, identity::MODEL).verdict, Verdict::Pass);
     lab.shutdown().await;
 }
 
@@ -281,18 +300,24 @@ async fn unseen_model_rests_on_the_label_photo_or_asks_for_it() {
     no_false_pass(&sensor);
     let model = criterion(&sensor, "S1.1-10");
     assert_eq!(model.verdict, Verdict::Declared, "{model:?}");
+    let unseen = finding(model, identity::MODEL);
     assert!(
-        model
-            .reason
+        unseen
+            .summary
             .contains("JCS-SNS-270 is not visible on the network"),
         "{}",
-        model.reason
+        unseen.summary
     );
-    assert!(model.reason.contains("evidence/jcs-sns-270-label.jpg"));
+    assert!(unseen.summary.contains("evidence/jcs-sns-270-label.jpg"));
     assert!(evidence(model).contains("8080/tcp http page title=Sensor status"));
     let vdp = criterion(&sensor, "S1.1-05");
     assert_eq!(vdp.verdict, Verdict::Declared, "{vdp:?}");
-    assert!(vdp.reason.contains("no security.txt"), "{}", vdp.reason);
+    let looked = finding(vdp, web::SECURITY_TXT);
+    assert!(
+        looked.summary.contains("no security.txt"),
+        "{}",
+        looked.summary
+    );
     let s108 = criterion(&sensor, "S1.1-08");
     assert_eq!(s108.verdict, Verdict::Fail, "{s108:?}");
     assert!(

@@ -97,6 +97,51 @@ pub enum EvidenceValue {
     List(Vec<String>),
 }
 
+/// Values that stand in for evidence not yet written: they never count as declared evidence.
+/// The last ones are the placeholder texts of `targets/example.toml`.
+const PLACEHOLDERS: &[&str] = &[
+    "",
+    "-",
+    "--",
+    "?",
+    "x",
+    "xx",
+    "xxx",
+    "...",
+    "…",
+    "todo",
+    "tbd",
+    "tba",
+    "n/a",
+    "na",
+    "none",
+    "null",
+    "nil",
+    "dummy",
+    "placeholder",
+    "fixme",
+    "replace-me",
+    "未定",
+    "未記入",
+    "なし",
+    "not yet confirmed",
+    "see vendor security whitepaper section 4",
+];
+
+impl EvidenceValue {
+    /// Whether the value says nothing: empty, or a placeholder such as `TODO`, `n/a`, `x`.
+    pub fn is_placeholder(&self) -> bool {
+        let placeholder = |text: &str| {
+            let text = text.trim().trim_end_matches('.').to_lowercase();
+            PLACEHOLDERS.contains(&text.as_str())
+        };
+        match self {
+            EvidenceValue::Text(text) => placeholder(text),
+            EvidenceValue::List(items) => items.iter().all(|item| placeholder(item)),
+        }
+    }
+}
+
 impl fmt::Display for EvidenceValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -146,6 +191,37 @@ impl Device {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_not_evidence() {
+        for text in [
+            "",
+            " TODO ",
+            "n/a",
+            "x",
+            "TBD.",
+            "not yet confirmed",
+            "なし",
+        ] {
+            assert!(
+                EvidenceValue::Text(text.into()).is_placeholder(),
+                "{text:?}"
+            );
+        }
+        assert!(EvidenceValue::List(vec!["todo".into(), String::new()]).is_placeholder());
+        assert!(EvidenceValue::List(Vec::new()).is_placeholder());
+        for text in [
+            "https://vendor.example/vdp",
+            "x509 certificates",
+            "2031-03-31",
+        ] {
+            assert!(
+                !EvidenceValue::Text(text.into()).is_placeholder(),
+                "{text:?}"
+            );
+        }
+        assert!(!EvidenceValue::List(vec!["todo".into(), "busybox 1.36".into()]).is_placeholder());
+    }
 
     #[test]
     fn secrets_never_appear_in_debug_or_json() {
