@@ -106,3 +106,19 @@ fn help_documents_exit_codes() {
     assert!(stdout.contains("Exit codes:"), "{stdout}");
     assert!(stdout.contains("2  bad input"), "{stdout}");
 }
+
+#[test]
+fn non_utf8_argument_is_an_error_not_a_panic() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_jcstar"))
+        .arg("scan")
+        .arg(OsStr::from_bytes(b"10.0.0.\xff"))
+        .output()
+        .expect("the jcstar binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
+    assert!(stderr.contains("not valid UTF-8"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+}

@@ -141,6 +141,24 @@ pub struct TemplateArgs {
 }
 
 /// Rewrites nmap's `-iL FILE` into `--input-list FILE`, which clap can parse.
+/// The command line as UTF-8 strings, or a one-line message naming the first argument that is
+/// not UTF-8 (targets, paths and flags are all text jcstar must print in its reports).
+pub fn utf8_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Vec<String>, String> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            arg.into_string().map_err(|raw| {
+                let shown = jcstar_model::bounded_to(&raw.to_string_lossy(), 80);
+                format!(
+                    "command line: argument {i} ({shown:?}) is not valid UTF-8; rename the file or give the value in UTF-8"
+                )
+            })
+        })
+        .collect()
+}
+
 pub fn normalise_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     args.into_iter()
         .map(|arg| {

@@ -1,10 +1,17 @@
 //! The `jcstar` command.
 
 use clap::Parser;
-use jcstar::cli::{normalise_args, Cli};
+use jcstar::cli::{normalise_args, utf8_args, Cli};
 
 fn main() {
-    let cli = Cli::parse_from(normalise_args(std::env::args()));
+    let args = match utf8_args(std::env::args_os()) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("jcstar: {message}");
+            std::process::exit(jcstar_model::error::ExitStatus::BadInput as i32);
+        }
+    };
+    let cli = Cli::parse_from(normalise_args(args));
     let filter = match cli.verbose {
         0 | 1 => "warn",
         _ => "debug",

@@ -3,24 +3,26 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A verdict, with the meanings of `../shared/star1.md`.
+/// A verdict, with the meanings of `../shared/star1.md`. Its order is the aggregation
+/// precedence: a greater verdict outranks a lesser one (`fail > warn > error > inconclusive >
+/// declared > pass > not_applicable`), so `declared` and `inconclusive` never become `pass`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// The criterion is met by what was observed.
-    Pass,
-    /// A clear breach was observed.
-    Fail,
-    /// A weakness that is not a clear breach.
-    Warn,
-    /// Vendor evidence recorded, not verified by probing.
-    Declared,
     /// Nothing on the device to test.
     NotApplicable,
+    /// The criterion is met by what was observed.
+    Pass,
+    /// Vendor evidence recorded, not verified by probing.
+    Declared,
     /// The probe could not decide (timeout, unknown protocol, missing evidence).
     Inconclusive,
     /// The check itself failed.
     Error,
+    /// A weakness that is not a clear breach.
+    Warn,
+    /// A clear breach was observed.
+    Fail,
 }
 
 impl Verdict {
@@ -46,14 +48,6 @@ impl Verdict {
             Verdict::Inconclusive => "inconclusive",
             Verdict::Error => "error",
         }
-    }
-
-    /// Rank in [`Verdict::PRECEDENCE`]; lower ranks win aggregation.
-    fn rank(self) -> usize {
-        Self::PRECEDENCE
-            .iter()
-            .position(|&v| v == self)
-            .unwrap_or(Self::PRECEDENCE.len())
     }
 }
 
@@ -199,7 +193,7 @@ pub const NOT_YET_CHECKED: &str = "not yet checked: no check in this run produce
 /// that could not decide outranks vendor statements and passes, so `declared` and
 /// `inconclusive` never turn into `pass`. No finding at all is `inconclusive`, never `pass`.
 pub fn aggregate(id: &str, title: &str, findings: Vec<Finding>) -> CriterionResult {
-    let deciding = findings.iter().min_by_key(|f| f.verdict.rank());
+    let deciding = findings.iter().max_by_key(|f| f.verdict);
     let (verdict, reason) = match deciding {
         None => (Verdict::Inconclusive, NOT_YET_CHECKED.to_string()),
         Some(f) => (f.verdict, reason_from(&findings, f.verdict)),
@@ -241,6 +235,16 @@ fn reason_from(findings: &[Finding], verdict: Verdict) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verdict_order_is_the_aggregation_precedence() {
+        let mut sorted = Verdict::PRECEDENCE;
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(sorted, Verdict::PRECEDENCE);
+        assert!(Verdict::Inconclusive > Verdict::Pass);
+        assert!(Verdict::Declared > Verdict::Pass);
+        assert!(Verdict::Pass > Verdict::NotApplicable);
+    }
 
     fn finding(verdict: Verdict, summary: &str) -> Finding {
         Finding::new("test.check", "S1.1-13", verdict, summary)

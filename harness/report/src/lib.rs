@@ -156,10 +156,10 @@ impl DeviceReport {
 
 /// The worst verdict among criteria, by aggregation precedence.
 pub fn worst_verdict(criteria: &[CriterionResult]) -> Verdict {
-    Verdict::PRECEDENCE
+    criteria
         .iter()
-        .copied()
-        .find(|v| criteria.iter().any(|c| c.verdict == *v))
+        .map(|c| c.verdict)
+        .max()
         .unwrap_or(Verdict::Inconclusive)
 }
 
