@@ -140,7 +140,6 @@ pub struct TemplateArgs {
     pub profile: String,
 }
 
-/// Rewrites nmap's `-iL FILE` into `--input-list FILE`, which clap can parse.
 /// The command line as UTF-8 strings, or a one-line message naming the first argument that is
 /// not UTF-8 (targets, paths and flags are all text jcstar must print in its reports).
 pub fn utf8_args(
@@ -159,6 +158,7 @@ pub fn utf8_args(
         .collect()
 }
 
+/// Rewrites nmap's `-iL FILE` into `--input-list FILE`, which clap can parse.
 pub fn normalise_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     args.into_iter()
         .map(|arg| {

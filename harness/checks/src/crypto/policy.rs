@@ -458,3 +458,29 @@ pub fn ssh_findings(policy: &SshPolicy, info: &SshInfo) -> Vec<Finding> {
     findings.push(f);
     findings
 }
+
+#[cfg(test)]
+mod vocabulary_tests {
+    use super::*;
+    use jcstar_model::profile::vocabulary;
+
+    /// Every class a registered suite is rated under is a name the policy tables accept, so a
+    /// profile can rate each of them (and a typo cannot pass for one).
+    #[test]
+    fn suite_classes_are_policy_names() {
+        for suite in tls_parser::CIPHERS.values() {
+            let kx = kx_class(suite);
+            assert!(
+                vocabulary::KEY_EXCHANGES.contains(&kx),
+                "{}: {kx}",
+                suite.name
+            );
+            let cipher = cipher_class(suite);
+            assert!(
+                vocabulary::is_cipher_class(&cipher),
+                "{}: {cipher}",
+                suite.name
+            );
+        }
+    }
+}

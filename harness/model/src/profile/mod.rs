@@ -14,6 +14,7 @@ pub mod access;
 pub mod brute_force;
 mod checks;
 pub mod udp;
+pub mod vocabulary;
 pub mod web;
 
 pub use checks::CheckId;
@@ -270,6 +271,30 @@ impl Profile {
                 "per_host_start must be at least 1 and not above per_host_max",
             ));
         }
+        for (key, ms) in [
+            ("initial_timeout_ms", scan.initial_timeout_ms),
+            ("max_timeout_ms", scan.max_timeout_ms),
+            ("banner_timeout_ms", scan.banner_timeout_ms),
+        ] {
+            if !(1..=MAX_TIMEOUT_MS).contains(&ms) {
+                return Err(InputError::new(
+                    at(key),
+                    format!("{key} must be between 1 and {MAX_TIMEOUT_MS}"),
+                ));
+            }
+        }
+        if scan.per_host_max > 65_536 {
+            return Err(InputError::new(
+                at("per_host_max"),
+                "per_host_max must be at most 65536",
+            ));
+        }
+        if scan.max_addresses == 0 {
+            return Err(InputError::new(
+                at("max_addresses"),
+                "max_addresses must be at least 1",
+            ));
+        }
         if scan.banner_bytes == 0 || scan.banner_bytes > 1 << 20 {
             return Err(InputError::new(
                 at("banner_bytes"),
@@ -286,6 +311,26 @@ impl Profile {
                     ),
                 ));
             }
+        }
+        // A policy key is written bare (`telnet = …`) or quoted (`"TLSv1" = …`).
+        let at_key = |key: &str| {
+            let quoted = format!("\"{key}\"");
+            let bare = format!("{key} =");
+            if text.contains(&quoted) {
+                at(&quoted)
+            } else {
+                at(&bare)
+            }
+        };
+        if let Some(policy) = &self.tls_policy {
+            policy.validate().map_err(|(key, message)| {
+                InputError::new(at_key(&key), format!("[tls_policy] {message}"))
+            })?;
+        }
+        if let Some(policy) = &self.ssh_policy {
+            policy.validate().map_err(|(key, message)| {
+                InputError::new(at_key(&key), format!("[ssh_policy] {message}"))
+            })?;
         }
         if let Err(message) = self.access.validate() {
             return Err(InputError::new(at("[access"), message));
@@ -381,6 +426,98 @@ fn line_of(text: &str, needle: &str) -> usize {
         .unwrap_or(1)
 }
 
+impl TlsPolicy {
+    /// Refuses a key no table can use (a typo would drop its rating silently) and minimum
+    /// sizes outside sense; the error names the offending key.
+    fn validate(&self) -> Result<(), (String, String)> {
+        let unknown = |table: &str, key: &str, known: String| {
+            Err((
+                key.to_string(),
+                format!("{table}: unknown name {key:?}; known names: {known}"),
+            ))
+        };
+        for key in self.versions.keys() {
+            if !vocabulary::TLS_VERSIONS.contains(&key.as_str()) {
+                return unknown("versions", key, vocabulary::TLS_VERSIONS.join(", "));
+            }
+        }
+        for key in self.key_exchange.keys() {
+            if !vocabulary::KEY_EXCHANGES.contains(&key.as_str()) {
+                return unknown("key_exchange", key, vocabulary::KEY_EXCHANGES.join(", "));
+            }
+        }
+        for key in self.ciphers.keys() {
+            if !vocabulary::is_cipher_class(key) {
+                let known = "null, des, 3des, rc2, rc4, idea, seed, chacha20-poly1305, aegis, or aes/aria/camellia/sm4 with -cbc, -gcm, -ccm";
+                return unknown("ciphers", key, known.to_string());
+            }
+        }
+        for key in self.groups.keys() {
+            if !vocabulary::is_tls_group(key) {
+                let known = format!(
+                    "{} (or 0x followed by 4 hex digits)",
+                    vocabulary::TLS_GROUPS.join(", ")
+                );
+                return unknown("groups", key, known);
+            }
+        }
+        for key in self.signature_hashes.keys() {
+            if !vocabulary::SIGNATURE_HASHES.contains(&key.as_str()) {
+                return unknown(
+                    "signature_hashes",
+                    key,
+                    vocabulary::SIGNATURE_HASHES.join(", "),
+                );
+            }
+        }
+        for key in self.plaintext_channels.keys() {
+            if !vocabulary::PLAINTEXT_CHANNELS.contains(&key.as_str()) {
+                return unknown(
+                    "plaintext_channels",
+                    key,
+                    vocabulary::PLAINTEXT_CHANNELS.join(", "),
+                );
+            }
+        }
+        for (key, bits, max) in [
+            ("dhe_min_bits", self.dhe_min_bits, 16_384),
+            ("rsa_min_bits", self.rsa_min_bits, 16_384),
+            ("ec_min_bits", self.ec_min_bits, 1_024),
+        ] {
+            if bits == 0 || bits > max {
+                return Err((
+                    key.to_string(),
+                    format!("{key} must be between 1 and {max}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SshPolicy {
+    /// Refuses algorithm keys that cannot be SSH algorithm names and a key size outside sense.
+    fn validate(&self) -> Result<(), (String, String)> {
+        if let Some(bad) = self
+            .algorithms
+            .keys()
+            .find(|k| !vocabulary::is_ssh_algorithm_name(k))
+        {
+            return Err((
+                bad.clone(),
+                format!("algorithms: {bad:?} is not an SSH algorithm name (lowercase, no spaces or commas, at most 64 characters)"),
+            ));
+        }
+        if self.rsa_min_bits == 0 || self.rsa_min_bits > 16_384 {
+            return Err((
+                "rsa_min_bits".to_string(),
+                "rsa_min_bits must be between 1 and 16384".to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Longest connect or read timeout a profile may set: 2 minutes.
 pub const MAX_TIMEOUT_MS: u64 = 120_000;
 
@@ -426,6 +563,54 @@ mod tests {
             Origin::file_line(Path::new("custom.toml"), expected_line)
         );
         assert!(err.message.contains("intrusiv"), "{}", err.message);
+    }
+
+    /// A typo in a policy table used to load and silently drop that rating.
+    #[test]
+    fn unknown_policy_keys_are_errors_with_their_line() {
+        for (from, to, name) in [
+            ("telnet = \"fail\", ftp", "telent = \"fail\", ftp", "telent"),
+            (
+                "\"TLSv1.1\" = \"fail\"",
+                "\"TLSv1.l\" = \"fail\"",
+                "TLSv1.l",
+            ),
+            (
+                "\"aes-gcm\" = \"pass\"",
+                "\"aes_gcm\" = \"pass\"",
+                "aes_gcm",
+            ),
+            ("x448 = \"pass\"", "x44B = \"pass\"", "x44B"),
+            (
+                "\"ssh-dss\" = \"fail\"",
+                "\"ssh dss\" = \"fail\"",
+                "ssh dss",
+            ),
+        ] {
+            assert!(BUILTIN_TEXT.contains(from), "{from}");
+            let text = BUILTIN_TEXT.replacen(from, to, 1);
+            let err = Profile::parse(&text, Path::new("p.toml")).expect_err(name);
+            assert!(err.message.contains(name), "{}", err.message);
+            let line = line_of(&text, name);
+            assert_eq!(err.origin.line, Some(line), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn absurd_scan_values_are_errors() {
+        for (from, to, key) in [
+            (
+                "banner_timeout_ms = ",
+                "banner_timeout_ms = 999999999999 #",
+                "banner_timeout_ms",
+            ),
+            ("max_addresses = ", "max_addresses = 0 #", "max_addresses"),
+        ] {
+            assert!(BUILTIN_TEXT.contains(from), "{from}");
+            let text = BUILTIN_TEXT.replacen(from, to, 1);
+            let err = Profile::parse(&text, Path::new("p.toml")).expect_err(key);
+            assert!(err.message.contains(key), "{}", err.message);
+        }
     }
 
     #[test]
