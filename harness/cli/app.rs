@@ -193,16 +193,19 @@ fn requirements(args: RequirementsArgs) -> Result<ExitStatus, Failure> {
         profile.profile.title, profile.profile.name, profile.profile.version
     );
     for c in &profile.criteria {
-        let evaluation = format!(
-            "{:?}{}",
-            c.evaluation,
-            if c.evaluation_confirmed { "" } else { "?" }
-        )
-        .to_lowercase();
-        println!(
-            "{}  {}  [official evaluation: {}]",
-            c.id, c.title, evaluation
-        );
+        let evaluation = format!("{:?}", c.evaluation).to_lowercase();
+        let evaluation = if c.evaluation_confirmed {
+            format!("evaluation: {evaluation}")
+        } else {
+            format!("evaluation: {evaluation}? (not confirmed)")
+        };
+        let title = if c.title_is_ipa {
+            "IPA's heading"
+        } else {
+            "title: jcstar's paraphrase"
+        };
+        println!("{}  {}  [{evaluation}]", c.id, c.title);
+        println!("    ({title}; {})", c.text_source.describe());
         println!("    {}", c.text);
         println!("    jcstar: {}", c.jcstar_checks);
         if !c.evidence.is_empty() {
@@ -219,7 +222,9 @@ fn requirements(args: RequirementsArgs) -> Result<ExitStatus, Failure> {
         }
         println!();
     }
-    println!("'?' after an evaluation type: not confirmed from public material.");
+    println!(
+        "Titles and texts are jcstar's English paraphrases; each criterion says how far its meaning is confirmed from IPA's published material. '?' after an evaluation type: not confirmed."
+    );
     Ok(ExitStatus::Clean)
 }
 

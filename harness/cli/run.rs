@@ -264,7 +264,7 @@ fn device_report(
                 .filter(|f| f.criteria.contains(&criterion.id))
                 .cloned()
                 .collect();
-            aggregate(&criterion.id, &criterion.title, own)
+            aggregate(&criterion.id, &criterion.report_title(), own)
         })
         .collect();
     DeviceReport {

@@ -193,6 +193,34 @@ pub enum Evaluation {
     Unconfirmed,
 }
 
+/// How far a criterion's text is confirmed from IPA's published material. The catalogue's
+/// titles and texts are jcstar's English paraphrases either way; this says whether what they
+/// mean is IPA's or jcstar's reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextSource {
+    /// The meaning is confirmed from public IPA or vendor material (paraphrased).
+    Confirmed,
+    /// Partly confirmed: the subject is known, the exact requirement is jcstar's reading.
+    PartlyConfirmed,
+    /// Not confirmed: jcstar's reading of what the criterion probably asks.
+    #[default]
+    Unconfirmed,
+}
+
+impl TextSource {
+    /// A phrase for reports and `jcstar requirements`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TextSource::Confirmed => "meaning confirmed from public material, paraphrased",
+            TextSource::PartlyConfirmed => {
+                "text partly confirmed from public material; the requirement is jcstar's reading"
+            }
+            TextSource::Unconfirmed => "text NOT confirmed from IPA's documents: jcstar's reading",
+        }
+    }
+}
+
 /// One criterion of the catalogue.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -208,6 +236,12 @@ pub struct Criterion {
     /// Whether the evaluation type is confirmed from public material.
     #[serde(default = "default_true")]
     pub evaluation_confirmed: bool,
+    /// How far the text is confirmed from IPA's material (unconfirmed unless the profile says).
+    #[serde(default)]
+    pub text_source: TextSource,
+    /// Whether `title` is IPA's own heading (false: jcstar's paraphrase).
+    #[serde(default)]
+    pub title_is_ipa: bool,
     /// Corresponding ETSI EN 303 645 provisions.
     pub en_303_645: Vec<String>,
     /// What jcstar does for the criterion.
@@ -222,6 +256,16 @@ pub struct Criterion {
 
 fn default_true() -> bool {
     true
+}
+
+impl Criterion {
+    /// The title as reports show it: marked when the criterion's text is not confirmed.
+    pub fn report_title(&self) -> String {
+        match self.text_source {
+            TextSource::Unconfirmed => format!("{} (not confirmed from IPA's text)", self.title),
+            _ => self.title.clone(),
+        }
+    }
 }
 
 impl Profile {
