@@ -248,7 +248,7 @@ pub async fn check(target: &ActiveTarget, context: &ActiveContext) -> Vec<Findin
     // SNMP answers a default community: anyone can read the device's management data.
     for (surface, outcome) in &results {
         if let (Surface::Snmp(_), Outcome::Guessed(g)) = (surface, outcome) {
-            if let Some((_, _, community, evidence)) = &g.accepted {
+            for (_, _, community, evidence) in &g.accepted {
                 exposures.push((
                     surface.label(),
                     Exposure::Open {
@@ -381,7 +381,7 @@ async fn guess_snmp(
     bounds: Bounds,
 ) -> Outcome {
     let guessed = guess(surface.clone(), Arc::new(pairs), concurrency, bounds).await;
-    let Some((_, user, community, _)) = guessed.accepted.clone() else {
+    let Some((_, user, community, _)) = guessed.accepted.first().cloned() else {
         return Outcome::Guessed(guessed);
     };
     let started = tokio::time::Instant::now();
@@ -544,11 +544,16 @@ mod tests {
         let Outcome::Guessed(guessed) = outcome else {
             panic!("expected the list result, got {outcome:?}");
         };
-        let accepted = guessed.accepted.map(|(_, _, community, _)| community);
-        assert_eq!(accepted.as_deref(), Some("private"));
-        // public was refused (2 s of silence), then the control waited far less than 2 s.
+        let accepted: Vec<String> = guessed
+            .accepted
+            .into_iter()
+            .map(|(_, _, community, _)| community)
+            .collect();
+        assert_eq!(accepted, ["private"]);
+        // public and admin were refused (2 s of silence each: every pair is tried, to find
+        // every default), then the control waited far less than another 2 s.
         assert!(
-            started.elapsed() < Duration::from_millis(3500),
+            started.elapsed() < Duration::from_millis(5500),
             "{:?}",
             started.elapsed()
         );

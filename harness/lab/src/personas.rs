@@ -439,6 +439,11 @@ pub(crate) const PERSONAS: &[Persona] = &[
                         user: "root",
                         password: "xc3511",
                     },
+                    // A second default account: S1.1-02 must report both, not the first.
+                    also_accepts: &[Credential {
+                        user: "admin",
+                        password: "admin",
+                    }],
                     banner: BUSYBOX_BANNER,
                     max_attempts: 3,
                     greeting: "",
@@ -588,6 +593,7 @@ pub(crate) const PERSONAS: &[Persona] = &[
                         user: "root",
                         password: "Qm7-unit-48213",
                     },
+                    also_accepts: &[],
                     banner: BUSYBOX_BANNER,
                     max_attempts: 3,
                     // Prompt characters in a banner must not pass for a shell.
@@ -836,6 +842,7 @@ pub(crate) const VERDICT_PERSONAS: &[Persona] = &[Persona {
                 user: "root",
                 password: "Echo-4471-unit",
             },
+            also_accepts: &[],
             banner: BUSYBOX_BANNER,
             max_attempts: 3,
             greeting: "",

@@ -10,8 +10,10 @@ use super::Credential;
 /// What a simulated telnet daemon accepts and shows.
 #[derive(Debug)]
 pub(crate) struct Login {
-    /// The one credential that opens a shell.
+    /// The credential that opens a shell.
     pub credential: Credential,
+    /// Further credentials that open it too (firmware with several default accounts).
+    pub also_accepts: &'static [Credential],
     /// Printed right after a successful login, before the first prompt.
     pub banner: &'static str,
     /// Failed logins allowed per connection before it is closed.
@@ -103,9 +105,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 self.stream.write_all(&password).await?;
                 self.stream.flush().await?;
             }
-            if user == login.credential.user.as_bytes()
-                && password == login.credential.password.as_bytes()
-            {
+            let opens =
+                |c: &Credential| user == c.user.as_bytes() && password == c.password.as_bytes();
+            if opens(&login.credential) || login.also_accepts.iter().any(opens) {
                 self.stream.write_all(b"\r\n").await?;
                 self.stream.write_all(login.banner.as_bytes()).await?;
                 return self.shell().await;

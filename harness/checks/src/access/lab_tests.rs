@@ -31,20 +31,23 @@ async fn guess_defaults(surface: Surface) -> Guessed {
     guess(Arc::new(surface), Arc::new(list), 4, bounds()).await
 }
 
-/// The accepted (user, password), or `None`; panics on lockouts or undecided attempts.
-fn found(guessed: &Guessed) -> Option<(String, String)> {
+/// Every accepted (user, password); panics on lockouts or undecided attempts.
+fn found(guessed: &Guessed) -> Vec<(String, String)> {
     assert!(guessed.locked.is_none(), "{guessed:?}");
     assert!(guessed.unsupported.is_none(), "{guessed:?}");
     assert!(guessed.failed.is_empty(), "{guessed:?}");
     guessed
         .accepted
-        .as_ref()
+        .iter()
         .map(|(_, u, p, _)| (u.clone(), p.clone()))
+        .collect()
 }
 
-fn pair(user: &str, password: &str) -> Option<(String, String)> {
-    Some((user.to_owned(), password.to_owned()))
+fn pair(user: &str, password: &str) -> Vec<(String, String)> {
+    vec![(user.to_owned(), password.to_owned())]
 }
+
+const NONE: Vec<(String, String)> = Vec::new();
 
 #[tokio::test]
 async fn ftp_weak_takes_anonymous_and_admin_strong_takes_neither() {
@@ -73,7 +76,7 @@ async fn ftp_weak_takes_anonymous_and_admin_strong_takes_neither() {
         assert!(matches!(login, LoginOutcome::Rejected), "{user}: {login:?}");
     }
     let guessed = guess_defaults(Surface::Ftp(strong)).await;
-    assert_eq!(found(&guessed), None);
+    assert_eq!(found(&guessed), NONE);
     assert!(guessed.tried > 20, "{guessed:?}");
     assert!(matches!(
         ftp::login(strong, "admin", "Kv9-unit-27754", &b).await,
@@ -101,7 +104,7 @@ async fn mqtt_weak_is_open_to_anonymous_subscribers_strong_needs_its_account() {
         other => panic!("{other:?}"),
     }
     let guessed = guess_defaults(Surface::Mqtt(strong, false)).await;
-    assert_eq!(found(&guessed), None);
+    assert_eq!(found(&guessed), NONE);
     assert!(guessed.tried > 20, "{guessed:?}");
     assert!(matches!(
         mqtt::login(strong, false, "gw-27754", "Kv9-unit-27754", &b).await,
@@ -139,7 +142,7 @@ async fn vnc_none_is_open_the_list_password_is_found_the_strong_one_is_not() {
         Exposure::Protected { .. }
     ));
     let guessed = guess_defaults(Surface::Vnc(strong)).await;
-    assert_eq!(found(&guessed), None);
+    assert_eq!(found(&guessed), NONE);
     assert_eq!(guessed.tried, 6, "{guessed:?}");
     assert!(matches!(
         vnc::login(strong, "q7Vx-27754", &b).await,
@@ -152,7 +155,7 @@ async fn http_digest_md5_and_sha256_weak_admin_admin_strong_nothing() {
     let _lab = start_lab(126).await;
     let b = bounds();
     let paths = AccessSettings::default().http_paths;
-    for (host, expected) in [(13u8, pair("admin", "admin")), (14, None)] {
+    for (host, expected) in [(13u8, pair("admin", "admin")), (14, NONE)] {
         for (port, algorithm) in [(8080u16, "MD5"), (8081, "SHA-256")] {
             let address = at(126, host, port);
             let survey = http::survey(address, false, &paths, &b).await;
@@ -177,7 +180,7 @@ async fn rtsp_basic_and_digest_weak_admin_admin_strong_nothing() {
     let _lab = start_lab(128).await;
     let b = bounds();
     let paths = AccessSettings::default().rtsp_paths;
-    for (host, expected) in [(13u8, pair("admin", "admin")), (14, None)] {
+    for (host, expected) in [(13u8, pair("admin", "admin")), (14, NONE)] {
         for (port, scheme) in [(8554u16, "Basic"), (8555, "Digest")] {
             let address = at(128, host, port);
             let (exposure, stream) = rtsp::survey(address, &paths, &b).await;
@@ -267,7 +270,7 @@ async fn ssh_password_default_is_found_key_only_offers_no_password_login() {
         other => panic!("{other:?}"),
     }
     let guessed = guess_defaults(Surface::Ssh(strong)).await;
-    assert!(guessed.accepted.is_none(), "{guessed:?}");
+    assert!(guessed.accepted.is_empty(), "{guessed:?}");
     assert!(
         guessed
             .unsupported
@@ -349,4 +352,22 @@ async fn access_personas_are_listed_by_name_with_their_ports() {
         services,
         ["2323/tcp", "8080/tcp", "8081/tcp", "8554/tcp", "8555/tcp", "1161/udp"]
     );
+}
+
+/// A camera with two default accounts on telnet (root/xc3511 and admin/admin, both on the
+/// Mirai list) shows both: guessing does not stop at the first.
+#[tokio::test]
+async fn every_default_credential_is_found_not_only_the_first() {
+    let _lab = start_lab(138).await;
+    let guessed = guess_defaults(Surface::Telnet(at(138, 1, 2323))).await;
+    let mut accepted = found(&guessed);
+    accepted.sort();
+    assert_eq!(
+        accepted,
+        [
+            ("admin".to_string(), "admin".to_string()),
+            ("root".to_string(), "xc3511".to_string())
+        ]
+    );
+    assert_eq!(guessed.tried, guessed.pairs, "every pair answered");
 }

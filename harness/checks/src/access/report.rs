@@ -64,8 +64,10 @@ pub fn credential_findings(
     for (surface, outcome) in results {
         match outcome {
             Outcome::Guessed(g) => {
-                if let Some((_, user, password, proof)) = &g.accepted {
-                    findings.push(accepted_finding(surface, user, password, proof));
+                if !g.accepted.is_empty() {
+                    for (_, user, password, proof) in &g.accepted {
+                        findings.push(accepted_finding(surface, user, password, proof));
+                    }
                 } else if let Some(signal) = &g.locked {
                     findings.push(
                         Finding::new(

@@ -127,8 +127,8 @@ pub struct Guessed {
     pub pairs: usize,
     /// Attempts that got an answer.
     pub tried: usize,
-    /// The accepted pair with the lowest list index, and its proof.
-    pub accepted: Option<(usize, String, String, Evidence)>,
+    /// Every accepted pair (list index, user, password, proof), in list order.
+    pub accepted: Vec<(usize, String, String, Evidence)>,
     /// The lockout or rate-limit signal that stopped the attempts.
     pub locked: Option<Evidence>,
     /// Why the surface takes no password login, if it does not.
@@ -140,11 +140,10 @@ pub struct Guessed {
 /// Undecided attempts after which guessing on a surface gives up.
 const MAX_FAILED: usize = 8;
 
-/// Tries `pairs` on `surface` with `concurrency` connections at once, stopping at the first
-/// success, a lockout signal, or too many undecided attempts. After a success, attempts still
-/// in flight for later list entries are cancelled (a refusal can take seconds, e.g. PAM's
-/// failure delay); attempts for earlier entries finish, so the lowest accepted index wins.
-/// After a lockout signal every attempt in flight is cancelled.
+/// Tries every pair of `pairs` on `surface` with `concurrency` connections at once, so a device
+/// with several default credentials shows them all; it stops early only at a lockout signal
+/// (cancelling the attempts in flight: the device asked for no more), a surface that takes no
+/// password, or too many undecided attempts.
 pub async fn guess(
     surface: Arc<Surface>,
     pairs: Arc<Vec<(String, String)>>,
@@ -157,22 +156,21 @@ pub async fn guess(
         pairs: pairs.len(),
         ..Guessed::default()
     }));
-    // Attempts for list entries above this are cancelled: the lowest accepted index so far
-    // (`usize::MAX`: none yet), or 0 once the device signalled a lockout.
-    let (best, _) = tokio::sync::watch::channel(usize::MAX);
-    let best = Arc::new(best);
+    // Set once the device signals a lockout: attempts in flight are cancelled.
+    let (cancel, _) = tokio::sync::watch::channel(false);
+    let cancel = Arc::new(cancel);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency.min(pairs.len()).max(1) {
-        let (surface, pairs, next, stop, result, best) = (
+        let (surface, pairs, next, stop, result, cancel) = (
             surface.clone(),
             pairs.clone(),
             next.clone(),
             stop.clone(),
             result.clone(),
-            best.clone(),
+            cancel.clone(),
         );
         workers.spawn(async move {
-            let mut superseded = best.subscribe();
+            let mut cancelled = cancel.subscribe();
             loop {
                 if stop.load(Ordering::SeqCst) {
                     break;
@@ -183,30 +181,20 @@ pub async fn guess(
                 };
                 let outcome = tokio::select! {
                     outcome = surface.login(user, password, &bounds) => outcome,
-                    _ = superseded.wait_for(|&b| b < index) => break,
+                    _ = cancelled.wait_for(|&c| c) => break,
                 };
                 let Ok(mut r) = result.lock() else { break };
                 match outcome {
                     LoginOutcome::Accepted(evidence) => {
                         r.tried += 1;
-                        stop.store(true, Ordering::SeqCst);
-                        if r.accepted.as_ref().is_none_or(|(i, ..)| *i >= index) {
-                            r.accepted = Some((index, user.clone(), password.clone(), evidence));
-                        }
-                        best.send_if_modified(|b| {
-                            let lower = index < *b;
-                            if lower {
-                                *b = index;
-                            }
-                            lower
-                        });
+                        r.accepted
+                            .push((index, user.clone(), password.clone(), evidence));
                     }
                     LoginOutcome::Rejected => r.tried += 1,
                     LoginOutcome::RateLimited(evidence) | LoginOutcome::LockedOut(evidence) => {
                         stop.store(true, Ordering::SeqCst);
                         r.locked.get_or_insert(evidence);
-                        // Attempts in flight stop too: the device asked for no more.
-                        best.send_replace(0);
+                        cancel.send_replace(true);
                     }
                     LoginOutcome::Unsupported(why) => {
                         stop.store(true, Ordering::SeqCst);
@@ -223,6 +211,7 @@ pub async fn guess(
         });
     }
     while workers.join_next().await.is_some() {}
-    let guessed = result.lock().map(|r| r.clone()).unwrap_or_default();
+    let mut guessed = result.lock().map(|r| r.clone()).unwrap_or_default();
+    guessed.accepted.sort_by_key(|(index, ..)| *index);
     guessed
 }
