@@ -249,6 +249,7 @@ fn demo_reports_match_the_simulated_lab() {
             }
         }
     }
+    form_login_ui_is_no_false_fail(&results);
     junit_matches_json(&out_dir, &results);
 }
 
@@ -399,6 +400,19 @@ fn junit_matches_json(out_dir: &std::path::Path, results: &serde_json::Value) {
 
 /// S1.1-04 on the guarded logins (hosts 2, 16-20): each defence gets the verdict it deserves,
 /// and the bypassed ones say how.
+/// A form-login web UI (login pages at /admin and /update, an OEM board name in the title)
+/// is not content served without authentication, an open update page or another model.
+fn form_login_ui_is_no_false_fail(results: &serde_json::Value) {
+    let cam = device(results, "form-login-cam");
+    for id in ["S1.1-01", "S1.1-07", "S1.1-10"] {
+        let c = criterion(cam, id);
+        assert_ne!(c["verdict"], "fail", "{id}: {c}");
+    }
+    let access = finding_text(criterion(cam, "S1.1-01"));
+    assert!(!access.contains("needs no authentication"), "{access}");
+    assert!(!access.contains("firmware update page"), "{access}");
+}
+
 fn brute_force_personas_match_their_defences(results: &serde_json::Value) {
     for (name, verdict, says) in [
         ("hardened-device", "pass", "lockout confirmed"),

@@ -219,17 +219,36 @@ pub fn shows_model(text: &str, declared: &str) -> bool {
     })
 }
 
-/// Whether `text` carries something that designates a model: a word mixing letters and digits
-/// (`JCS-CAM-250`, `RT-AC68U`), as opposed to a plain page name like `Web Admin` or a version.
-pub fn designates_model(text: &str) -> bool {
-    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '"' | '/'))
-        .any(|word| {
-            let word = word.trim_matches(|c: char| !c.is_alphanumeric());
-            word.len() >= 3
-                && !word.contains('.')
-                && word.chars().any(|c| c.is_ascii_alphabetic())
-                && word.chars().any(|c| c.is_ascii_digit())
-        })
+/// The family of a declared model: its letters before the first digit, compared without case
+/// or punctuation (`JCS-CAM-260` → `JCSCAM`); `None` when that leaves under two letters.
+pub fn model_family(declared: &str) -> Option<String> {
+    let family: String = tokens(declared)
+        .concat()
+        .chars()
+        .take_while(|c| !c.is_ascii_digit())
+        .collect();
+    (family.len() >= 2).then_some(family)
+}
+
+/// Whether `text` designates another model of the declared model's family (`JCS-CAM-250` when
+/// `JCS-CAM-260` is declared). An OEM's or a web server's name (`GoAhead 2.5`, `RT-AC68U` for a
+/// `JCS-` camera) is not evidence of another model, so it is not compared.
+pub fn shows_other_model_of_family(text: &str, declared: &str) -> bool {
+    let Some(family) = model_family(declared) else {
+        return false;
+    };
+    if shows_model(text, declared) {
+        return false;
+    }
+    let seen = tokens(text);
+    (0..seen.len()).any(|start| {
+        let joined: String = seen[start..].concat();
+        joined.starts_with(&family)
+            && joined[family.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+    })
 }
 
 /// Judges the sightings of one device: one S1.1-10 finding, and an S1.1-06 finding when
@@ -298,7 +317,7 @@ fn model_finding(device: &Device, sightings: &[Sighting]) -> Finding {
     }
     let different: Vec<String> = models
         .iter()
-        .filter(|(_, text)| designates_model(text))
+        .filter(|(_, text)| shows_other_model_of_family(text, declared))
         .map(|(source, text)| format!("{source}: {text:?}"))
         .collect();
     if !different.is_empty() {
@@ -541,12 +560,26 @@ mod tests {
     }
 
     #[test]
-    fn designations_mix_letters_and_digits() {
-        assert!(designates_model("JCS-CAM-250 Web Admin"));
-        assert!(designates_model("RT-AC68U"));
-        assert!(!designates_model("Web Admin"));
-        assert!(!designates_model("LoginOutcome v1.2.3"));
-        assert!(!designates_model(""));
+    fn only_models_of_the_declared_family_count_as_another_model() {
+        assert_eq!(model_family("JCS-CAM-260").as_deref(), Some("JCSCAM"));
+        assert_eq!(model_family("260"), None);
+        assert!(shows_other_model_of_family(
+            "JCS-CAM-250 Web Admin",
+            "JCS-CAM-260"
+        ));
+        assert!(shows_other_model_of_family("jcs cam 2600", "JCS-CAM-260"));
+        assert!(!shows_other_model_of_family(
+            "JCS-CAM-260 Web Admin",
+            "JCS-CAM-260"
+        ));
+        // An OEM's product, a web server or a plain page name is not another model.
+        assert!(!shows_other_model_of_family("RT-AC68U", "JCS-CAM-260"));
+        assert!(!shows_other_model_of_family(
+            "GoAhead-Webs 2.5",
+            "JCS-CAM-260"
+        ));
+        assert!(!shows_other_model_of_family("Login v1.2.3", "JCS-CAM-260"));
+        assert!(!shows_other_model_of_family("", "JCS-CAM-260"));
     }
 
     #[test]

@@ -197,14 +197,16 @@ pub fn judge_security_txt(
     finding
 }
 
-/// Whether a page body looks like a firmware-update form: a form (or file input) and one of the
-/// marker words.
+/// Whether a page body looks like a firmware-update form: a file input to upload the image,
+/// one of the marker words, and no password field (a login page that mentions updates is a
+/// login page).
 pub fn looks_like_update_form(body: &[u8], markers: &[String]) -> bool {
     let lower = String::from_utf8_lossy(body).to_ascii_lowercase();
-    let form = lower.contains("<form") || lower.contains("type=\"file\"");
-    form && markers
-        .iter()
-        .any(|m| !m.is_empty() && lower.contains(&m.to_ascii_lowercase()))
+    http::has_input(body, "file")
+        && !http::is_login_form(body)
+        && markers
+            .iter()
+            .any(|m| !m.is_empty() && lower.contains(&m.to_ascii_lowercase()))
 }
 
 /// What one HTTP(S) port showed.
@@ -253,7 +255,8 @@ async fn survey_port(address: SocketAddr, tls: bool, settings: Arc<WebSettings>)
         };
         // An update page behind authentication (401/403) is what S1.1-07 expects; it is not
         // reported as a pass, since a server that protects every path answers so for pages it
-        // does not have.
+        // does not have. An open one is an S1.1-01 failure: S1.1-07 itself is judged on the
+        // stated update procedure.
         if (200..300).contains(&r.status)
             && !http::same_page(catch_all.as_ref(), &r)
             && looks_like_update_form(&r.body, &settings.update_markers)
@@ -262,7 +265,7 @@ async fn survey_port(address: SocketAddr, tls: bool, settings: Arc<WebSettings>)
             info.open_update.push(
                     Finding {
                         check: UPDATE_PAGE.to_string(),
-                        criteria: vec!["S1.1-07".into(), "S1.1-01".into()],
+                        criteria: vec!["S1.1-01".into()],
                         verdict: Verdict::Fail,
                         summary: format!(
                             "the firmware update page {scheme}://{address}{path} ({title}) answers without authentication"
@@ -476,6 +479,15 @@ mod tests {
         ));
         assert!(!looks_like_update_form(
             b"<form action=/login>User</form>",
+            &markers
+        ));
+        // A login page that mentions updates, and a form without a file input, are not.
+        assert!(!looks_like_update_form(
+            b"<h1>Firmware update</h1><form><input type=file><input type=password></form>",
+            &markers
+        ));
+        assert!(!looks_like_update_form(
+            b"<form method=post>Check for update <input type=submit></form>",
             &markers
         ));
         assert!(!looks_like_update_form(b"\xff\xfe", &markers));

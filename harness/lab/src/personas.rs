@@ -828,30 +828,63 @@ pub(crate) fn all() -> impl Iterator<Item = &'static Persona> {
 }
 
 /// Verdict personas (hosts 28 and up): devices that once misled a verdict.
-pub(crate) const VERDICT_PERSONAS: &[Persona] = &[Persona {
-    // A camera whose telnet echoes what is typed, the password included, and answers a wrong
-    // password after 1.5 s: the echoed "jcs-wrong-…" must not read as an instant refusal.
-    name: "echo-telnet-cam",
-    host: 28,
-    model: "JCS-CAM-280",
-    services: &[Service {
-        port: 2323,
-        declared: true,
-        protocol: Protocol::Telnet(Login {
-            credential: Credential {
-                user: "root",
-                password: "Echo-4471-unit",
-            },
-            also_accepts: &[],
-            banner: BUSYBOX_BANNER,
-            max_attempts: 3,
-            greeting: "",
-            echo: true,
-            failure_delay_ms: 1500,
-        }),
-    }],
-    evidence: &[],
-}];
+pub(crate) const VERDICT_PERSONAS: &[Persona] = &[
+    Persona {
+        // A camera whose telnet echoes what is typed, the password included, and answers a wrong
+        // password after 1.5 s: the echoed "jcs-wrong-…" must not read as an instant refusal.
+        name: "echo-telnet-cam",
+        host: 28,
+        model: "JCS-CAM-280",
+        services: &[Service {
+            port: 2323,
+            declared: true,
+            protocol: Protocol::Telnet(Login {
+                credential: Credential {
+                    user: "root",
+                    password: "Echo-4471-unit",
+                },
+                also_accepts: &[],
+                banner: BUSYBOX_BANNER,
+                max_attempts: 3,
+                greeting: "",
+                echo: true,
+                failure_delay_ms: 1500,
+            }),
+        }],
+        evidence: &[],
+    },
+    Persona {
+        // An OEM camera with an ordinary form-login web UI: /admin and /update answer 200 with a
+        // login form (one mentions firmware updates), and the page title names the OEM's board.
+        // None of that is content served without authentication, an open update page or another
+        // model of the declared family.
+        name: "form-login-cam",
+        host: 29,
+        model: "JCS-CAM-290",
+        services: &[Service {
+            port: 8080,
+            declared: true,
+            protocol: Protocol::Http(Site {
+                title: "NetSurveillance WEB (XM-510 board)",
+                model: "JCS-CAM-290",
+                server: "uc-httpd 1.0.0",
+                protected: &[],
+                admin: None,
+                live_view_port: None,
+                extra_headers: &[],
+                pages: &[("/admin", LOGIN_FORM), ("/update", LOGIN_FORM)],
+            }),
+        }],
+        evidence: &[],
+    },
+];
+
+/// A form login page that mentions firmware updates, as many web UIs show before sign-in.
+const LOGIN_FORM: &str = "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n\
+    <body><h1>Sign in</h1><p>Keep your firmware up to date: check for an update after signing \
+    in.</p>\n<form method=\"post\" action=\"/login\">\n<input type=\"text\" name=\"user\">\n\
+    <input type=\"password\" name=\"pass\">\n<input type=\"file\" name=\"avatar\" hidden>\n\
+    <input type=\"submit\" value=\"Sign in\">\n</form>\n</body></html>\n";
 
 /// A firmware-update form (S1.1-07): open on the weak camera, behind authentication elsewhere.
 const UPGRADE_FORM: &str = "<!DOCTYPE html>\n<html><head><title>Firmware Upgrade</title></head>\n\

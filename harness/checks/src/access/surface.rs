@@ -1,4 +1,4 @@
-//! LoginOutcome surfaces found on a device, and the credential-guessing loop run on each.
+//! Login surfaces found on a device, and the credential-guessing loop run on each.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -257,7 +257,31 @@ pub async fn catch_all(address: SocketAddr, tls: bool, bounds: &Bounds) -> Optio
 /// included. Titles, not bodies, are compared: bodies carry per-request tokens, timestamps and
 /// session details (`s_server -www`), so equal bodies would call one page two.
 pub fn same_page(catch_all: Option<&Response>, page: &Response) -> bool {
-    catch_all.is_some_and(|c| page_title(&c.body) == page_title(&page.body))
+    // Digits are left out: a title carrying a per-request counter or token is still one page.
+    let shape = |r: &Response| {
+        page_title(&r.body).map(|t| {
+            t.chars()
+                .filter(|c| !c.is_ascii_digit())
+                .collect::<String>()
+        })
+    };
+    catch_all.is_some_and(|c| shape(c) == shape(page))
+}
+
+/// Whether `body` holds an HTML `<input>` of `kind` (`password`, `file`), however quoted.
+pub fn has_input(body: &[u8], kind: &str) -> bool {
+    let lower = String::from_utf8_lossy(body).to_ascii_lowercase();
+    let compact: String = lower.split_whitespace().collect::<Vec<_>>().join(" ");
+    ["\"", "'", ""].iter().any(|q| {
+        compact.contains(&format!("type={q}{kind}{q}"))
+            || compact.contains(&format!("type = {q}{kind}{q}"))
+    })
+}
+
+/// Whether a page is a login form (it asks for a password): what a protected web UI shows
+/// before authentication, not content served without it.
+pub fn is_login_form(body: &[u8]) -> bool {
+    has_input(body, "password")
 }
 
 /// Requests each admin path without credentials.
@@ -272,6 +296,12 @@ pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &B
                 survey
                     .other
                     .push(format!("{path}: 200, the same page as any random path"));
+            }
+            Ok(r) if r.status == 200 && is_login_form(&r.body) => {
+                // A form-login web UI: the page asks for a password, it serves nothing yet.
+                survey.other.push(format!(
+                    "{path}: 200, a login form (it asks for a password)"
+                ));
             }
             Ok(r) if r.status == 200 => {
                 let title = page_title(&r.body).unwrap_or_else(|| "untitled page".into());
@@ -520,6 +550,30 @@ fn keeps_alive(r: &Response) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_forms_and_file_inputs_are_recognised_however_quoted() {
+        assert!(is_login_form(
+            b"<form><input TYPE=\"Password\" name=p></form>"
+        ));
+        assert!(is_login_form(b"<input type=password name=p>"));
+        assert!(is_login_form(b"<input type = 'password'>"));
+        assert!(!is_login_form(b"<p>password policy</p><input type=text>"));
+        assert!(has_input(b"<input type=\"file\" name=fw>", "file"));
+        assert!(!has_input(b"\xff\xfe", "file"));
+    }
+
+    #[test]
+    fn a_title_with_a_per_request_token_is_still_the_same_page() {
+        let page = |title: &str| {
+            let raw = format!("HTTP/1.1 200 OK\r\n\r\n<title>{title}</title>");
+            parse_response(raw.as_bytes(), "HTTP").expect("parses")
+        };
+        let catch_all = page("Login 1733389201");
+        assert!(same_page(Some(&catch_all), &page("Login 1733389202")));
+        assert!(!same_page(Some(&catch_all), &page("Settings")));
+        assert!(!same_page(None, &page("Login")));
+    }
 
     #[test]
     fn titles_come_from_title_or_h1() {
