@@ -1691,3 +1691,71 @@ fn lab_brute_force_lockout() {
     }
     assert!(failures.is_empty(), "S1.1-04:\n  {}", failures.join("\n  "));
 }
+
+// ------------------------------------------------ Declared services outside the port list
+
+/// vsftpd on 2121, outside the profile's port list: a scan with the profile's ports alone
+/// (no `-p`) still probes it, because the inventory declares it, and finds its anonymous login.
+#[test]
+fn lab_declared_ftp_on_a_non_default_port_is_scanned() {
+    let Some(run) = lab("lab_declared_ftp_on_a_non_default_port_is_scanned") else {
+        return;
+    };
+    let Some(cam) = devices(&run.gt).find(|d| name(d) == "weak-camera") else {
+        panic!("the ground truth has no weak-camera");
+    };
+    let ftp_port = gt_open_tcp(cam)
+        .into_iter()
+        .find(|(_, service)| service == "ftp")
+        .map(|(port, _)| port)
+        .expect("weak-camera runs FTP");
+    let profile_ports = jcstar_model::profile::Profile::builtin().default_ports();
+    assert!(
+        !profile_ports.contains(&ftp_port),
+        "{ftp_port} is in the profile's list: the test would prove nothing"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inventory = dir.path().join("cam.toml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[[device]]\nname = \"weak-camera\"\naddress = \"{}\"\nservices = [\"{ftp_port}/tcp\"]\n",
+            cam["address"].as_str().expect("address")
+        ),
+    )
+    .expect("write inventory");
+    let out = dir.path().join("out");
+    let mut cmd = Command::new("ip");
+    cmd.args([
+        "netns",
+        "exec",
+        SCANNER_NS,
+        env!("CARGO_BIN_EXE_jcstar"),
+        "scan",
+    ])
+    .arg("--targets")
+    .arg(&inventory)
+    .args(["--no-intrusive", "--quiet", "--out"])
+    .arg(&out)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let (code, _, stderr) = run_bounded(cmd, SCAN_DEADLINE).expect("jcstar ran");
+    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
+    let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
+    let results: Value = serde_json::from_str(&text).expect("JSON");
+    let rdev = &results["devices"][0];
+    assert_eq!(
+        res_open(rdev).get(&ftp_port).map(String::as_str),
+        Some("ftp"),
+        "{rdev}"
+    );
+    let open = access_findings(rdev, "S1.1-01", "access.unauthenticated");
+    assert!(
+        open.iter().any(|f| f["verdict"] == "fail"
+            && f["summary"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(&format!("ftp {ftp_port}/tcp")))),
+        "{open:?}"
+    );
+}

@@ -2,7 +2,8 @@
 # weak-camera: what a cheap IP camera ships with.
 #   23/tcp   BusyBox telnetd, local user root with a Mirai-list password
 #   80/tcp   BusyBox httpd: / and /status.html open, /admin/ Basic admin/admin
-#   21/tcp   vsftpd, anonymous login (users "anonymous" and "ftp"), and local
+#   2121/tcp vsftpd (a non-default port, outside the profile's list: scanned because
+#            targets/lab.toml declares it), anonymous login (users "anonymous" and "ftp"), and local
 #            user admin with a vendor-default password (USER/PASS through PAM)
 #   554/tcp  RTSP (tinyd.py: Debian has no small RTSP server), no auth
 #   8081/tcp lighttpd, everything behind HTTP Digest (MD5) admin/admin
@@ -16,7 +17,7 @@ CAM_HTTP_PORT=80
 CAM_HTTP_USER=admin
 CAM_HTTP_PASS=admin             # Mirai list
 CAM_HTTP_PROTECTED=/admin
-CAM_FTP_PORT=21
+CAM_FTP_PORT=2121
 CAM_FTP_USER="admin"
 CAM_FTP_PASS=12345              # vendor defaults (not in the Mirai list)
 CAM_RTSP_PORT=554

@@ -3,7 +3,8 @@
 #   22/tcp    OpenSSH, root password login (root/admin, Mirai list), legacy
 #             algorithms re-enabled (group1/group14-sha1 KEX, CBC + 3DES
 #             ciphers, hmac-md5, hmac-sha1-96, ssh-rsa and ssh-dss host keys)
-#   161/udp   net-snmp, community "public" read-write
+#   161/udp   net-snmp, community "public" read-write and "private" read-only (two
+#             defaults: both must be reported)
 #   8081/tcp  undeclared vendor service that never answers (tinyd.py silent)
 #   7547/tcp, 8080/tcp  filtered (dropped by nftables)
 
@@ -18,6 +19,7 @@ RTR_SSH_EXTRA_MACS=hmac-md5,hmac-sha1-96
 RTR_SSH_EXTRA_HOSTKEYALGS=ssh-rsa,ssh-dss
 RTR_SNMP_PORT=161
 RTR_SNMP_COMMUNITY=public
+RTR_SNMP_COMMUNITY2=private
 RTR_SNMP_SYSDESCR="$RTR_MODEL home router, firmware 2.1.0 (jcstar lab)"
 RTR_SNMP_SYSNAME=lab-router
 RTR_UNDECLARED_PORT=8081
@@ -68,6 +70,7 @@ CONF
     cat >"$d/snmpd.conf" <<CONF
 agentaddress udp:$ip:$RTR_SNMP_PORT
 rwcommunity $RTR_SNMP_COMMUNITY default
+rocommunity $RTR_SNMP_COMMUNITY2 default
 sysDescr $RTR_SNMP_SYSDESCR
 sysObjectID .1.3.6.1.4.1.8072.3.2.10
 sysName $RTR_SNMP_SYSNAME
@@ -79,6 +82,8 @@ CONF
         "sys_descr=$RTR_SNMP_SYSDESCR" "sys_name=$RTR_SNMP_SYSNAME"
     gt cred "device=$RTR_NAME" service=snmp "port=$RTR_SNMP_PORT" "username=" \
         "password=$RTR_SNMP_COMMUNITY" default=true source=snmp-default "note=community, v1/v2c, read-write"
+    gt cred "device=$RTR_NAME" service=snmp "port=$RTR_SNMP_PORT" "username=" \
+        "password=$RTR_SNMP_COMMUNITY2" default=true source=snmp-default "note=community, v1/v2c, read-only"
     gt unauth "device=$RTR_NAME" service=snmp "port=$RTR_SNMP_PORT" "what=community public reads and writes the whole MIB (v1/v2c)"
 
     start_daemon router-undeclared "$ns" "$LAB_PYTHON" "$LAB_STATE/bin/tinyd.py" silent "$ip" "$RTR_UNDECLARED_PORT"
