@@ -5,6 +5,7 @@
 //! can be tested, and fed garbage, on its own.
 
 pub mod digest;
+pub mod http;
 pub mod product;
 pub mod ssh;
 pub mod tls;

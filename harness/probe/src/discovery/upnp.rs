@@ -121,38 +121,14 @@ pub fn parse_description(xml: &str) -> Option<Description> {
     })
 }
 
-/// The body of a response, de-chunked when it was sent with `Transfer-Encoding: chunked`.
+/// The body of a response (the HTTP layer has already de-chunked it).
 pub fn body_of(response: &Response) -> Vec<u8> {
-    let chunked = response
-        .header_values("Transfer-Encoding")
-        .iter()
-        .any(|v| v.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        dechunk(&response.body)
-    } else {
-        response.body.clone()
-    }
+    response.body.clone()
 }
 
-/// Joins the chunks of a chunked body, stopping at the last chunk, at anything malformed, or
-/// at the end of the (already bounded) input.
-pub fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&data[..line_end]);
-        let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size_text, 16) else {
-            break;
-        };
-        if size == 0 {
-            break;
-        }
-        let start = line_end + 2;
-        let end = start.saturating_add(size).min(data.len());
-        out.extend_from_slice(&data[start..end]);
-        data = data.get(end + 2..).unwrap_or(&[]);
-    }
-    out
+/// Joins the chunks of a chunked body (see [`jcstar_wire::http::dechunk`]).
+pub fn dechunk(data: &[u8]) -> Vec<u8> {
+    jcstar_wire::http::dechunk(data)
 }
 
 /// Resolves a control URL against `URLBase` or the description's own URL.

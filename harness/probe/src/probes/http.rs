@@ -20,7 +20,7 @@ pub struct Response {
     pub status: u16,
     /// Header (name, value) pairs in order.
     pub headers: Vec<(String, String)>,
-    /// Body bytes, cut at the byte cap.
+    /// Body bytes (de-chunked), cut at the byte cap.
     pub body: Vec<u8>,
     /// The raw bytes received (bounded), for evidence.
     pub raw: Vec<u8>,
@@ -42,61 +42,24 @@ impl Response {
     }
 }
 
-/// Parses a response of protocol `proto` (`HTTP` or `RTSP`) from bounded raw bytes.
+/// Parses a response of protocol `proto` (`HTTP` or `RTSP`) from bounded raw bytes; the body
+/// is de-chunked when the response was chunked.
 pub fn parse_response(raw: &[u8], proto: &str) -> Option<Response> {
-    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..head_end]);
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next()?.to_string();
-    if !status_line.starts_with(&format!("{proto}/")) {
-        return None;
-    }
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-        .collect();
+    let head = jcstar_wire::http::parse_head(raw, proto)?;
     Some(Response {
-        status_line,
-        status,
-        headers,
-        body: raw[head_end + 4..].to_vec(),
+        body: jcstar_wire::http::body(raw, &head),
+        status_line: head.status_line,
+        status: head.status,
+        headers: head.headers,
         raw: raw.to_vec(),
     })
 }
 
-/// Whether `raw` holds a complete response: the head plus `Content-Length` bytes of body, a
+/// Whether `raw` holds a complete HTTP response: the head plus `Content-Length` bytes of body, a
 /// chunked body up to its last chunk, or only the head for statuses without a body (1xx, 204,
 /// 304). A response with neither length nor chunking ends when the server closes.
 pub fn response_complete(raw: &[u8]) -> bool {
-    let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    let body = &raw[head_end + 4..];
-    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse::<u16>().ok());
-    if matches!(status, Some(100..=199 | 204 | 304)) {
-        return true;
-    }
-    let header = |name: &str| {
-        head.split("\r\n")
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-    };
-    if header("transfer-encoding:").is_some_and(|v| v.ends_with("chunked")) {
-        return body.starts_with(b"0\r\n\r\n") || body.ends_with(b"\r\n0\r\n\r\n");
-    }
-    match header("content-length:").and_then(|v| v.parse::<usize>().ok()) {
-        Some(n) => body.len() >= n,
-        None => false,
-    }
+    jcstar_wire::http::complete(raw, "HTTP")
 }
 
 /// Sends one request on a fresh connection and reads the response within the bounds.
@@ -550,6 +513,16 @@ fn keeps_alive(r: &Response) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chunked page is judged by its content, not by its framing.
+    #[test]
+    fn chunked_bodies_are_read_de_chunked() {
+        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n<title>\r\n9\r\nCam Admin\r\n8\r\n</title>\r\n0\r\n\r\n";
+        assert!(response_complete(raw));
+        let r = parse_response(raw, "HTTP").expect("parses");
+        assert_eq!(r.body, b"<title>Cam Admin</title>");
+        assert_eq!(page_title(&r.body).as_deref(), Some("Cam Admin"));
+    }
 
     #[test]
     fn login_forms_and_file_inputs_are_recognised_however_quoted() {

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::digest::{self, Challenge};
-use super::http::{exchange, response_complete, Response};
+use super::http::{exchange, Response};
 use super::io::{self, Bounds};
 use super::{ExchangeError, Exposure, LoginOutcome};
 use jcstar_model::Evidence;
@@ -23,14 +23,11 @@ pub async fn describe(
         "DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\nUser-Agent: jcstar\r\nAccept: application/sdp\r\n"
     );
     exchange(&mut stream, head, authorization, "RTSP", bounds, |b| {
-        response_complete(b) || (b.windows(4).any(|w| w == b"\r\n\r\n") && !has_length(b))
+        jcstar_wire::http::complete(b, "RTSP")
     })
     .await
 }
 
-fn has_length(raw: &[u8]) -> bool {
-    io::contains_ci(raw, "\r\ncontent-length:")
-}
 
 /// The stream URL for `path` on `address`.
 pub fn url(address: SocketAddr, path: &str) -> String {
