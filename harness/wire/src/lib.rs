@@ -6,6 +6,7 @@
 
 pub mod digest;
 pub mod http;
+pub mod mqtt;
 pub mod product;
 pub mod ssh;
 pub mod tls;

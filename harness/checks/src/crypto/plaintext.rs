@@ -141,14 +141,12 @@ async fn rtsp_basic(addr: SocketAddr) -> Option<(String, String)> {
 /// An MQTT CONNECT with a username and password flag set, and a throwaway identity: the
 /// CONNACK return code shows whether the broker takes credentials on this port.
 fn mqtt_connect_with_credentials() -> Vec<u8> {
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0xc2, 0, 10];
-    for field in [&b"jcstar-probe"[..], b"jcstar", b"jcstar-not-a-password"] {
-        body.extend_from_slice(&(field.len() as u16).to_be_bytes());
-        body.extend_from_slice(field);
-    }
-    let mut packet = vec![0x10, body.len() as u8];
-    packet.extend(body);
-    packet
+    use jcstar_wire::mqtt::{connect_packet, Version};
+    connect_packet(
+        Version::V311,
+        "jcstar-probe",
+        Some(("jcstar", "jcstar-not-a-password")),
+    )
 }
 
 async fn mqtt_credentials(addr: SocketAddr) -> Option<u8> {

@@ -11,77 +11,12 @@ use super::io::{self, Bounds, BoxStream};
 use super::{ExchangeError, Exposure, LoginOutcome, Phase};
 use jcstar_model::Evidence;
 
-/// MQTT protocol levels: 4 is 3.1.1, 5 is 5.0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    /// MQTT 3.1.1.
-    V311,
-    /// MQTT 5.0.
-    V5,
-}
+use jcstar_wire::mqtt::{connack_code, subscribe_all, DISCONNECT};
+pub use jcstar_wire::mqtt::{connect_packet, Version};
 
-/// The CONNECT packet.
-pub fn connect_packet(
-    version: Version,
-    client_id: &str,
-    credential: Option<(&str, &str)>,
-) -> Vec<u8> {
-    let mut body = Vec::new();
-    put_str(&mut body, "MQTT");
-    body.push(match version {
-        Version::V311 => 4,
-        Version::V5 => 5,
-    });
-    let mut flags = 0x02; // clean session
-    if credential.is_some() {
-        flags |= 0x80 | 0x40;
-    }
-    body.push(flags);
-    body.extend_from_slice(&30u16.to_be_bytes());
-    if version == Version::V5 {
-        body.push(0); // no properties
-    }
-    put_str(&mut body, client_id);
-    if let Some((user, password)) = credential {
-        put_str(&mut body, user);
-        put_str(&mut body, password);
-    }
-    packet(0x10, &body)
-}
-
-fn subscribe_packet(version: Version) -> Vec<u8> {
-    let mut body = vec![0, 1]; // packet id 1
-    if version == Version::V5 {
-        body.push(0);
-    }
-    put_str(&mut body, "#");
-    body.push(0); // QoS 0
-    packet(0x82, &body)
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = &s.as_bytes()[..s.len().min(u16::MAX as usize)];
-    out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
-    out.extend_from_slice(bytes);
-}
-
-fn packet(header: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![header];
-    let mut len = body.len();
-    loop {
-        let mut byte = (len % 128) as u8;
-        len /= 128;
-        if len > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if len == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(body);
-    out
-}
+/// Most packets read while listening after SUBSCRIBE: a broker that streams without end is
+/// left after these, whatever the deadline.
+const MAX_LISTEN_PACKETS: usize = 256;
 
 /// Reads one packet (type byte, body) within the deadline and cap.
 async fn read_packet(
@@ -106,16 +41,6 @@ async fn read_packet(
     }
     let body = io::read_exact(stream, len, deadline).await?;
     Some((header, body))
-}
-
-/// The CONNACK return (3.1.1) or reason (5) code.
-fn connack_code(version: Version, packet: &(u8, Vec<u8>)) -> Option<u8> {
-    if packet.0 & 0xf0 != 0x20 {
-        return None;
-    }
-    match version {
-        Version::V311 | Version::V5 => packet.1.get(1).copied(),
-    }
 }
 
 /// Outcome of one CONNECT.
@@ -149,7 +74,7 @@ async fn connect(
             });
         }
         match read_packet(&mut stream, deadline, bounds.max_bytes).await {
-            Some(p) => match connack_code(version, &p) {
+            Some(p) => match connack_code(p.0, &p.1) {
                 // 3.1.1 "unacceptable protocol version": try 5.
                 Some(1) if version == Version::V311 => {
                     last = ExchangeError::ProtocolError("MQTT 3.1.1 refused".into())
@@ -195,11 +120,12 @@ pub async fn exposure(address: SocketAddr, tls: bool, bounds: &Bounds) -> Exposu
         };
     }
     let deadline = Instant::now() + bounds.read;
-    let sub = subscribe_packet(c.version);
+    let sub = subscribe_all(c.version);
     let mut granted = false;
     let mut topics: Vec<String> = Vec::new();
     if io::send(&mut c.stream, &sub, deadline).await.is_ok() {
         let listen_end = Instant::now() + Duration::from_millis(800).min(bounds.read);
+        let mut packets = 0;
         while let Some((kind, body)) = read_packet(
             &mut c.stream,
             deadline.min(if granted { listen_end } else { deadline }),
@@ -207,6 +133,10 @@ pub async fn exposure(address: SocketAddr, tls: bool, bounds: &Bounds) -> Exposu
         )
         .await
         {
+            packets += 1;
+            if packets > MAX_LISTEN_PACKETS {
+                break;
+            }
             match kind & 0xf0 {
                 0x90 => {
                     let code_at = if c.version == Version::V5 {
@@ -235,12 +165,7 @@ pub async fn exposure(address: SocketAddr, tls: bool, bounds: &Bounds) -> Exposu
             }
         }
     }
-    let _ = io::send(
-        &mut c.stream,
-        &[0xe0, 0x00],
-        Instant::now() + bounds.connect,
-    )
-    .await;
+    let _ = io::send(&mut c.stream, &DISCONNECT, Instant::now() + bounds.connect).await;
     let topic_text = if topics.is_empty() {
         "no retained topics seen".to_string()
     } else {
@@ -267,12 +192,7 @@ pub async fn login(
 ) -> LoginOutcome {
     match connect(address, tls, Some((user, password)), bounds).await {
         Ok(mut c) => {
-            let _ = io::send(
-                &mut c.stream,
-                &[0xe0, 0x00],
-                Instant::now() + bounds.connect,
-            )
-            .await;
+            let _ = io::send(&mut c.stream, &DISCONNECT, Instant::now() + bounds.connect).await;
             match c.code {
                 0 => LoginOutcome::Accepted(Evidence::exchange(
                     format!("MQTT CONNECT as {user:?}"),
@@ -287,23 +207,5 @@ pub async fn login(
             }
         }
         Err(e) => e.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn connect_packet_layout() {
-        let p = connect_packet(Version::V311, "c", Some(("u", "p")));
-        assert_eq!(
-            p,
-            [
-                0x10, 19, 0, 4, b'M', b'Q', b'T', b'T', 4, 0xc2, 0, 30, 0, 1, b'c', 0, 1, b'u', 0,
-                1, b'p'
-            ]
-        );
-        assert_eq!(packet(0x30, &[0; 200])[1..3], [0xc8, 0x01]);
     }
 }

@@ -28,7 +28,6 @@ pub async fn describe(
     .await
 }
 
-
 /// The stream URL for `path` on `address`.
 pub fn url(address: SocketAddr, path: &str) -> String {
     format!("rtsp://{address}{path}")

@@ -306,23 +306,12 @@ pub(crate) fn tls_client_hello() -> Vec<u8> {
 pub(crate) fn mqtt_connect() -> Vec<u8> {
     let mut id_bytes = [0u8; 4];
     random_bytes(&mut id_bytes);
-    let mut client_id = String::from("jcstar-");
-    for b in id_bytes {
-        client_id.push_str(&format!("{b:02x}"));
-    }
-    let mut body = Vec::with_capacity(32);
-    body.extend_from_slice(&[0x00, 0x04]);
-    body.extend_from_slice(b"MQTT");
-    body.push(0x04); // protocol level 3.1.1
-    body.push(0x02); // clean session
-    body.extend_from_slice(&[0x00, 0x3c]); // keep-alive 60 s
-    push_u16(&mut body, client_id.len());
-    body.extend_from_slice(client_id.as_bytes());
-    let mut packet = Vec::with_capacity(body.len() + 2);
-    packet.push(0x10);
-    packet.push(body.len() as u8); // < 128: one length byte
-    packet.extend_from_slice(&body);
-    packet
+    let id: String = id_bytes.iter().map(|b| format!("{b:02x}")).collect();
+    jcstar_wire::mqtt::connect_packet(
+        jcstar_wire::mqtt::Version::V311,
+        &format!("jcstar-{id}"),
+        None,
+    )
 }
 
 #[cfg(test)]
