@@ -264,7 +264,7 @@ mod tests {
         for attempt in 0..3 {
             conn.write_all(b"admin\r\n").await.unwrap();
             read_until(&mut conn, b"Password: ").await;
-            conn.write_all(b"admin\r\n").await.unwrap();
+            conn.write_all(b"not-the-password\r\n").await.unwrap();
             let end: &[u8] = if attempt < 2 {
                 b"login: "
             } else {

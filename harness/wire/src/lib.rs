@@ -5,8 +5,10 @@
 //! can be tested, and fed garbage, on its own.
 
 pub mod digest;
+pub mod ftp;
 pub mod http;
 pub mod mqtt;
 pub mod product;
 pub mod ssh;
+pub mod telnet;
 pub mod tls;

@@ -194,9 +194,112 @@ pub fn parse_host_key(blob: &[u8]) -> Option<HostKey> {
     })
 }
 
+/// Longest identification line (RFC 4253 section 4.2 allows 255 bytes).
+pub const LINE_MAX: usize = 255;
+/// Largest unencrypted packet accepted (RFC 4253 section 6.1 requires 35,000).
+pub const PACKET_MAX: usize = 35_000;
+
+/// What the start of a receive buffer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Take<T> {
+    /// A whole item, and the bytes it took.
+    Done(T, usize),
+    /// More bytes are needed.
+    NeedMore,
+    /// Not what the protocol allows here; the text says why (device bytes escaped).
+    Invalid(String),
+}
+
+/// One line before the key exchange: the server's identification, or a line it may send first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// `SSH-…`, without its line end.
+    Identification(String),
+    /// Any other line (servers may send some before their identification).
+    Other,
+}
+
+/// The first line of `buf` (RFC 4253 section 4.2).
+pub fn take_line(buf: &[u8]) -> Take<Line> {
+    let Some(end) = buf.iter().take(LINE_MAX + 2).position(|&b| b == b'\n') else {
+        return if buf.len() > LINE_MAX {
+            Take::Invalid(format!(
+                "no identification line: {}",
+                jcstar_model::escape_bytes(&buf[..64])
+            ))
+        } else {
+            Take::NeedMore
+        };
+    };
+    let line = &buf[..end];
+    let parsed = if line.starts_with(b"SSH-") {
+        let text = String::from_utf8_lossy(line);
+        Line::Identification(text.trim_end_matches(['\r', '\n']).to_string())
+    } else {
+        Line::Other
+    };
+    Take::Done(parsed, end + 1)
+}
+
+/// The payload of the unencrypted binary packet at the start of `buf` (RFC 4253 section 6).
+pub fn take_packet(buf: &[u8]) -> Take<Vec<u8>> {
+    let (Some(length), Some(&padding)) = (buf.get(..4), buf.get(4)) else {
+        return Take::NeedMore;
+    };
+    let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
+    let padding = usize::from(padding);
+    if !(5..=PACKET_MAX).contains(&length) || padding + 1 > length {
+        return Take::Invalid(format!("bad packet length {length}"));
+    }
+    match buf.get(5..4 + length - padding) {
+        Some(payload) if buf.len() >= 4 + length => Take::Done(payload.to_vec(), 4 + length),
+        _ => Take::NeedMore,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn lines_and_packets_are_taken_from_a_buffer() {
+        assert_eq!(
+            take_line(b"hello\r\nSSH-2.0-x\r\n"),
+            Take::Done(Line::Other, 7)
+        );
+        assert_eq!(
+            take_line(b"SSH-2.0-OpenSSH_9.2\r\n"),
+            Take::Done(Line::Identification("SSH-2.0-OpenSSH_9.2".into()), 21)
+        );
+        assert_eq!(take_line(b"SSH-2.0"), Take::NeedMore);
+        assert!(matches!(take_line(&[b'x'; 300]), Take::Invalid(_)));
+        let p = packet(b"\x14abc");
+        assert_eq!(take_packet(&p), Take::Done(b"\x14abc".to_vec(), p.len()));
+        assert_eq!(take_packet(&p[..p.len() - 1]), Take::NeedMore);
+        assert!(matches!(take_packet(&[0xff, 0, 0, 0, 4]), Take::Invalid(_)));
+    }
+
+    proptest! {
+        #[test]
+        fn framing_garbage_never_panics(buf in proptest::collection::vec(any::<u8>(), 0..1024)) {
+            if let Take::Done(_, used) = take_line(&buf) {
+                prop_assert!(used <= buf.len());
+            }
+            if let Take::Done(payload, used) = take_packet(&buf) {
+                prop_assert!(used <= buf.len() && payload.len() < used);
+            }
+            let _ = parse_kexinit(&buf);
+            let _ = parse_host_key(&buf);
+        }
+
+        #[test]
+        fn packets_round_trip(payload in proptest::collection::vec(any::<u8>(), 1..4096)) {
+            let p = packet(&payload);
+            prop_assert_eq!(p.len() % 8, 0);
+            prop_assert_eq!(take_packet(&p), Take::Done(payload, p.len()));
+        }
+    }
 
     fn sample() -> KexInit {
         KexInit {

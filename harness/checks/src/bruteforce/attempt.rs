@@ -9,7 +9,6 @@ use tokio::time::Instant;
 use crate::access::surface::Surface;
 use jcstar_probe::probes::io::Bounds;
 use jcstar_probe::probes::{ftp, http, ssh, telnet, ExchangeError, LoginOutcome, Phase};
-use jcstar_wire::digest::{self, Challenge};
 
 /// How the device answered one attempt. Only `Rejected` (when slow) and `Refused` are answers
 /// that can prove a defence; silence and dropped connections never do on their own.
@@ -147,31 +146,22 @@ async fn http_attempt(
     password: &str,
     bounds: &Bounds,
 ) -> Kind {
-    let Some(first) = protected.challenges.first() else {
-        return Kind::Unsupported("no Basic or Digest challenge".into());
+    let path = protected.path.as_str();
+    let request = |authorization: Option<String>| async move {
+        http::get(address, tls, path, authorization.as_deref(), bounds).await
     };
-    let challenge = match first {
-        Challenge::Basic { .. } => first.clone(),
-        Challenge::Digest { .. } => {
-            match http::get(address, tls, &protected.path, None, bounds).await {
-                Ok(r) => match r.challenges().into_iter().next() {
-                    Some(c) => c,
-                    None => return status_kind(&r),
-                },
-                Err(e) => return from_error(e),
-            }
-        }
-    };
-    let header = digest::authorization(
-        &challenge,
+    match http::answer_best(
+        &protected.challenges,
         "GET",
-        &protected.path,
+        path,
         (user, password),
-        &jcstar_probe::probes::io::nonce(8),
-    );
-    match http::get(address, tls, &protected.path, Some(&header), bounds).await {
-        Ok(r) => status_kind(&r),
-        Err(e) => from_error(e),
+        request,
+    )
+    .await
+    {
+        None => Kind::Unsupported("no Basic or Digest challenge".into()),
+        Some(Ok((r, _))) => status_kind(&r),
+        Some(Err(e)) => from_error(e),
     }
 }
 

@@ -148,7 +148,7 @@ pub fn pairs(lists: &[String]) -> Vec<(String, String)> {
 
 impl AccessSettings {
     /// Checks ranges and list names; the error names the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.concurrency == 0 || self.concurrency > 64 {
             return Err("access.concurrency must be between 1 and 64".into());
         }

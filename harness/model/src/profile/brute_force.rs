@@ -66,7 +66,7 @@ impl Default for BruteForceSettings {
 
 impl BruteForceSettings {
     /// Checks ranges; the error names the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.attempts == 0 || self.attempts > MAX_ATTEMPTS {
             return Err(format!(
                 "brute_force.attempts must be between 1 and {MAX_ATTEMPTS}"

@@ -566,7 +566,7 @@ impl SshPolicy {
 pub const MAX_TIMEOUT_MS: u64 = 120_000;
 
 /// Checks a section's connect and read timeouts: each between 1 ms and [`MAX_TIMEOUT_MS`].
-pub fn check_timeouts(section: &str, connect_ms: u64, read_ms: u64) -> Result<(), String> {
+pub(crate) fn check_timeouts(section: &str, connect_ms: u64, read_ms: u64) -> Result<(), String> {
     if [connect_ms, read_ms]
         .iter()
         .all(|ms| (1..=MAX_TIMEOUT_MS).contains(ms))

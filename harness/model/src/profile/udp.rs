@@ -71,7 +71,7 @@ impl Default for UdpSettings {
 
 impl UdpSettings {
     /// Checks the values; the message names the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.attempt_timeout_ms == 0 || self.attempt_timeout_ms > 30_000 {
             return Err("attempt_timeout_ms must be between 1 and 30000".into());
         }

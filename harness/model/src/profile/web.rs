@@ -48,7 +48,7 @@ impl Default for WebSettings {
 
 impl WebSettings {
     /// Checks the values a probe depends on; the message names the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         super::check_timeouts("web", self.connect_timeout_ms, self.read_timeout_ms)?;
         if !(512..=1 << 20).contains(&self.max_response_bytes) {
             return Err("[web] max_response_bytes must be between 512 and 1048576".into());
@@ -61,5 +61,20 @@ impl WebSettings {
             return Err("[web] at most 64 paths in security_txt_paths and update_paths".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_settings_validate_and_bad_paths_are_named() {
+        assert!(WebSettings::default().validate().is_ok());
+        let bad = WebSettings {
+            update_paths: vec!["update".into()],
+            ..WebSettings::default()
+        };
+        assert!(bad.validate().expect_err("refused").contains("\"update\""));
     }
 }

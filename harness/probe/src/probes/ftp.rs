@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::io::{self, Bounds, ReadEnd};
 use super::{ExchangeError, LoginOutcome, Phase, Series};
 use jcstar_model::Evidence;
+use jcstar_wire::ftp::reply_code;
 
 /// The users FTP servers treat as anonymous.
 pub const ANONYMOUS_USERS: &[&str] = &["anonymous", "ftp"];
@@ -16,8 +17,8 @@ pub const ANONYMOUS_USERS: &[&str] = &["anonymous", "ftp"];
 /// The password sent for anonymous logins (RFC 1635 suggests an e-mail address).
 pub const ANONYMOUS_PASSWORD: &str = "jcstar@example.invalid";
 
-/// Reads one complete FTP reply (multi-line replies included); returns (code, text).
-/// One complete reply (code, text), or how reading it ended without one.
+/// One complete reply (code, text), multi-line replies included, or how reading it ended
+/// without one.
 async fn reply(stream: &mut TcpStream, bounds: &Bounds) -> Result<(u16, Vec<u8>), ReadEnd> {
     let deadline = Instant::now() + bounds.read;
     let mut raw = Vec::new();
@@ -26,33 +27,13 @@ async fn reply(stream: &mut TcpStream, bounds: &Bounds) -> Result<(u16, Vec<u8>)
         &mut raw,
         bounds.max_bytes.min(8192),
         deadline,
-        complete,
+        |raw| reply_code(raw).is_some(),
     )
     .await;
-    let code = raw
-        .get(..3)
-        .and_then(|c| std::str::from_utf8(c).ok()?.parse().ok());
-    match code {
-        Some(code) if complete(&raw) => Ok((code, raw)),
-        _ => Err(end),
+    match reply_code(&raw) {
+        Some(code) => Ok((code, raw)),
+        None => Err(end),
     }
-}
-
-/// A reply ends with a line `ddd ` (after an optional `ddd-` multi-line block).
-fn complete(raw: &[u8]) -> bool {
-    let Some(code) = raw.get(..3) else {
-        return false;
-    };
-    if !code.iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    let text = String::from_utf8_lossy(raw);
-    if !text.ends_with('\n') {
-        return false;
-    }
-    let last = text.trim_end().rsplit('\n').next().unwrap_or("");
-    last.as_bytes().get(..3) == Some(code) && last.as_bytes().get(3) == Some(&b' ')
-        || (raw.get(3) == Some(&b' '))
 }
 
 /// Tries USER/PASS on a fresh connection.
@@ -176,19 +157,5 @@ async fn user_pass(
             jcstar_model::escape_bytes(&text),
         )),
         _ => LoginOutcome::Rejected,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replies_complete_on_their_final_line() {
-        assert!(complete(b"220 ready\r\n"));
-        assert!(!complete(b"220-welcome\r\n"));
-        assert!(complete(b"220-welcome\r\nmore\r\n220 ready\r\n"));
-        assert!(!complete(b"22"));
-        assert!(!complete(b"xyz ok\r\n"));
     }
 }

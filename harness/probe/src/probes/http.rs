@@ -297,8 +297,46 @@ pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &B
     survey
 }
 
-/// Tries one credential on a protected path, answering its best challenge. Digest challenges
-/// carry a fresh nonce, so each attempt first fetches one on its own connection.
+/// Answers the best of `challenges` with one credential through `request`, which sends the
+/// resource's request with the given `Authorization` value (or none) and reads the response:
+/// Basic as first seen; Digest with a fresh nonce, fetched first, since a nonce serves once.
+/// `None` when there is no challenge to answer; otherwise the response to the credential and
+/// the challenge answered, or, when the fetch brought a refusal (403, 429) instead of a fresh
+/// challenge, that refusal. HTTP and RTSP logins and the brute-force check share it.
+pub async fn answer_best<F, Fut>(
+    challenges: &[Challenge],
+    method: &str,
+    uri: &str,
+    credential: (&str, &str),
+    mut request: F,
+) -> Option<Result<(Response, Challenge), ExchangeError>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, ExchangeError>>,
+{
+    let first = challenges.first()?;
+    let challenge = match first {
+        Challenge::Basic { .. } => first.clone(),
+        Challenge::Digest { .. } => match request(None).await {
+            Ok(r) => match r.challenges().into_iter().next() {
+                Some(fresh) => fresh,
+                None if matches!(r.status, 403 | 429) => return Some(Ok((r, first.clone()))),
+                None => {
+                    let why = format!(
+                        "no fresh Digest challenge: {}",
+                        jcstar_model::bounded(&r.status_line)
+                    );
+                    return Some(Err(ExchangeError::ProtocolError(why)));
+                }
+            },
+            Err(e) => return Some(Err(e)),
+        },
+    };
+    let header = digest::authorization(&challenge, method, uri, credential, &io::nonce(8));
+    Some(request(Some(header)).await.map(|r| (r, challenge)))
+}
+
+/// Tries one credential on a protected path, answering its best challenge.
 pub async fn login(
     address: SocketAddr,
     tls: bool,
@@ -307,29 +345,22 @@ pub async fn login(
     password: &str,
     bounds: &Bounds,
 ) -> LoginOutcome {
-    let Some(first) = protected.challenges.first() else {
-        return LoginOutcome::Unsupported("no Basic or Digest challenge".into());
+    let path = protected.path.as_str();
+    let request = |authorization: Option<String>| async move {
+        get(address, tls, path, authorization.as_deref(), bounds).await
     };
-    let challenge = match first {
-        Challenge::Basic { .. } => first.clone(),
-        Challenge::Digest { .. } => match get(address, tls, &protected.path, None, bounds).await {
-            Ok(r) => match r.challenges().into_iter().next() {
-                Some(c) => c,
-                None => return judge(&r, &protected.path, first, user),
-            },
-            Err(e) => return e.into(),
-        },
-    };
-    let header = digest::authorization(
-        &challenge,
+    match answer_best(
+        &protected.challenges,
         "GET",
-        &protected.path,
+        path,
         (user, password),
-        &io::nonce(8),
-    );
-    match get(address, tls, &protected.path, Some(&header), bounds).await {
-        Ok(r) => judge(&r, &protected.path, &challenge, user),
-        Err(e) => e.into(),
+        request,
+    )
+    .await
+    {
+        None => LoginOutcome::Unsupported("no Basic or Digest challenge".into()),
+        Some(Ok((r, challenge))) => judge(&r, path, &challenge, user),
+        Some(Err(e)) => e.into(),
     }
 }
 

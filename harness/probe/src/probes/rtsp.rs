@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use super::digest::{self, Challenge};
+use super::digest::Challenge;
 use super::http::{exchange, Response};
 use super::io::{self, Bounds};
 use super::{ExchangeError, Exposure, LoginOutcome};
@@ -104,48 +104,36 @@ pub async fn login(
     password: &str,
     bounds: &Bounds,
 ) -> LoginOutcome {
-    let Some(first) = stream.challenges.first() else {
-        return LoginOutcome::Unsupported("no Basic or Digest challenge".into());
+    let url = stream.url.as_str();
+    let request = |authorization: Option<String>| async move {
+        describe(address, url, authorization.as_deref(), bounds).await
     };
-    let challenge = match first {
-        Challenge::Basic { .. } => first.clone(),
-        Challenge::Digest { .. } => match describe(address, &stream.url, None, bounds).await {
-            Ok(r) => match r.challenges().into_iter().next() {
-                Some(c) => c,
-                None => {
-                    let why = format!(
-                        "no fresh challenge: {}",
-                        jcstar_model::bounded(&r.status_line)
-                    );
-                    return ExchangeError::ProtocolError(why).into();
-                }
-            },
-            Err(e) => return e.into(),
-        },
-    };
-    let header = digest::authorization(
-        &challenge,
+    let answered = super::http::answer_best(
+        &stream.challenges,
         "DESCRIBE",
-        &stream.url,
+        url,
         (user, password),
-        &io::nonce(8),
-    );
-    match describe(address, &stream.url, Some(&header), bounds).await {
-        Ok(r) if r.status == 200 => LoginOutcome::Accepted(Evidence::exchange(
+        request,
+    )
+    .await;
+    match answered {
+        None => LoginOutcome::Unsupported("no Basic or Digest challenge".into()),
+        Some(Ok((r, challenge))) if r.status == 200 => LoginOutcome::Accepted(Evidence::exchange(
             format!(
-                "DESCRIBE {} with {} auth as {user:?}",
-                stream.url,
+                "DESCRIBE {url} with {} auth as {user:?}",
                 challenge.scheme()
             ),
-            format!("DESCRIBE {} RTSP/1.0", stream.url).as_bytes(),
+            format!("DESCRIBE {url} RTSP/1.0").as_bytes(),
             r.status_line.as_bytes(),
         )),
-        Ok(r) if r.status == 401 || r.status == 403 => LoginOutcome::Rejected,
-        Ok(r) if r.status == 429 => {
+        Some(Ok((r, _))) if r.status == 401 || r.status == 403 => LoginOutcome::Rejected,
+        Some(Ok((r, _))) if r.status == 429 => {
             LoginOutcome::RateLimited(Evidence::observed("RTSP rate limit", &r.status_line))
         }
-        Ok(r) => ExchangeError::ProtocolError(jcstar_model::bounded(&r.status_line)).into(),
-        Err(e) => e.into(),
+        Some(Ok((r, _))) => {
+            ExchangeError::ProtocolError(jcstar_model::bounded(&r.status_line)).into()
+        }
+        Some(Err(e)) => e.into(),
     }
 }
 

@@ -12,24 +12,7 @@ use super::io::{self, Bounds, ReadEnd};
 use super::{ExchangeError, Exposure, LoginOutcome, Phase, Series};
 use jcstar_model::Evidence;
 
-/// Telnet command bytes (RFC 854), shared with the simulated telnet servers.
-pub(crate) mod command {
-    /// Interpret As Command: starts every command.
-    pub const IAC: u8 = 255;
-    /// Refuse an option of the peer.
-    pub const DONT: u8 = 254;
-    /// Ask the peer to use an option.
-    pub const DO: u8 = 253;
-    /// Refuse to use an option.
-    pub const WONT: u8 = 252;
-    /// Offer to use an option.
-    pub const WILL: u8 = 251;
-    /// Subnegotiation begins.
-    pub const SB: u8 = 250;
-    /// Subnegotiation ends.
-    pub const SE: u8 = 240;
-}
-use command::{DO, DONT, IAC, SB, SE, WILL, WONT};
+use jcstar_wire::telnet::Decoder;
 
 /// Words that end a login attempt as refused.
 const FAILURE_MARKERS: &[&str] = &[
@@ -52,8 +35,8 @@ struct Session {
     text: Vec<u8>,
     /// Every byte received, for evidence.
     raw: Vec<u8>,
-    /// Bytes of an unfinished command sequence carried to the next read.
-    pending: Vec<u8>,
+    /// The telnet decoder, which keeps unfinished command sequences between reads.
+    decoder: Decoder,
     /// The text read after the last password sent (a series looks for the next prompt there).
     last: Vec<u8>,
     bounds: Bounds,
@@ -65,7 +48,7 @@ impl Session {
             stream: io::connect(address, bounds).await?,
             text: Vec::new(),
             raw: Vec::new(),
-            pending: Vec::new(),
+            decoder: Decoder::new(),
             last: Vec::new(),
             bounds: *bounds,
         })
@@ -95,7 +78,12 @@ impl Session {
             match end {
                 ReadEnd::Done | ReadEnd::Cap => {
                     self.raw.extend_from_slice(&chunk);
-                    let replies = self.absorb(&chunk);
+                    // A command sequence that never ends is not telnet: stop as on garbage.
+                    let Ok(decoded) = self.decoder.feed(&chunk) else {
+                        return (self.text[start..].to_vec(), ReadEnd::Cap);
+                    };
+                    self.text.extend_from_slice(&decoded.text);
+                    let replies = decoded.replies;
                     if !replies.is_empty()
                         && io::send(&mut self.stream, &replies, deadline)
                             .await
@@ -115,59 +103,6 @@ impl Session {
                 other => return (self.text[start..].to_vec(), other),
             }
         }
-    }
-
-    /// Removes telnet commands from `chunk` into `text`; returns the refusals to send.
-    fn absorb(&mut self, chunk: &[u8]) -> Vec<u8> {
-        let mut input = std::mem::take(&mut self.pending);
-        input.extend_from_slice(chunk);
-        let mut replies = Vec::new();
-        let mut i = 0;
-        while i < input.len() {
-            if input[i] != IAC {
-                if input[i] != 0 {
-                    self.text.push(input[i]);
-                }
-                i += 1;
-                continue;
-            }
-            let Some(&command) = input.get(i + 1) else {
-                self.pending = input[i..].to_vec();
-                break;
-            };
-            match command {
-                IAC => {
-                    self.text.push(IAC);
-                    i += 2;
-                }
-                WILL..=DONT => {
-                    let Some(&option) = input.get(i + 2) else {
-                        self.pending = input[i..].to_vec();
-                        break;
-                    };
-                    let answer = if command == DO || command == DONT {
-                        WONT
-                    } else {
-                        DONT
-                    };
-                    // Acknowledging a refusal again would loop; refuse only requests.
-                    if command == DO || command == WILL {
-                        replies.extend_from_slice(&[IAC, answer, option]);
-                    }
-                    i += 3;
-                }
-                SB => match input[i..].windows(2).position(|w| w == [IAC, SE]) {
-                    Some(end) => i += end + 2,
-                    None if input.len() - i > 512 => i = input.len(),
-                    None => {
-                        self.pending = input[i..].to_vec();
-                        break;
-                    }
-                },
-                _ => i += 2,
-            }
-        }
-        replies
     }
 
     async fn line(&mut self, text: &str) -> bool {

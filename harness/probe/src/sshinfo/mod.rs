@@ -52,12 +52,8 @@ pub struct SshInfo {
     pub incomplete: Vec<String>,
 }
 
-/// Longest identification line (RFC 4253 allows 255 bytes).
-const LINE_MAX: usize = 255;
 /// Most lines a server may send before its identification.
 const PRE_BANNER_LINES: usize = 32;
-/// Largest packet accepted before encryption starts.
-const PACKET_MAX: usize = 35_000;
 /// Our identification.
 const CLIENT_ID: &[u8] = b"SSH-2.0-jcstar_0.1\r\n";
 
@@ -83,49 +79,39 @@ impl Conn {
     }
 
     async fn identification(&mut self) -> Result<String, String> {
-        for _ in 0..=PRE_BANNER_LINES {
-            let line = loop {
-                if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-                    break self.pending.drain(..=end).collect::<Vec<u8>>();
+        let mut lines = 0;
+        loop {
+            match wire::take_line(&self.pending) {
+                wire::Take::Done(line, used) => {
+                    self.pending.drain(..used);
+                    match line {
+                        wire::Line::Identification(id) => return Ok(id),
+                        wire::Line::Other if lines < PRE_BANNER_LINES => lines += 1,
+                        wire::Line::Other => {
+                            return Err(format!(
+                                "no SSH identification within {PRE_BANNER_LINES} lines"
+                            ))
+                        }
+                    }
                 }
-                if self.pending.len() > LINE_MAX {
-                    return Err(format!(
-                        "no identification line: {}",
-                        jcstar_model::escape_bytes(&self.pending[..64])
-                    ));
-                }
-                self.fill().await?;
-            };
-            if line.starts_with(b"SSH-") {
-                let text = String::from_utf8_lossy(&line);
-                return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+                wire::Take::NeedMore => self.fill().await?,
+                wire::Take::Invalid(why) => return Err(why),
             }
         }
-        Err(format!(
-            "no SSH identification within {PRE_BANNER_LINES} lines"
-        ))
     }
 
     /// The payload of the next unencrypted packet.
     async fn packet(&mut self) -> Result<Vec<u8>, String> {
-        while self.pending.len() < 5 {
-            self.fill().await?;
+        loop {
+            match wire::take_packet(&self.pending) {
+                wire::Take::Done(payload, used) => {
+                    self.pending.drain(..used);
+                    return Ok(payload);
+                }
+                wire::Take::NeedMore => self.fill().await?,
+                wire::Take::Invalid(why) => return Err(why),
+            }
         }
-        let length = u32::from_be_bytes([
-            self.pending[0],
-            self.pending[1],
-            self.pending[2],
-            self.pending[3],
-        ]) as usize;
-        let padding = usize::from(self.pending[4]);
-        if !(5..=PACKET_MAX).contains(&length) || padding + 1 > length {
-            return Err(format!("bad packet length {length}"));
-        }
-        while self.pending.len() < 4 + length {
-            self.fill().await?;
-        }
-        let packet: Vec<u8> = self.pending.drain(..4 + length).collect();
-        Ok(packet[5..4 + length - padding].to_vec())
     }
 
     /// The next packet that is not IGNORE/DEBUG (at most a few are skipped).
