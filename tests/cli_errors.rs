@@ -124,3 +124,36 @@ fn non_utf8_argument_is_an_error_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
 }
+
+/// Inputs that would exhaust memory or flood the terminal are refused in one line.
+#[test]
+fn endless_or_huge_inputs_are_refused_in_one_line() {
+    assert_bad_input(
+        &["scan", "-iL", "/dev/zero", "--quiet"],
+        &["/dev/zero", "larger than"],
+    );
+    assert_bad_input(
+        &["scan", "127.0.0.1", "--profile", "/dev/urandom", "--quiet"],
+        &["/dev/urandom", "larger than"],
+    );
+    // A 10 MB target token (in a list file) and a 50 kB one (an argument) are cut in the error.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = dir.path().join("targets.txt");
+    std::fs::write(&list, "1".repeat(10_000_000)).expect("write list");
+    let argument = "1".repeat(50_000);
+    for args in [
+        vec!["scan", "-iL", list.to_str().expect("utf-8"), "--quiet"],
+        vec!["scan", argument.as_str(), "--quiet"],
+    ] {
+        let output = jcstar(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}",
+            &stderr[..stderr.len().min(300)]
+        );
+        assert!(stderr.len() < 2_000, "{} bytes of error", stderr.len());
+        assert_eq!(stderr.trim().lines().count(), 1);
+    }
+}

@@ -64,9 +64,12 @@ struct RawCredential {
 /// Longest lockout window an inventory may declare (one day).
 pub const MAX_LOCKOUT_WINDOW_S: i64 = 86_400;
 
+/// Largest inventory file read (4 MiB: thousands of devices).
+pub const MAX_INVENTORY_BYTES: u64 = 4 << 20;
+
 /// Reads and validates an inventory file against the profile's evidence fields.
 pub fn load(path: &Path, profile: &Profile) -> Result<Vec<InventoryEntry>, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = jcstar_model::error::read_capped(path, MAX_INVENTORY_BYTES).map_err(|e| {
         InputError::arg(format!(
             "cannot read inventory {}: {e}; check the --targets path",
             path.display()

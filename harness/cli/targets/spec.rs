@@ -547,12 +547,18 @@ fn check_hostname_label(label: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Largest target list file read (16 MiB).
+pub const MAX_LIST_BYTES: u64 = 16 << 20;
+
+/// How long one hostname lookup may take.
+const LOOKUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Reads an `-iL`-style list file: specs separated by whitespace/newlines,
 /// `#` starts a comment to end of line; each spec's origin is file+line.
 /// A file with no specs yields an empty list ([`expand`] then reports that no
 /// targets were given).
 pub fn read_list_file(path: &Path) -> Result<Vec<SpecSource>, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
+    let text = jcstar_model::error::read_capped(path, MAX_LIST_BYTES).map_err(|err| {
         InputError::new(
             Origin::file(path),
             format!("cannot read target list: {err}; check the path and permissions"),
@@ -639,8 +645,15 @@ impl Resolver for SystemResolver {
     fn resolve(&self, name: &str) -> impl Future<Output = Result<Vec<IpAddr>, String>> + Send {
         let name = name.to_string();
         async move {
-            let addresses = tokio::net::lookup_host((name.as_str(), 0))
+            let lookup = tokio::net::lookup_host((name.as_str(), 0));
+            let addresses = tokio::time::timeout(LOOKUP_DEADLINE, lookup)
                 .await
+                .map_err(|_| {
+                    format!(
+                        "no answer from the resolver within {} s",
+                        LOOKUP_DEADLINE.as_secs()
+                    )
+                })?
                 .map_err(|err| err.to_string())?;
             Ok(addresses.map(|socket| socket.ip()).collect())
         }

@@ -71,12 +71,15 @@ pub struct InputError {
     pub message: String,
 }
 
+/// Longest message an input error prints: input echoed in it (a 10 MB target token) is cut.
+const MESSAGE_MAX_CHARS: usize = 600;
+
 impl InputError {
     /// A new input error at `origin`.
     pub fn new(origin: Origin, message: impl Into<String>) -> Self {
         InputError {
             origin,
-            message: message.into(),
+            message: crate::bounded_to(&message.into(), MESSAGE_MAX_CHARS),
         }
     }
 
@@ -84,6 +87,21 @@ impl InputError {
     pub fn arg(message: impl Into<String>) -> Self {
         Self::new(Origin::command_line(), message)
     }
+}
+
+/// Reads the text file `path`, refusing one larger than `max_bytes` (so `/dev/zero` or a log
+/// given by mistake cannot exhaust memory) or not UTF-8; the error says what and why.
+pub fn read_capped(path: &std::path::Path, max_bytes: u64) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(format!("it is larger than {max_bytes} bytes"));
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
 }
 
 /// 1-based line number of byte `offset` in `text`.

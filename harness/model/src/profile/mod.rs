@@ -284,7 +284,7 @@ impl Profile {
             return Ok(Profile::builtin());
         }
         let path = Path::new(name_or_path);
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::error::read_capped(path, MAX_PROFILE_BYTES).map_err(|e| {
             InputError::arg(format!(
                 "cannot read profile {name_or_path:?}: {e}; give a profile file or the built-in name {BUILTIN_NAME:?}"
             ))
@@ -561,6 +561,9 @@ impl SshPolicy {
         Ok(())
     }
 }
+
+/// Largest profile file read (1 MiB; the built-in one is about 30 kB).
+pub const MAX_PROFILE_BYTES: u64 = 1 << 20;
 
 /// Longest connect or read timeout a profile may set: 2 minutes.
 pub const MAX_TIMEOUT_MS: u64 = 120_000;
