@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, DemoArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs};
+use crate::cli::{
+    Cli, Command, DemoArgs, ReportArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs,
+};
 use crate::inventory;
 use crate::run::{execute, resolve_devices, RunPlan};
 use crate::targets::spec::{expand, read_list_file, split_comma_list, ExpandOptions, SpecSource};
@@ -11,7 +13,8 @@ use jcstar_lab::{DemoLab, LabOptions, Limits};
 use jcstar_model::error::{ExitStatus, InputError, Origin};
 use jcstar_model::ports::parse_port_spec;
 use jcstar_model::profile::Profile;
-use jcstar_report::{IntrusiveInfo, RunReport};
+use jcstar_report::texts::Texts;
+use jcstar_report::{IntrusiveInfo, RenderOptions, RunReport};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> ExitStatus {
@@ -21,6 +24,11 @@ pub async fn run(cli: Cli) -> ExitStatus {
         Command::Demo(args) => demo(args, verbose).await,
         Command::Requirements(args) => requirements(args),
         Command::EvidenceTemplate(args) => evidence_template(args),
+        Command::Report(args) => report(args),
+        Command::Schema => {
+            print!("{}", jcstar_report::RESULTS_SCHEMA);
+            Ok(ExitStatus::Clean)
+        }
     };
     result.unwrap_or_else(|failure| failure.report())
 }
@@ -54,6 +62,7 @@ impl From<InputError> for Failure {
 
 async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let profile = Profile::load(&args.run.profile)?;
+    let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
     let options = ExpandOptions {
         max_addresses: profile.scan.max_addresses,
@@ -95,8 +104,12 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let devices = resolve_devices(entries, cli_hosts, &options).await?;
     let plan = plan_for(profile, devices, ports, &args.run, verbose);
     let report = execute(&plan).await;
-    let written = write_reports(&report, args.run.out.as_deref())?;
-    print_summary(&report, &written);
+    let options = RenderOptions {
+        profile: &plan.profile,
+        texts: &texts,
+    };
+    let written = write_reports(&report, args.run.out.as_deref(), options)?;
+    print_summary(&report, &written, &texts);
     Ok(if report.interrupted {
         ExitStatus::RunFailed
     } else if report.summary.devices_failed > 0 {
@@ -108,6 +121,7 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
 
 async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let profile = Profile::load(&args.run.profile)?;
+    let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
     let lab = DemoLab::start_with_limits(
         LabOptions {
@@ -144,8 +158,12 @@ async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let plan = plan_for(profile, devices, ports, &args.run, verbose);
     let report = execute(&plan).await;
     lab.shutdown().await;
-    let written = write_reports(&report, args.run.out.as_deref())?;
-    print_summary(&report, &written);
+    let options = RenderOptions {
+        profile: &plan.profile,
+        texts: &texts,
+    };
+    let written = write_reports(&report, args.run.out.as_deref(), options)?;
+    print_summary(&report, &written, &texts);
     Ok(if report.interrupted {
         ExitStatus::RunFailed
     } else {
@@ -280,12 +298,44 @@ fn plan_for(
     }
 }
 
+/// The report words for `--lang` and the profile's companion texts.
+fn texts_for(args: &RunArgs) -> Result<Texts, InputError> {
+    Texts::load(args.lang, &args.profile).map_err(InputError::arg)
+}
+
+fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
+    let profile = Profile::load(&args.profile)?;
+    let texts = Texts::load(args.lang, &args.profile).map_err(InputError::arg)?;
+    let json = args.dir.join("results.json");
+    let doc = jcstar_report::doc::ResultsDoc::read(&json).map_err(InputError::arg)?;
+    if doc.profile.name != profile.profile.name {
+        return Err(InputError::arg(format!(
+            "{} was written with profile {:?}, not {:?}; give that profile with --profile FILE",
+            json.display(),
+            doc.profile.name,
+            profile.profile.name
+        ))
+        .into());
+    }
+    let options = RenderOptions {
+        profile: &profile,
+        texts: &texts,
+    };
+    let written = jcstar_report::rerender(&args.dir, options).map_err(Failure::Run)?;
+    println!("{}", jcstar_report::table::render_doc(&doc, &texts));
+    println!("reports: {}", written.junit.display());
+    println!("         {}", written.html.display());
+    println!("         {}", written.checklist.display());
+    Ok(ExitStatus::Clean)
+}
+
 fn write_reports(
     report: &RunReport,
     out: Option<&Path>,
+    options: RenderOptions<'_>,
 ) -> Result<jcstar_report::WrittenReports, Failure> {
     let dir = out.map(Path::to_path_buf).unwrap_or_else(default_out_dir);
-    jcstar_report::write_all(report, &dir)
+    jcstar_report::write_all(report, &dir, options)
         .map_err(|e| Failure::Run(format!("cannot write reports to {}: {e}", dir.display())))
 }
 
@@ -302,11 +352,15 @@ fn default_out_dir() -> PathBuf {
     dir
 }
 
-fn print_summary(report: &RunReport, written: &jcstar_report::WrittenReports) {
-    println!("\n{}", jcstar_report::table::render(report));
+fn print_summary(report: &RunReport, written: &jcstar_report::WrittenReports, texts: &Texts) {
+    match jcstar_report::doc::ResultsDoc::from_run(report) {
+        Ok(doc) => println!("\n{}", jcstar_report::table::render_doc(&doc, texts)),
+        Err(_) => println!("\n{}", jcstar_report::table::render(report)),
+    }
     if !report.intrusive.enabled {
         println!(
-            "intrusive checks skipped ({})",
+            "{} ({})",
+            texts.ui("intrusive_skipped"),
             report
                 .intrusive
                 .disabled_by
@@ -316,4 +370,6 @@ fn print_summary(report: &RunReport, written: &jcstar_report::WrittenReports) {
     }
     println!("reports: {}", written.json.display());
     println!("         {}", written.junit.display());
+    println!("         {}", written.html.display());
+    println!("         {}", written.checklist.display());
 }

@@ -45,6 +45,16 @@ pub enum Command {
     /// Print an inventory skeleton with every evidence field of the profile for the devices of
     /// an inventory (values already declared are kept), to fill in once.
     EvidenceTemplate(TemplateArgs),
+    /// Render junit.xml, report.html and checklist.csv again from DIR/results.json (e.g. in
+    /// another language), and print the summary.
+    Report(ReportArgs),
+    /// Print the JSON Schema of results.json.
+    Schema,
+}
+
+/// Report language: `en` (English) or `ja` (Japanese).
+fn parse_lang(text: &str) -> Result<jcstar_report::texts::Lang, String> {
+    text.parse()
 }
 
 /// Options shared by commands that run a scan.
@@ -61,9 +71,12 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub ports: Option<String>,
-    /// Directory for results.json and junit.xml. Default: reports/<timestamp>/.
+    /// Directory for results.json, junit.xml, report.html and checklist.csv. Default: reports/<timestamp>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Language of report.html, checklist.csv and the terminal summary: en or ja.
+    #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
+    pub lang: jcstar_report::texts::Lang,
     /// Skip intrusive checks (credential guessing, lockout tests); the report says they were skipped.
     #[arg(long)]
     pub no_intrusive: bool,
@@ -136,6 +149,20 @@ pub struct TemplateArgs {
     #[arg(long = "targets", value_name = "FILE")]
     pub inventory: PathBuf,
     /// Check profile whose evidence fields are listed.
+    #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
+    pub profile: String,
+}
+
+/// `jcstar report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run's output directory (it holds results.json).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Language of report.html, checklist.csv and the summary: en or ja.
+    #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
+    pub lang: jcstar_report::texts::Lang,
+    /// The profile the run used: the built-in name `jc-star-1` or a TOML file.
     #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
     pub profile: String,
 }
