@@ -62,6 +62,13 @@ fn demo_writes_every_format_and_report_rerenders_them() {
         "{device_tests} device-test rows"
     );
 
+    let summary = std::fs::read_to_string(dir.join("summary.md")).expect("summary.md written");
+    assert!(summary.starts_with("# jcstar ★1 サマリー"), "{summary}");
+    assert!(
+        summary.contains("| weak-camera | 127.77.202.1 | 未達 |"),
+        "{summary}"
+    );
+
     // Rendered again in English from results.json alone.
     let again = jcstar(&["report", dir_arg, "--lang", "en"]);
     assert_eq!(again.status.code(), Some(0), "{}", transcript(&again));
@@ -85,4 +92,42 @@ fn report_on_a_directory_without_results_names_the_file_and_the_fix() {
         "{stderr}"
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn diff_exits_1_when_a_criterion_got_worse_and_0_otherwise() {
+    let fixture = include_str!("../harness/report/tests/fixtures/results.json");
+    let root = tempfile::tempdir().expect("tempdir");
+    let old = root.path().join("old");
+    let new = root.path().join("new");
+    std::fs::create_dir_all(&old).expect("dir");
+    std::fs::create_dir_all(&new).expect("dir");
+    std::fs::write(old.join("results.json"), fixture).expect("write");
+    let mut value: serde_json::Value = serde_json::from_str(fixture).expect("JSON");
+    // hardened-device's S1.1-13 passed; now it fails.
+    assert_eq!(value["devices"][1]["criteria"][12]["verdict"], "pass");
+    value["devices"][1]["criteria"][12]["verdict"] = "fail".into();
+    std::fs::write(new.join("results.json"), value.to_string()).expect("write");
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8").to_string();
+
+    let same = jcstar(&["diff", &path(&old), &path(&old.join("results.json"))]);
+    assert_eq!(same.status.code(), Some(0), "{}", transcript(&same));
+    assert!(String::from_utf8_lossy(&same.stdout).contains("No criterion changed its verdict."));
+
+    let worse = jcstar(&["diff", &path(&old), &path(&new)]);
+    assert_eq!(worse.status.code(), Some(1), "{}", transcript(&worse));
+    let stdout = String::from_utf8_lossy(&worse.stdout);
+    assert!(
+        stdout.contains(
+            "**hardened-device** S1.1-13 Unneeded interfaces disabled: pass → fail (worse)"
+        ),
+        "{stdout}"
+    );
+
+    let better = jcstar(&["diff", &path(&new), &path(&old), "--lang", "ja"]);
+    assert_eq!(better.status.code(), Some(0), "{}", transcript(&better));
+    assert!(String::from_utf8_lossy(&better.stdout).contains("不合格 → 合格 (改善)"));
+
+    let missing = jcstar(&["diff", &path(&old), &path(&root.path().join("nope"))]);
+    assert_eq!(missing.status.code(), Some(2), "{}", transcript(&missing));
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{
-    Cli, Command, DemoArgs, ReportArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs,
+    Cli, Command, DemoArgs, DiffArgs, ReportArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs,
 };
 use crate::inventory;
 use crate::run::{execute, resolve_devices, RunPlan};
@@ -25,6 +25,7 @@ pub async fn run(cli: Cli) -> ExitStatus {
         Command::Requirements(args) => requirements(args),
         Command::EvidenceTemplate(args) => evidence_template(args),
         Command::Report(args) => report(args),
+        Command::Diff(args) => diff(args),
         Command::Schema => {
             print!("{}", jcstar_report::RESULTS_SCHEMA);
             Ok(ExitStatus::Clean)
@@ -303,10 +304,37 @@ fn texts_for(args: &RunArgs) -> Result<Texts, InputError> {
     Texts::load(args.lang, &args.profile).map_err(InputError::arg)
 }
 
+/// `DIR/results.json` for a run directory, or the path itself when it names a file.
+fn results_path(path: &Path) -> PathBuf {
+    if path.is_file() {
+        path.to_path_buf()
+    } else {
+        path.join("results.json")
+    }
+}
+
+fn diff(args: DiffArgs) -> Result<ExitStatus, Failure> {
+    let texts =
+        Texts::load(args.lang, jcstar_model::profile::BUILTIN_NAME).map_err(InputError::arg)?;
+    let read = |path: &Path| {
+        jcstar_report::doc::ResultsDoc::read(&results_path(path)).map_err(InputError::arg)
+    };
+    let old = read(&args.old)?;
+    let new = read(&args.new)?;
+    let diff = jcstar_report::diff::compare(&old, &new);
+    print!("{}", jcstar_report::diff::render(&diff, &old, &new, &texts));
+    Ok(if diff.has_regressions() {
+        ExitStatus::CriteriaFailed
+    } else {
+        ExitStatus::Clean
+    })
+}
+
 fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
     let profile = Profile::load(&args.profile)?;
     let texts = Texts::load(args.lang, &args.profile).map_err(InputError::arg)?;
-    let json = args.dir.join("results.json");
+    let json = results_path(&args.dir);
+    let dir = json.parent().unwrap_or(Path::new(".")).to_path_buf();
     let doc = jcstar_report::doc::ResultsDoc::read(&json).map_err(InputError::arg)?;
     if doc.profile.name != profile.profile.name {
         return Err(InputError::arg(format!(
@@ -321,11 +349,12 @@ fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
         profile: &profile,
         texts: &texts,
     };
-    let written = jcstar_report::rerender(&args.dir, options).map_err(Failure::Run)?;
+    let written = jcstar_report::rerender(&dir, options).map_err(Failure::Run)?;
     println!("{}", jcstar_report::table::render_doc(&doc, &texts));
     println!("reports: {}", written.junit.display());
     println!("         {}", written.html.display());
     println!("         {}", written.checklist.display());
+    println!("         {}", written.summary.display());
     Ok(ExitStatus::Clean)
 }
 
@@ -372,4 +401,5 @@ fn print_summary(report: &RunReport, written: &jcstar_report::WrittenReports, te
     println!("         {}", written.junit.display());
     println!("         {}", written.html.display());
     println!("         {}", written.checklist.display());
+    println!("         {}", written.summary.display());
 }

@@ -50,6 +50,11 @@ pub enum Command {
     Report(ReportArgs),
     /// Print the JSON Schema of results.json.
     Schema,
+    /// Show which criteria changed verdict between two runs (Markdown on stdout).
+    ///
+    /// Exits 1 when a criterion got worse (a new fail, or a pass lost), 0 otherwise, so CI can
+    /// stop a firmware build whose results regressed.
+    Diff(DiffArgs),
 }
 
 /// Report language: `en` (English) or `ja` (Japanese).
@@ -156,7 +161,7 @@ pub struct TemplateArgs {
 /// `jcstar report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A run's output directory (it holds results.json).
+    /// A run's output directory (it holds results.json), or that results.json.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
     /// Language of report.html, checklist.csv and the summary: en or ja.
@@ -165,6 +170,20 @@ pub struct ReportArgs {
     /// The profile the run used: the built-in name `jc-star-1` or a TOML file.
     #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
     pub profile: String,
+}
+
+/// `jcstar diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older run: its directory or its results.json.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The newer run: its directory or its results.json.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Language of the output: en or ja.
+    #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
+    pub lang: jcstar_report::texts::Lang,
 }
 
 /// Rewrites nmap's `-iL FILE` into `--input-list FILE`, which clap can parse.

@@ -1,5 +1,5 @@
 //! Run reports: the versioned JSON document, JUnit XML, the HTML report, the self-assessment
-//! checklist (CSV) and the terminal summary.
+//! checklist (CSV), a Markdown summary for CI, run-to-run diffs and the terminal summary.
 //!
 //! `results.json` follows [`SCHEMA_VERSION`]; its fields are documented on the types below, in
 //! `reports/README.md` and in the JSON Schema [`RESULTS_SCHEMA`]. A change that removes or
@@ -7,10 +7,12 @@
 //! document ([`doc::ResultsDoc`]), so [`rerender`] reproduces them from a run directory.
 
 pub mod checklist;
+pub mod diff;
 pub mod doc;
 pub mod html;
 pub mod junit;
 pub mod readiness;
+pub mod summary;
 pub mod table;
 pub mod texts;
 
@@ -223,6 +225,8 @@ pub struct WrittenReports {
     pub html: PathBuf,
     /// `checklist.csv`.
     pub checklist: PathBuf,
+    /// `summary.md`.
+    pub summary: PathBuf,
 }
 
 /// What the rendered formats need besides the results: the profile's catalogue (evaluation
@@ -259,7 +263,7 @@ pub fn rerender(dir: &Path, options: RenderOptions<'_>) -> Result<WrittenReports
         .map_err(|e| format!("cannot write reports to {}: {e}", dir.display()))
 }
 
-/// Writes `junit.xml`, `report.html` and `checklist.csv` for `doc` into `dir`.
+/// Writes `junit.xml`, `report.html`, `checklist.csv` and `summary.md` for `doc` into `dir`.
 fn render_into(
     doc: &doc::ResultsDoc,
     dir: &Path,
@@ -274,10 +278,13 @@ fn render_into(
     let rows =
         checklist::render(doc, options.profile, options.texts).map_err(std::io::Error::other)?;
     write_atomic(&checklist, rows.as_bytes())?;
+    let summary = dir.join("summary.md");
+    write_atomic(&summary, summary::render(doc, options.texts).as_bytes())?;
     Ok(WrittenReports {
         json: dir.join("results.json"),
         junit,
         html,
         checklist,
+        summary,
     })
 }

@@ -288,3 +288,89 @@ fn rerender_writes_every_format_from_results_json_and_names_a_bad_file() {
         "{error}"
     );
 }
+
+#[test]
+fn summary_markdown_lists_readiness_and_failures_with_device_text_escaped() {
+    let mut doc = doc();
+    doc.devices[0].device.name = "cam|<img src=x onerror=alert(1)>[link](http://x)".into();
+    let en = jcstar_report::summary::render(&doc, &Texts::builtin(Lang::En));
+    assert!(en.starts_with("# jcstar ★1 summary\n"));
+    assert!(
+        en.contains("| hardened-device | 127.77.201.2 | needs evidence | 0 | 1 | 8 |"),
+        "{en}"
+    );
+    assert!(
+        en.contains("- **plain-sensor** S1.1-08 Updates are integrity-checked — fail: "),
+        "{en}"
+    );
+    // A device name can neither split a table cell, nor become HTML or a link.
+    assert!(
+        en.contains("| cam\\|&lt;img src=x onerror=alert(1)&gt;\\[link\\](http://x) |"),
+        "{en}"
+    );
+    assert!(!en.contains("<img"));
+    assert!(en.contains("banner &lt;b&gt;bold&lt;/b&gt;"));
+    let ja = jcstar_report::summary::render(&doc, &Texts::builtin(Lang::Ja));
+    assert!(
+        ja.contains("| plain-sensor | 127.77.201.27 | 未達 | 3 | 0 | 9 |"),
+        "{ja}"
+    );
+    assert!(ja.contains("S1.1-04 総当たり攻撃への対策 — 不合格"), "{ja}");
+}
+
+#[test]
+fn diff_reports_regressions_improvements_and_devices_that_came_or_went() {
+    use jcstar_model::Verdict;
+    use jcstar_report::diff::{compare, direction, render, Direction};
+    let old = doc();
+    let mut new = doc();
+    assert!(compare(&old, &new).changes.is_empty());
+    // The camera's brute-force defence gets fixed; the sensor's S1.1-13 breaks.
+    new.devices[0].criteria[3].verdict = Verdict::Pass;
+    new.devices[2].criteria[12].verdict = Verdict::Fail;
+    new.devices[1].device.name = "hardened-device-v2".into();
+    let diff = compare(&old, &new);
+    assert!(diff.has_regressions());
+    assert_eq!(diff.changes.len(), 2);
+    assert_eq!(diff.changes[0].direction, Direction::Improved);
+    assert_eq!(diff.changes[1].direction, Direction::Regressed);
+    assert_eq!(diff.new_devices, ["hardened-device-v2"]);
+    assert_eq!(diff.removed_devices, ["hardened-device"]);
+    let text = render(&diff, &old, &new, &Texts::builtin(Lang::En));
+    assert!(
+        text.contains(
+            "- **weak-camera** S1.1-04 Brute force is made difficult: fail → pass (better)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "- **plain-sensor** S1.1-13 Unneeded interfaces disabled: pass → fail (worse)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 worse, 1 better, 0 otherwise changed"),
+        "{text}"
+    );
+    let ja = render(&diff, &old, &new, &Texts::builtin(Lang::Ja));
+    assert!(ja.contains("不合格 → 合格 (改善)"), "{ja}");
+    // Declared or inconclusive are never counted as an improvement to a pass.
+    assert_eq!(
+        direction(Verdict::Inconclusive, Verdict::Declared),
+        Direction::Changed
+    );
+    assert_eq!(
+        direction(Verdict::Pass, Verdict::Inconclusive),
+        Direction::Regressed
+    );
+    assert_eq!(
+        direction(Verdict::Pass, Verdict::Declared),
+        Direction::Regressed
+    );
+    assert_eq!(
+        direction(Verdict::Warn, Verdict::Fail),
+        Direction::Regressed
+    );
+    assert_eq!(direction(Verdict::Fail, Verdict::Warn), Direction::Improved);
+}
