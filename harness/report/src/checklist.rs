@@ -40,7 +40,9 @@ pub fn render(doc: &ResultsDoc, profile: &Profile, texts: &Texts) -> Result<Stri
         for result in &device.criteria {
             let spec = profile.criteria.iter().find(|c| c.id == result.id);
             for row in rows(device, result, spec, profile, texts) {
-                writer.write_record(&row).map_err(csv_error)?;
+                writer
+                    .write_record(row.iter().map(|cell| inert(cell).into_owned()))
+                    .map_err(csv_error)?;
             }
         }
     }
@@ -161,6 +163,16 @@ fn rows(
         ));
     }
     rows
+}
+
+/// A cell a spreadsheet cannot run: text starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return (a formula to Excel and LibreOffice) gets a leading apostrophe, as OWASP advises for
+/// CSV injection. Device names, declared values and evidence may come from the device.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
 }
 
 /// The worst verdict among findings, by aggregation precedence.

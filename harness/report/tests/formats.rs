@@ -185,9 +185,43 @@ fn checklist_has_a_row_per_device_criterion_and_item() {
     assert_eq!(brute[5], "device test");
     assert_eq!(brute[6], "fail");
     assert!(brute[8].starts_with("[fail] "), "{brute:?}");
-    // Hostile device text is data in a CSV: it survives quoting unchanged.
-    let interfaces = row(&rows, "weak-camera", "S1.1-13", "device test by jcstar");
-    assert_eq!(interfaces[6], "fail");
+    // Device text with quotes and commas survives CSV quoting unchanged.
+    let access = row(&rows, "weak-camera", "S1.1-01", "device test by jcstar");
+    assert!(
+        access[8].contains("(SDP session \"JCS-CAM-100 Live\")"),
+        "{access:?}"
+    );
+}
+
+#[test]
+fn checklist_cells_never_start_a_spreadsheet_formula() {
+    let mut doc = doc();
+    doc.devices[0].device.name = "=HYPERLINK(\"http://x\",\"click\")".into();
+    doc.devices[2].device.evidence.insert(
+        "vdp_url".into(),
+        jcstar_report::doc::EvidenceValueDoc::Text("@SUM(1+1)".into()),
+    );
+    let text =
+        checklist::render(&doc, &Profile::builtin(), &Texts::builtin(Lang::En)).expect("renders");
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.expect("row"))
+        .collect();
+    let camera = rows
+        .iter()
+        .find(|r| r[1] == *"127.77.201.1")
+        .expect("camera row");
+    assert_eq!(&camera[0], "'=HYPERLINK(\"http://x\",\"click\")");
+    let vdp = rows
+        .iter()
+        .find(|r| r[0] == *"plain-sensor" && r[4] == *"document: vdp_url")
+        .expect("vdp row");
+    assert_eq!(&vdp[8], "'@SUM(1+1)");
+    for row in &rows {
+        for cell in row {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}");
+        }
+    }
 }
 
 #[test]
