@@ -275,7 +275,7 @@ fn criterion_view(
 ) -> CriterionView {
     let spec = profile.criteria.iter().find(|p| p.id == c.id);
     let advice = match c.verdict {
-        Verdict::Pass | Verdict::NotApplicable => None,
+        Verdict::Pass | Verdict::NotApplicable | Verdict::Declared => None,
         _ => texts.criterion_advice(&c.id).map(str::to_string),
     };
     CriterionView {

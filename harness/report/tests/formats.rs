@@ -63,9 +63,18 @@ fn html_has_scope_readiness_grid_and_evidence_per_criterion() {
     let declared = section(&page, "d1-S1.1-07");
     assert!(declared.contains("<span class=\"v declared\">declared</span>"));
     assert!(declared.contains("This is not a pass."), "{declared}");
+    assert!(declared.contains("Keep the vendor document"), "{declared}");
+    assert!(
+        !declared.contains("Publish the update procedure"),
+        "a declared criterion is not told to declare again: {declared}"
+    );
     let undecided = section(&page, "d1-S1.1-01");
     assert!(undecided.contains("<span class=\"v inconclusive\">inconclusive</span>"));
     assert!(undecided.contains("This is not a pass."), "{undecided}");
+    assert!(
+        undecided.contains("Require a login on every service"),
+        "{undecided}"
+    );
 }
 
 #[test]
