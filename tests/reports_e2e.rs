@@ -92,6 +92,15 @@ fn report_on_a_directory_without_results_names_the_file_and_the_fix() {
         "{stderr}"
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+
+    let french = jcstar(&[
+        "report",
+        empty.path().to_str().expect("utf-8"),
+        "--lang",
+        "fr",
+    ]);
+    assert_eq!(french.status.code(), Some(2), "{}", transcript(&french));
+    assert!(String::from_utf8_lossy(&french.stderr).contains("use en or ja"));
 }
 
 #[test]

@@ -17,7 +17,8 @@ Scan only devices you are authorised to test. jcstar sends traffic only to the t
 /// jcstar: JC-STAR ★1 conformance test harness for IoT devices.
 ///
 /// Probes devices on a lab LAN concurrently, maps what it finds to the 16 ★1 criteria
-/// (S1.1-01 … S1.1-16) and writes JUnit XML, JSON and a terminal summary.
+/// (S1.1-01 … S1.1-16) and writes JSON, JUnit XML, an HTML report, the self-assessment
+/// checklist (CSV), a Markdown summary and a terminal summary, in English or Japanese.
 #[derive(Debug, Parser)]
 #[command(name = "jcstar", version, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -45,8 +46,8 @@ pub enum Command {
     /// Print an inventory skeleton with every evidence field of the profile for the devices of
     /// an inventory (values already declared are kept), to fill in once.
     EvidenceTemplate(TemplateArgs),
-    /// Render junit.xml, report.html and checklist.csv again from DIR/results.json (e.g. in
-    /// another language), and print the summary.
+    /// Render junit.xml, report.html, checklist.csv and summary.md again from DIR/results.json
+    /// (e.g. in another language), and print the summary.
     Report(ReportArgs),
     /// Print the JSON Schema of results.json.
     Schema,
@@ -76,10 +77,10 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub ports: Option<String>,
-    /// Directory for results.json, junit.xml, report.html and checklist.csv. Default: reports/<timestamp>/.
+    /// Directory for results.json, junit.xml, report.html, checklist.csv and summary.md. Default: reports/<timestamp>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Language of report.html, checklist.csv and the terminal summary: en or ja.
+    /// Language of report.html, checklist.csv, summary.md and the terminal summary: en or ja.
     #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
     pub lang: jcstar_report::texts::Lang,
     /// Skip intrusive checks (credential guessing, lockout tests); the report says they were skipped.
@@ -164,7 +165,7 @@ pub struct ReportArgs {
     /// A run's output directory (it holds results.json), or that results.json.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// Language of report.html, checklist.csv and the summary: en or ja.
+    /// Language of report.html, checklist.csv, summary.md and the terminal summary: en or ja.
     #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
     pub lang: jcstar_report::texts::Lang,
     /// The profile the run used: the built-in name `jc-star-1` or a TOML file.
