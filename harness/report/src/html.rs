@@ -51,6 +51,8 @@ struct DeviceView {
     hostname: Option<String>,
     declared_services: String,
     open_ports: String,
+    open_udp_ports: String,
+    declared_evidence: Vec<(String, String)>,
     readiness_class: &'static str,
     readiness: String,
     counts: String,
@@ -112,6 +114,9 @@ const UI_KEYS: &[&str] = &[
     "hostname",
     "declared_services",
     "open_ports",
+    "open_udp_ports",
+    "declared_evidence",
+    "none",
     "readiness",
     "counts",
     "criteria",
@@ -228,6 +233,23 @@ fn device_view(index: usize, d: &DeviceDoc, profile: &Profile, texts: &Texts) ->
             })
             .collect::<Vec<_>>()
             .join(", "),
+        open_udp_ports: d
+            .udp_ports
+            .iter()
+            .filter(|u| u.get("state").and_then(|s| s.as_str()) == Some("open"))
+            .map(|u| {
+                let port = u.get("port").map(|p| p.to_string()).unwrap_or_default();
+                let service = u.get("service").and_then(|s| s.as_str()).unwrap_or("");
+                format!("{port} {service}")
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        declared_evidence: d
+            .device
+            .evidence
+            .iter()
+            .map(|(field, value)| (field.clone(), value.to_string()))
+            .collect(),
         readiness_class: readiness_key(d.readiness.verdict),
         readiness: texts.readiness(d.readiness.verdict).to_string(),
         counts: crate::table::counts_line(&d.readiness, texts),

@@ -47,6 +47,11 @@ fn html_has_scope_readiness_grid_and_evidence_per_criterion() {
     assert!(page.contains("readiness needs_evidence\">★1 readiness: needs evidence"));
     assert_eq!(page.matches("-bg\" href=\"#d0-S1.1-").count(), 16);
     assert_eq!(page.matches("-bg\" href=\"#d1-S1.1-").count(), 16);
+    // What the vendor declared, and what answered on the network.
+    assert!(page
+        .contains("<code>vdp_url</code>: https:&#x2f;&#x2f;vendor.example&#x2f;security&#x2f;vdp"));
+    assert!(page.contains("<th>UDP services that answered</th><td>none</td>"));
+    assert!(page.contains("2323 telnet, 8080 http, 8554 rtsp, 9527 unknown"));
     // The camera's S1.1-04 fails, with its reason, what to do and the evidence in <details>.
     let brute = section(&page, "d0-S1.1-04");
     assert!(
