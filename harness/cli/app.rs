@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, DemoArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs};
+use crate::cli::{
+    Cli, Command, DemoArgs, DiffArgs, ReportArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs,
+};
 use crate::inventory;
 use crate::run::{execute, resolve_devices, RunPlan};
 use crate::targets::spec::{expand, read_list_file, split_comma_list, ExpandOptions, SpecSource};
@@ -11,7 +13,8 @@ use jcstar_lab::{DemoLab, LabOptions, Limits};
 use jcstar_model::error::{ExitStatus, InputError, Origin};
 use jcstar_model::ports::parse_port_spec;
 use jcstar_model::profile::Profile;
-use jcstar_report::{IntrusiveInfo, RunReport};
+use jcstar_report::texts::Texts;
+use jcstar_report::{IntrusiveInfo, RenderOptions, RunReport};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> ExitStatus {
@@ -21,6 +24,12 @@ pub async fn run(cli: Cli) -> ExitStatus {
         Command::Demo(args) => demo(args, verbose).await,
         Command::Requirements(args) => requirements(args),
         Command::EvidenceTemplate(args) => evidence_template(args),
+        Command::Report(args) => report(args),
+        Command::Diff(args) => diff(args),
+        Command::Schema => {
+            print!("{}", jcstar_report::RESULTS_SCHEMA);
+            Ok(ExitStatus::Clean)
+        }
     };
     result.unwrap_or_else(|failure| failure.report())
 }
@@ -54,6 +63,7 @@ impl From<InputError> for Failure {
 
 async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let profile = Profile::load(&args.run.profile)?;
+    let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
     let options = ExpandOptions {
         max_addresses: profile.scan.max_addresses,
@@ -95,8 +105,12 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let devices = resolve_devices(entries, cli_hosts, &options).await?;
     let plan = plan_for(profile, devices, ports, &args.run, verbose);
     let report = execute(&plan).await;
-    let written = write_reports(&report, args.run.out.as_deref())?;
-    print_summary(&report, &written);
+    let options = RenderOptions {
+        profile: &plan.profile,
+        texts: &texts,
+    };
+    let written = write_reports(&report, args.run.out.as_deref(), options)?;
+    print_summary(&report, &written, &texts);
     Ok(if report.interrupted {
         ExitStatus::RunFailed
     } else if report.summary.devices_failed > 0 {
@@ -108,6 +122,7 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
 
 async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let profile = Profile::load(&args.run.profile)?;
+    let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
     let lab = DemoLab::start_with_limits(
         LabOptions {
@@ -144,8 +159,12 @@ async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let plan = plan_for(profile, devices, ports, &args.run, verbose);
     let report = execute(&plan).await;
     lab.shutdown().await;
-    let written = write_reports(&report, args.run.out.as_deref())?;
-    print_summary(&report, &written);
+    let options = RenderOptions {
+        profile: &plan.profile,
+        texts: &texts,
+    };
+    let written = write_reports(&report, args.run.out.as_deref(), options)?;
+    print_summary(&report, &written, &texts);
     Ok(if report.interrupted {
         ExitStatus::RunFailed
     } else {
@@ -285,12 +304,72 @@ fn plan_for(
     }
 }
 
+/// The report words for `--lang` and the profile's companion texts.
+fn texts_for(args: &RunArgs) -> Result<Texts, InputError> {
+    Texts::load(args.lang, &args.profile).map_err(InputError::arg)
+}
+
+/// `DIR/results.json` for a run directory, or the path itself when it names a file.
+fn results_path(path: &Path) -> PathBuf {
+    if path.is_file() {
+        path.to_path_buf()
+    } else {
+        path.join("results.json")
+    }
+}
+
+fn diff(args: DiffArgs) -> Result<ExitStatus, Failure> {
+    let texts =
+        Texts::load(args.lang, jcstar_model::profile::BUILTIN_NAME).map_err(InputError::arg)?;
+    let read = |path: &Path| {
+        jcstar_report::doc::ResultsDoc::read(&results_path(path)).map_err(InputError::arg)
+    };
+    let old = read(&args.old)?;
+    let new = read(&args.new)?;
+    let diff = jcstar_report::diff::compare(&old, &new);
+    print!("{}", jcstar_report::diff::render(&diff, &old, &new, &texts));
+    Ok(if diff.has_regressions() {
+        ExitStatus::CriteriaFailed
+    } else {
+        ExitStatus::Clean
+    })
+}
+
+fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
+    let profile = Profile::load(&args.profile)?;
+    let texts = Texts::load(args.lang, &args.profile).map_err(InputError::arg)?;
+    let json = results_path(&args.dir);
+    let dir = json.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let doc = jcstar_report::doc::ResultsDoc::read(&json).map_err(InputError::arg)?;
+    if doc.profile.name != profile.profile.name {
+        return Err(InputError::arg(format!(
+            "{} was written with profile {:?}, not {:?}; give that profile with --profile FILE",
+            json.display(),
+            doc.profile.name,
+            profile.profile.name
+        ))
+        .into());
+    }
+    let options = RenderOptions {
+        profile: &profile,
+        texts: &texts,
+    };
+    let written = jcstar_report::rerender(&dir, options).map_err(Failure::Run)?;
+    println!("{}", jcstar_report::table::render_doc(&doc, &texts));
+    println!("reports: {}", written.junit.display());
+    println!("         {}", written.html.display());
+    println!("         {}", written.checklist.display());
+    println!("         {}", written.summary.display());
+    Ok(ExitStatus::Clean)
+}
+
 fn write_reports(
     report: &RunReport,
     out: Option<&Path>,
+    options: RenderOptions<'_>,
 ) -> Result<jcstar_report::WrittenReports, Failure> {
     let dir = out.map(Path::to_path_buf).unwrap_or_else(default_out_dir);
-    jcstar_report::write_all(report, &dir)
+    jcstar_report::write_all(report, &dir, options)
         .map_err(|e| Failure::Run(format!("cannot write reports to {}: {e}", dir.display())))
 }
 
@@ -307,11 +386,15 @@ fn default_out_dir() -> PathBuf {
     dir
 }
 
-fn print_summary(report: &RunReport, written: &jcstar_report::WrittenReports) {
-    println!("\n{}", jcstar_report::table::render(report));
+fn print_summary(report: &RunReport, written: &jcstar_report::WrittenReports, texts: &Texts) {
+    match jcstar_report::doc::ResultsDoc::from_run(report) {
+        Ok(doc) => println!("\n{}", jcstar_report::table::render_doc(&doc, texts)),
+        Err(_) => println!("\n{}", jcstar_report::table::render(report)),
+    }
     if !report.intrusive.enabled {
         println!(
-            "intrusive checks skipped ({})",
+            "{} ({})",
+            texts.ui("intrusive_skipped"),
             report
                 .intrusive
                 .disabled_by
@@ -321,4 +404,7 @@ fn print_summary(report: &RunReport, written: &jcstar_report::WrittenReports) {
     }
     println!("reports: {}", written.json.display());
     println!("         {}", written.junit.display());
+    println!("         {}", written.html.display());
+    println!("         {}", written.checklist.display());
+    println!("         {}", written.summary.display());
 }

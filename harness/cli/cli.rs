@@ -17,7 +17,8 @@ Scan only devices you are authorised to test. jcstar sends traffic only to the t
 /// jcstar: JC-STAR ★1 conformance test harness for IoT devices.
 ///
 /// Probes devices on a lab LAN concurrently, maps what it finds to the 16 ★1 criteria
-/// (S1.1-01 … S1.1-16) and writes JUnit XML, JSON and a terminal summary.
+/// (S1.1-01 … S1.1-16) and writes JSON, JUnit XML, an HTML report, the self-assessment
+/// checklist (CSV), a Markdown summary and a terminal summary, in English or Japanese.
 #[derive(Debug, Parser)]
 #[command(name = "jcstar", version, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -45,6 +46,21 @@ pub enum Command {
     /// Print an inventory skeleton with every evidence field of the profile for the devices of
     /// an inventory (values already declared are kept), to fill in once.
     EvidenceTemplate(TemplateArgs),
+    /// Render junit.xml, report.html, checklist.csv and summary.md again from DIR/results.json
+    /// (e.g. in another language), and print the summary.
+    Report(ReportArgs),
+    /// Print the JSON Schema of results.json.
+    Schema,
+    /// Show which criteria changed verdict between two runs (Markdown on stdout).
+    ///
+    /// Exits 1 when a criterion got worse (a new fail, or a pass lost), 0 otherwise, so CI can
+    /// stop a firmware build whose results regressed.
+    Diff(DiffArgs),
+}
+
+/// Report language: `en` (English) or `ja` (Japanese).
+fn parse_lang(text: &str) -> Result<jcstar_report::texts::Lang, String> {
+    text.parse()
 }
 
 /// Options shared by commands that run a scan.
@@ -61,9 +77,12 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub ports: Option<String>,
-    /// Directory for results.json and junit.xml. Default: reports/<timestamp>/.
+    /// Directory for results.json, junit.xml, report.html, checklist.csv and summary.md. Default: reports/<timestamp>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Language of report.html, checklist.csv, summary.md and the terminal summary: en or ja.
+    #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
+    pub lang: jcstar_report::texts::Lang,
     /// Skip intrusive checks (credential guessing, lockout tests); the report says they were skipped.
     #[arg(long)]
     pub no_intrusive: bool,
@@ -156,6 +175,34 @@ pub fn utf8_args(
             })
         })
         .collect()
+}
+
+/// `jcstar report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run's output directory (it holds results.json), or that results.json.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Language of report.html, checklist.csv, summary.md and the terminal summary: en or ja.
+    #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
+    pub lang: jcstar_report::texts::Lang,
+    /// The profile the run used: the built-in name `jc-star-1` or a TOML file.
+    #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
+    pub profile: String,
+}
+
+/// `jcstar diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older run: its directory or its results.json.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The newer run: its directory or its results.json.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Language of the output: en or ja.
+    #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
+    pub lang: jcstar_report::texts::Lang,
 }
 
 /// Rewrites nmap's `-iL FILE` into `--input-list FILE`, which clap can parse.

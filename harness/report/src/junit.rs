@@ -6,11 +6,17 @@
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::{DeviceReport, RunReport};
+use crate::doc::{DeviceDoc, ResultsDoc};
+use crate::RunReport;
 use jcstar_model::{CriterionResult, Finding, Verdict};
 
 /// Renders the run as JUnit XML.
 pub fn render(run: &RunReport) -> std::io::Result<String> {
+    render_doc(&ResultsDoc::from_run(run)?)
+}
+
+/// Renders a results document as JUnit XML.
+pub fn render_doc(run: &ResultsDoc) -> std::io::Result<String> {
     let mut report = Report::new(format!("jcstar {}", run.profile.name));
     for device in &run.devices {
         report.add_test_suite(device_suite(run, device));
@@ -18,12 +24,12 @@ pub fn render(run: &RunReport) -> std::io::Result<String> {
     report.to_string().map_err(std::io::Error::other)
 }
 
-fn device_suite(run: &RunReport, device: &DeviceReport) -> TestSuite {
+fn device_suite(run: &ResultsDoc, device: &DeviceDoc) -> TestSuite {
     let mut suite = TestSuite::new(format!(
         "{} ({})",
         device.device.name, device.device.address
     ));
-    suite.add_property(Property::new("address", device.device.address.to_string()));
+    suite.add_property(Property::new("address", device.device.address.as_str()));
     if let Some(model) = &device.device.model {
         suite.add_property(Property::new("model", model.as_str()));
     }

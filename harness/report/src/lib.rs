@@ -1,11 +1,20 @@
-//! Run reports: the versioned JSON document, JUnit XML and the terminal summary.
+//! Run reports: the versioned JSON document, JUnit XML, the HTML report, the self-assessment
+//! checklist (CSV), a Markdown summary for CI, run-to-run diffs and the terminal summary.
 //!
-//! `results.json` follows [`SCHEMA_VERSION`]; its fields are documented on the types below and
-//! in `reports/README.md`. A change that removes or renames a field bumps the version.
+//! `results.json` follows [`SCHEMA_VERSION`]; its fields are documented on the types below, in
+//! `reports/README.md` and in the JSON Schema [`RESULTS_SCHEMA`]. A change that removes or
+//! renames a field bumps the version. Every other format is rendered from the `results.json`
+//! document ([`doc::ResultsDoc`]), so [`rerender`] reproduces them from a run directory.
 
+pub mod checklist;
+pub mod diff;
+pub mod doc;
+pub mod html;
 pub mod junit;
 pub mod readiness;
+pub mod summary;
 pub mod table;
+pub mod texts;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -19,6 +28,9 @@ use jcstar_probe::scan::{HostStats, PortResult};
 
 /// Version of the `results.json` schema.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// JSON Schema (draft 2020-12) of `results.json`, as shipped in `harness/report/schema/`.
+pub const RESULTS_SCHEMA: &str = include_str!("../schema/results.schema.json");
 
 /// The whole run, as written to `results.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -209,16 +221,70 @@ pub struct WrittenReports {
     pub json: PathBuf,
     /// `junit.xml`.
     pub junit: PathBuf,
+    /// `report.html`.
+    pub html: PathBuf,
+    /// `checklist.csv`.
+    pub checklist: PathBuf,
+    /// `summary.md`.
+    pub summary: PathBuf,
 }
 
-/// Writes `results.json` and `junit.xml` into `dir` (created if needed).
-pub fn write_all(report: &RunReport, dir: &Path) -> std::io::Result<WrittenReports> {
+/// What the rendered formats need besides the results: the profile's catalogue (evaluation
+/// types, evidence fields) and the words in the chosen language.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions<'a> {
+    /// The profile the run used.
+    pub profile: &'a jcstar_model::profile::Profile,
+    /// Report words in one language.
+    pub texts: &'a texts::Texts,
+}
+
+/// Writes `results.json`, then every format rendered from it, into `dir` (created if needed).
+pub fn write_all(
+    report: &RunReport,
+    dir: &Path,
+    options: RenderOptions<'_>,
+) -> std::io::Result<WrittenReports> {
     std::fs::create_dir_all(dir)?;
     let json = dir.join("results.json");
     let mut text = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
     text.push(b'\n');
     write_atomic(&json, &text)?;
+    let doc = doc::ResultsDoc::from_run(report)?;
+    render_into(&doc, dir, options)
+}
+
+/// Renders every format from `dir/results.json` again (e.g. in another language), leaving
+/// `results.json` itself untouched. Errors are one line naming the file.
+pub fn rerender(dir: &Path, options: RenderOptions<'_>) -> Result<WrittenReports, String> {
+    let json = dir.join("results.json");
+    let doc = doc::ResultsDoc::read(&json)?;
+    render_into(&doc, dir, options)
+        .map_err(|e| format!("cannot write reports to {}: {e}", dir.display()))
+}
+
+/// Writes `junit.xml`, `report.html`, `checklist.csv` and `summary.md` for `doc` into `dir`.
+fn render_into(
+    doc: &doc::ResultsDoc,
+    dir: &Path,
+    options: RenderOptions<'_>,
+) -> std::io::Result<WrittenReports> {
     let junit = dir.join("junit.xml");
-    write_atomic(&junit, junit::render(report)?.as_bytes())?;
-    Ok(WrittenReports { json, junit })
+    write_atomic(&junit, junit::render_doc(doc)?.as_bytes())?;
+    let html = dir.join("report.html");
+    let page = html::render(doc, options.profile, options.texts).map_err(std::io::Error::other)?;
+    write_atomic(&html, page.as_bytes())?;
+    let checklist = dir.join("checklist.csv");
+    let rows =
+        checklist::render(doc, options.profile, options.texts).map_err(std::io::Error::other)?;
+    write_atomic(&checklist, rows.as_bytes())?;
+    let summary = dir.join("summary.md");
+    write_atomic(&summary, summary::render(doc, options.texts).as_bytes())?;
+    Ok(WrittenReports {
+        json: dir.join("results.json"),
+        junit,
+        html,
+        checklist,
+        summary,
+    })
 }

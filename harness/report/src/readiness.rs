@@ -1,7 +1,7 @@
 //! The summary people read: per device, what the network tests found, what the vendor evidence
 //! covers, and one readiness verdict for the ★1 self-assessment.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use jcstar_model::profile::Profile;
 use jcstar_model::{CriterionResult, Verdict};
@@ -10,7 +10,7 @@ use jcstar_model::{CriterionResult, Verdict};
 const EVIDENCE_CHECK_PREFIX: &str = "evidence.";
 
 /// Whether a device is ready for the ★1 self-assessment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadinessVerdict {
     /// At least one criterion fails.
@@ -33,7 +33,7 @@ impl ReadinessVerdict {
 }
 
 /// Per-device counts and the readiness verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Readiness {
     /// The ★1 readiness verdict.
     pub verdict: ReadinessVerdict,
@@ -44,7 +44,7 @@ pub struct Readiness {
 }
 
 /// Verdicts of the network-tested criteria.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkCounts {
     /// Criteria that pass.
     pub pass: usize,
@@ -55,7 +55,7 @@ pub struct NetworkCounts {
 }
 
 /// State of the document-evaluated criteria.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentCounts {
     /// Criteria whose evidence fields are all declared.
     pub declared: usize,

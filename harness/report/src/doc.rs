@@ -1,0 +1,224 @@
+//! `results.json` read back: the document every report format is rendered from.
+//!
+//! A run renders its reports from the same document it writes to `results.json`, so
+//! `jcstar report DIR` re-renders exactly what the run wrote. Fields a renderer does not need
+//! (scanner statistics, raw port details) are kept as JSON values.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::readiness::Readiness;
+use crate::RunReport;
+use jcstar_model::{CriterionResult, Verdict};
+
+/// The whole `results.json` document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResultsDoc {
+    /// Always `"jcstar.results"`.
+    pub schema: String,
+    /// The schema version the document follows.
+    pub schema_version: u32,
+    /// Tool name and version that wrote it.
+    pub tool: ToolDoc,
+    /// The profile the run used.
+    pub profile: ProfileDoc,
+    /// RFC 3339 start time.
+    pub started: String,
+    /// RFC 3339 end time.
+    pub finished: String,
+    /// Wall-clock duration in milliseconds.
+    pub duration_ms: u64,
+    /// True when the run was interrupted.
+    pub interrupted: bool,
+    /// Whether intrusive checks ran.
+    pub intrusive: IntrusiveDoc,
+    /// What the scan covered.
+    pub scan: ScanDoc,
+    /// Counts over all devices.
+    pub summary: SummaryDoc,
+    /// One entry per device.
+    pub devices: Vec<DeviceDoc>,
+}
+
+/// Tool identity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolDoc {
+    /// `jcstar`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// The profile a run used.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProfileDoc {
+    /// Profile name.
+    pub name: String,
+    /// Profile title.
+    pub title: String,
+    /// Profile data version.
+    pub version: String,
+}
+
+/// Whether intrusive checks ran.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IntrusiveDoc {
+    /// True when they were allowed.
+    pub enabled: bool,
+    /// What turned them off.
+    #[serde(default)]
+    pub disabled_by: Option<String>,
+}
+
+/// What the scan covered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanDoc {
+    /// TCP ports probed, as nmap-style ranges.
+    pub tcp_ports: String,
+    /// How many TCP ports per device.
+    pub tcp_port_count: usize,
+}
+
+/// Counts over the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SummaryDoc {
+    /// Devices in the run.
+    pub devices: usize,
+    /// Devices with at least one failed criterion.
+    pub devices_failed: usize,
+    /// Device × criterion results per verdict.
+    #[serde(default)]
+    pub criteria: BTreeMap<Verdict, usize>,
+}
+
+/// One device's results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceDoc {
+    /// The device and what was declared about it.
+    pub device: DeviceInfoDoc,
+    /// Worst criterion verdict.
+    pub verdict: Verdict,
+    /// Counts and the ★1 readiness verdict.
+    pub readiness: Readiness,
+    /// What the port scan saw.
+    #[serde(default)]
+    pub ports: PortsDoc,
+    /// UDP ports probed, as written by the run.
+    #[serde(default)]
+    pub udp_ports: Vec<serde_json::Value>,
+    /// One result per criterion, in catalogue order.
+    pub criteria: Vec<CriterionResult>,
+}
+
+/// A device and its declarations (credentials are never in the document).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceInfoDoc {
+    /// Name.
+    pub name: String,
+    /// Address probed.
+    pub address: String,
+    /// Hostname the user gave.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// Declared model.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Declared services (`443/tcp`); `None` when none were declared.
+    #[serde(default)]
+    pub declared_services: Option<Vec<String>>,
+    /// Declared vendor evidence by inventory field.
+    #[serde(default)]
+    pub evidence: BTreeMap<String, EvidenceValueDoc>,
+}
+
+/// A declared evidence value: text or a list of texts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EvidenceValueDoc {
+    /// One text.
+    Text(String),
+    /// A list.
+    List(Vec<String>),
+}
+
+impl std::fmt::Display for EvidenceValueDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EvidenceValueDoc::Text(text) => f.write_str(text),
+            EvidenceValueDoc::List(items) => f.write_str(&items.join(", ")),
+        }
+    }
+}
+
+/// Port states.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PortsDoc {
+    /// Open TCP ports.
+    #[serde(default)]
+    pub open: Vec<OpenPortDoc>,
+    /// Filtered ports as ranges.
+    #[serde(default)]
+    pub filtered: String,
+    /// How many ports answered closed.
+    #[serde(default)]
+    pub closed_count: usize,
+}
+
+/// One open TCP port.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpenPortDoc {
+    /// Port number.
+    pub port: u16,
+    /// The identified service, as the scanner wrote it.
+    #[serde(default)]
+    pub service: Option<serde_json::Value>,
+}
+
+impl OpenPortDoc {
+    /// The identified service kind (`http`, `telnet`, …), if any.
+    pub fn kind(&self) -> Option<&str> {
+        self.service.as_ref()?.get("kind")?.as_str()
+    }
+}
+
+impl ResultsDoc {
+    /// The document a run writes, taken through its JSON form.
+    pub fn from_run(run: &RunReport) -> std::io::Result<ResultsDoc> {
+        let value = serde_json::to_value(run).map_err(std::io::Error::other)?;
+        serde_json::from_value(value).map_err(std::io::Error::other)
+    }
+
+    /// Reads `path` (a `results.json`); the error is one line naming the file and the fix.
+    pub fn read(path: &Path) -> Result<ResultsDoc, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read {}: {e}; give the directory of a jcstar run (it holds results.json)",
+                path.display()
+            )
+        })?;
+        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses `results.json` text, refusing other documents and newer schema versions.
+    pub fn parse(text: &str) -> Result<ResultsDoc, String> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| format!("not JSON ({e}); is this a jcstar results.json?"))?;
+        if value.get("schema").and_then(|s| s.as_str()) != Some("jcstar.results") {
+            return Err(
+                "not a jcstar results.json (no \"schema\": \"jcstar.results\")".to_string(),
+            );
+        }
+        let version = value.get("schema_version").and_then(|v| v.as_u64());
+        if version != Some(u64::from(crate::SCHEMA_VERSION)) {
+            return Err(format!(
+                "schema_version {} is not {}, the version this jcstar reads; render it with the jcstar that wrote it",
+                version.map_or("missing".to_string(), |v| v.to_string()),
+                crate::SCHEMA_VERSION
+            ));
+        }
+        serde_json::from_value(value)
+            .map_err(|e| format!("results.json does not follow schema jcstar.results 1: {e}"))
+    }
+}

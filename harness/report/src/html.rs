@@ -1,0 +1,346 @@
+//! `report.html`: one self-contained page (inline CSS, no network fetches) that a buyer reads
+//! and prints to PDF. Rendered with minijinja, which HTML-escapes every value, so device bytes
+//! (banners, page titles, names) can never become markup.
+
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+
+use crate::doc::{DeviceDoc, ResultsDoc};
+use crate::texts::{readiness_key, Texts};
+use jcstar_model::profile::Profile;
+use jcstar_model::{CriterionResult, Verdict};
+
+const TEMPLATE: &str = include_str!("../templates/report.html");
+
+#[derive(Serialize)]
+struct Page<'a> {
+    lang: &'static str,
+    t: &'a std::collections::BTreeMap<&'static str, String>,
+    profile_title: String,
+    profile_name: &'a str,
+    profile_version: &'a str,
+    tool: String,
+    started: &'a str,
+    finished: &'a str,
+    duration: String,
+    interrupted: bool,
+    intrusive: String,
+    targets: Vec<String>,
+    tcp_ports: &'a str,
+    tcp_port_count: usize,
+    legend: Vec<Cell>,
+    devices: Vec<DeviceView>,
+    summary_line: String,
+}
+
+#[derive(Serialize)]
+struct Cell {
+    id: String,
+    short: String,
+    verdict: &'static str,
+    label: String,
+    title: String,
+}
+
+#[derive(Serialize)]
+struct DeviceView {
+    anchor: String,
+    name: String,
+    address: String,
+    model: Option<String>,
+    hostname: Option<String>,
+    declared_services: String,
+    open_ports: String,
+    open_udp_ports: String,
+    declared_evidence: Vec<(String, String)>,
+    readiness_class: &'static str,
+    readiness: String,
+    counts: String,
+    grid: Vec<Cell>,
+    criteria: Vec<CriterionView>,
+}
+
+#[derive(Serialize)]
+struct CriterionView {
+    anchor: String,
+    id: String,
+    title: String,
+    text: String,
+    evaluation: String,
+    verdict: &'static str,
+    verdict_label: String,
+    meaning: String,
+    reason: String,
+    todo: String,
+    advice: Option<String>,
+    findings: Vec<FindingView>,
+}
+
+#[derive(Serialize)]
+struct FindingView {
+    verdict: &'static str,
+    verdict_label: String,
+    check: String,
+    summary: String,
+    evidence: Vec<EvidenceView>,
+}
+
+#[derive(Serialize)]
+struct EvidenceView {
+    label: String,
+    sent: Option<String>,
+    received: Option<String>,
+}
+
+/// Every `[ui]` key the template uses.
+const UI_KEYS: &[&str] = &[
+    "report_title",
+    "generated_by",
+    "scope",
+    "targets",
+    "tcp_ports",
+    "port_count",
+    "intrusive",
+    "profile",
+    "tool",
+    "started",
+    "finished",
+    "duration",
+    "interrupted",
+    "devices",
+    "device",
+    "address",
+    "model",
+    "hostname",
+    "declared_services",
+    "open_ports",
+    "open_udp_ports",
+    "declared_evidence",
+    "none",
+    "readiness",
+    "counts",
+    "criteria",
+    "criterion",
+    "verdict",
+    "reason",
+    "meaning",
+    "todo",
+    "evaluation",
+    "evidence",
+    "findings",
+    "sent",
+    "received",
+    "no_evidence",
+    "legend",
+    "grid",
+    "print_note",
+    "reason_language_note",
+];
+
+/// Renders the run as one HTML page.
+pub fn render(doc: &ResultsDoc, profile: &Profile, texts: &Texts) -> Result<String, String> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.add_template("report.html", TEMPLATE)
+        .map_err(|e| format!("report template: {e}"))?;
+    let ui: std::collections::BTreeMap<&'static str, String> = UI_KEYS
+        .iter()
+        .map(|k| (*k, texts.ui(k).to_string()))
+        .collect();
+    let intrusive = if doc.intrusive.enabled {
+        texts.ui("intrusive_on").to_string()
+    } else {
+        format!(
+            "{} ({})",
+            texts.ui("intrusive_off"),
+            doc.intrusive.disabled_by.as_deref().unwrap_or("-")
+        )
+    };
+    let page = Page {
+        lang: texts.lang().code(),
+        t: &ui,
+        profile_title: texts
+            .profile_title()
+            .unwrap_or(&doc.profile.title)
+            .to_string(),
+        profile_name: &doc.profile.name,
+        profile_version: &doc.profile.version,
+        tool: format!("{} {}", doc.tool.name, doc.tool.version),
+        started: &doc.started,
+        finished: &doc.finished,
+        duration: format!(
+            "{:.1} {}",
+            doc.duration_ms as f64 / 1000.0,
+            texts.ui("seconds")
+        ),
+        interrupted: doc.interrupted,
+        intrusive,
+        targets: doc
+            .devices
+            .iter()
+            .map(|d| format!("{} ({})", d.device.name, d.device.address))
+            .collect(),
+        tcp_ports: &doc.scan.tcp_ports,
+        tcp_port_count: doc.scan.tcp_port_count,
+        legend: Verdict::PRECEDENCE
+            .iter()
+            .map(|v| Cell {
+                id: String::new(),
+                short: texts.verdict(*v).to_string(),
+                verdict: v.as_str(),
+                label: texts.verdict(*v).to_string(),
+                title: texts.verdict_meaning(*v).to_string(),
+            })
+            .collect(),
+        devices: doc
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| device_view(i, d, profile, texts))
+            .collect(),
+        summary_line: texts.fill(
+            "ui",
+            "summary_line",
+            &[
+                ("devices", doc.summary.devices.to_string()),
+                ("failed", doc.summary.devices_failed.to_string()),
+            ],
+        ),
+    };
+    env.get_template("report.html")
+        .and_then(|t| t.render(&page))
+        .map_err(|e| format!("report template: {e}"))
+}
+
+fn device_view(index: usize, d: &DeviceDoc, profile: &Profile, texts: &Texts) -> DeviceView {
+    let anchor = format!("d{index}");
+    DeviceView {
+        name: d.device.name.clone(),
+        address: d.device.address.clone(),
+        model: d.device.model.clone(),
+        hostname: d.device.hostname.clone(),
+        declared_services: match &d.device.declared_services {
+            Some(services) if !services.is_empty() => services.join(", "),
+            _ => texts.ui("none_declared").to_string(),
+        },
+        open_ports: d
+            .ports
+            .open
+            .iter()
+            .map(|p| match p.kind() {
+                Some(kind) => format!("{} {kind}", p.port),
+                None => p.port.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        open_udp_ports: d
+            .udp_ports
+            .iter()
+            .filter(|u| u.get("state").and_then(|s| s.as_str()) == Some("open"))
+            .map(|u| {
+                let port = u.get("port").map(|p| p.to_string()).unwrap_or_default();
+                let service = u.get("service").and_then(|s| s.as_str()).unwrap_or("");
+                format!("{port} {service}")
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        declared_evidence: d
+            .device
+            .evidence
+            .iter()
+            .map(|(field, value)| (field.clone(), value.to_string()))
+            .collect(),
+        readiness_class: readiness_key(d.readiness.verdict),
+        readiness: texts.readiness(d.readiness.verdict).to_string(),
+        counts: crate::table::counts_line(&d.readiness, texts),
+        grid: d
+            .criteria
+            .iter()
+            .map(|c| Cell {
+                id: format!("{anchor}-{}", c.id),
+                short: c.id.rsplit('-').next().unwrap_or(&c.id).to_string(),
+                verdict: c.verdict.as_str(),
+                label: texts.verdict(c.verdict).to_string(),
+                title: format!(
+                    "{} {}: {}",
+                    c.id,
+                    title_of(c, profile, texts),
+                    texts.verdict(c.verdict)
+                ),
+            })
+            .collect(),
+        criteria: d
+            .criteria
+            .iter()
+            .map(|c| criterion_view(&anchor, c, profile, texts))
+            .collect(),
+        anchor,
+    }
+}
+
+/// A criterion's title in the report language: the profile texts, else the profile, else the
+/// title the run recorded.
+pub(crate) fn title_of(c: &CriterionResult, profile: &Profile, texts: &Texts) -> String {
+    let fallback = profile
+        .criteria
+        .iter()
+        .find(|p| p.id == c.id)
+        .map_or(c.title.as_str(), |p| p.title.as_str());
+    texts.criterion_title(&c.id, fallback).to_string()
+}
+
+fn criterion_view(
+    anchor: &str,
+    c: &CriterionResult,
+    profile: &Profile,
+    texts: &Texts,
+) -> CriterionView {
+    let spec = profile.criteria.iter().find(|p| p.id == c.id);
+    let advice = match c.verdict {
+        Verdict::Pass | Verdict::NotApplicable | Verdict::Declared => None,
+        _ => texts.criterion_advice(&c.id).map(str::to_string),
+    };
+    CriterionView {
+        anchor: format!("{anchor}-{}", c.id),
+        id: c.id.clone(),
+        title: title_of(c, profile, texts),
+        text: spec
+            .map(|s| texts.criterion_text(&c.id, &s.text).to_string())
+            .unwrap_or_default(),
+        evaluation: spec
+            .map(|s| {
+                let words = texts.evaluation(s.evaluation);
+                if s.evaluation_confirmed {
+                    words.to_string()
+                } else {
+                    format!("{words} (?)")
+                }
+            })
+            .unwrap_or_default(),
+        verdict: c.verdict.as_str(),
+        verdict_label: texts.verdict(c.verdict).to_string(),
+        meaning: texts.verdict_meaning(c.verdict).to_string(),
+        reason: c.reason.clone(),
+        todo: texts.verdict_todo(c.verdict).to_string(),
+        advice,
+        findings: c
+            .findings
+            .iter()
+            .map(|f| FindingView {
+                verdict: f.verdict.as_str(),
+                verdict_label: texts.verdict(f.verdict).to_string(),
+                check: f.check.clone(),
+                summary: f.summary.clone(),
+                evidence: f
+                    .evidence
+                    .iter()
+                    .map(|e| EvidenceView {
+                        label: e.label.clone(),
+                        sent: e.sent.clone(),
+                        received: e.received.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
