@@ -56,7 +56,7 @@ fn demo_reports_udp_ports_and_their_verdicts() {
     assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("1900/udp ssdp, 49152/tcp http, 1161/udp snmp"),
+        stdout.contains("1900/udp ssdp, 5351/udp nat-pmp, 49152/tcp http, 1161/udp snmp"),
         "{stdout}"
     );
     let results = results(&out_dir);
@@ -72,13 +72,25 @@ fn demo_reports_udp_ports_and_their_verdicts() {
             (5683, state("coap"), state("closed")),
             (5353, state("mdns"), state("closed")),
             (3702, state("ws-discovery"), state("closed")),
+            (5351, state("nat-pmp"), state("open")),
         ]
     );
     let s01 = criterion(router, "S1.1-01");
     assert_eq!(s01["verdict"], "fail");
     assert!(checks(s01).contains(&pair("udp.upnp_control_unauthenticated", "fail")));
     let s13 = criterion(router, "S1.1-13");
-    assert_eq!(checks(s13), [pair("udp.undeclared_ssdp", "warn")]);
+    // Undeclared SSDP and NAT-PMP, gateway services any LAN host can use: warn, not fail.
+    assert_eq!(
+        checks(s13),
+        [
+            pair("udp.undeclared_ssdp", "warn"),
+            pair("udp.undeclared_nat_pmp", "warn")
+        ]
+    );
+    assert!(
+        finding_text(s13).contains("external address 203.0.113.7"),
+        "{s13}"
+    );
     assert_eq!(s13["verdict"], "warn", "{s13}");
 
     // The identity check judges the UDP sightings: the router's model is seen in its UPnP

@@ -109,6 +109,17 @@ pub fn judge(
                         "UPnP/SSDP answers on {name}, which the vendor does not declare{disclosed}"
                     ),
                 )
+            } else if d.port.service == discovery::natpmp::SERVICE {
+                // A gateway's port-mapping service, like UPnP IGD: expected on routers, but
+                // any LAN host can open ports with it, so it must be declared.
+                Finding::new(
+                    "udp.undeclared_nat_pmp",
+                    S13,
+                    Verdict::Warn,
+                    format!(
+                        "NAT-PMP/PCP answers on {name}, which the vendor does not declare{disclosed}"
+                    ),
+                )
             } else {
                 Finding::new(
                     "udp.undeclared_service",

@@ -38,15 +38,15 @@ use UdpState::{Closed, NoAnswer, Open};
 #[tokio::test]
 async fn udp_port_states_are_exact() {
     let lab = start_lab(60).await;
-    let expected: [(u8, [UdpState; 5]); 6] = [
-        // host: snmp 1161, ssdp 1900, coap 5683, mdns 5353, ws-discovery 3702
-        (21, [Open, Open, Closed, Closed, Closed]),
-        (22, [Closed, Open, Closed, Open, Closed]),
-        (23, [Closed, Closed, Open, Closed, NoAnswer]),
-        (24, [Closed, Closed, Closed, Open, Open]),
-        (25, [Closed, Open, Closed, Closed, Closed]),
+    let expected: [(u8, [UdpState; 6]); 6] = [
+        // host: snmp 1161, ssdp 1900, coap 5683, mdns 5353, ws-discovery 3702, nat-pmp 5351
+        (21, [Open, Open, Closed, Closed, Closed, Open]),
+        (22, [Closed, Open, Closed, Open, Closed, Closed]),
+        (23, [Closed, Closed, Open, Closed, NoAnswer, Closed]),
+        (24, [Closed, Closed, Closed, Open, Open, Closed]),
+        (25, [Closed, Open, Closed, Closed, Closed, Closed]),
         // A TCP-only persona: nothing answers on UDP.
-        (1, [Closed, Closed, Closed, Closed, Closed]),
+        (1, [Closed, Closed, Closed, Closed, Closed, Closed]),
     ];
     for (host, states) in expected {
         let started = Instant::now();
@@ -61,6 +61,7 @@ async fn udp_port_states_are_exact() {
             (5683, "coap"),
             (5353, "mdns"),
             (3702, "ws-discovery"),
+            (5351, "nat-pmp"),
         ]
         .iter()
         .zip(states)

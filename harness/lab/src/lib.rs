@@ -386,6 +386,7 @@ async fn serve_connection(stream: TcpStream, handler: Arc<Handler>, limits: Arc<
                 | Protocol::Coap(_)
                 | Protocol::Mdns(_)
                 | Protocol::WsDiscovery(_)
+                | Protocol::NatPmp(_)
                 | Protocol::SilentUdp,
             ) => {}
             Handler::Guarded(page, state) => guarded::serve(stream, page, state, limits).await,
@@ -435,6 +436,12 @@ fn serve_udp(
                 wsd::answer(d, local, onvif)
             }));
         }
+        Protocol::NatPmp(external) => {
+            let external = *external;
+            tasks.spawn(udp::serve(socket, move |d, _, _| {
+                udp::nat_pmp_answer(d, external)
+            }));
+        }
         _ => {
             tasks.spawn(udp::serve_silent(socket));
         }
@@ -445,7 +452,7 @@ fn serve_udp(
 pub fn is_udp_kind(kind: &str) -> bool {
     matches!(
         kind,
-        "snmp" | "ssdp" | "coap" | "mdns" | "ws-discovery" | "udp"
+        "snmp" | "ssdp" | "coap" | "mdns" | "ws-discovery" | "nat-pmp" | "udp"
     )
 }
 

@@ -83,6 +83,8 @@ pub(crate) enum Protocol {
     Mdns(&'static [MdnsService]),
     /// A WS-Discovery target service on UDP.
     WsDiscovery(Onvif),
+    /// A NAT-PMP server on UDP handing out this external address.
+    NatPmp([u8; 4]),
     /// A bound UDP port that never answers.
     SilentUdp,
 }
@@ -112,6 +114,7 @@ impl Protocol {
             Protocol::Coap(_) => "coap",
             Protocol::Mdns(_) => "mdns",
             Protocol::WsDiscovery(_) => "ws-discovery",
+            Protocol::NatPmp(_) => "nat-pmp",
             Protocol::SilentUdp => "udp",
         }
     }
@@ -125,6 +128,7 @@ impl Protocol {
                 | Protocol::Coap(_)
                 | Protocol::Mdns(_)
                 | Protocol::WsDiscovery(_)
+                | Protocol::NatPmp(_)
                 | Protocol::SilentUdp
         )
     }
@@ -668,6 +672,12 @@ pub(crate) const PERSONAS: &[Persona] = &[
                 port: 1900,
                 declared: false,
                 protocol: Protocol::Ssdp(&ROUTER_UPNP),
+            },
+            // NAT-PMP on the gateway, undeclared: S1.1-13 warns, as for SSDP.
+            Service {
+                port: 5351,
+                declared: false,
+                protocol: Protocol::NatPmp([203, 0, 113, 7]),
             },
             Service {
                 port: 49152,

@@ -36,3 +36,14 @@ where
 pub(crate) async fn serve_silent(socket: Arc<UdpSocket>) {
     serve(socket, |_, _, _| None).await;
 }
+
+/// The NAT-PMP (RFC 6886 section 3.2) answer to an external-address request (version 0,
+/// opcode 0): result 0, seconds since start 0, `external`; nothing for anything else.
+pub(crate) fn nat_pmp_answer(request: &[u8], external: [u8; 4]) -> Option<Vec<u8>> {
+    if request != [0, 0] {
+        return None;
+    }
+    let mut reply = vec![0, 128, 0, 0, 0, 0, 0, 0];
+    reply.extend_from_slice(&external);
+    Some(reply)
+}

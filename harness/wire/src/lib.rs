@@ -8,6 +8,7 @@ pub mod digest;
 pub mod ftp;
 pub mod http;
 pub mod mqtt;
+pub mod natpmp;
 pub mod product;
 pub mod ssh;
 pub mod telnet;

@@ -5,6 +5,8 @@
 #   5000/tcp  miniupnpd HTTP: the device description (serial number disclosed) and the IGD
 #             control, which answers GetExternalIPAddress without any authentication (UPnP
 #             IGD has none): an S1.1-01 failure
+#   5351/udp  miniupnpd NAT-PMP/PCP: hands out the external address to any LAN host (declared
+#             in targets/lab.toml; an undeclared one warns, as SSDP does)
 #   5353/udp  avahi-daemon (no D-Bus), advertising the web UI as _http._tcp with TXT model= and
 #             fw=; answers unicast ("legacy unicast") DNS-SD queries from the LAN
 #   (ephemeral)/udp  miniupnpd's NOTIFY sender socket; recorded as a side socket, not a service
@@ -36,7 +38,7 @@ persona_upnp() {
 ext_ifname=wan0
 listening_ip=eth0
 http_port=$UPNP_HTTP_PORT
-enable_natpmp=no
+enable_natpmp=yes
 enable_upnp=yes
 secure_mode=yes
 system_uptime=yes
@@ -94,6 +96,8 @@ CONF
 
     gt tcp_open "device=$UPNP_NAME" "port=$UPNP_HTTP_PORT" service=http daemon=miniupnpd \
         "note=UPnP description and IGD control"
+    gt udp_open "device=$UPNP_NAME" "port=5351" service=nat-pmp daemon=miniupnpd \
+        "note=NAT-PMP/PCP, declared in targets/lab.toml"
     gt udp_open "device=$UPNP_NAME" "port=$UPNP_SSDP_PORT" service=ssdp daemon=miniupnpd \
         "location=http://$ip:$UPNP_HTTP_PORT/rootDesc.xml" "model_number=$UPNP_MODEL_NUMBER" \
         "serial=$UPNP_SERIAL" "igd_control=http://$ip:$UPNP_HTTP_PORT/ctl/IPConn"
@@ -104,10 +108,11 @@ persona_upnp_ready() {
     wait_listen "$ns" tcp '*' "$UPNP_HTTP_PORT"
     wait_listen "$ns" udp '*' "$UPNP_SSDP_PORT"
     wait_listen "$ns" udp '*' "$UPNP_MDNS_PORT"
+    wait_listen "$ns" udp '*' 5351
     # The NOTIFY sender: bound to the LAN address on an ephemeral port, never a service.
     local tries=50 sides=
     while ((tries-- > 0)) && [[ -z $sides ]]; do
-        sides=$(nsx "$ns" ss -Hlun "( src $ip )" | awk '{print $4}' | sed 's/.*://')
+        sides=$(nsx "$ns" ss -Hlun "( src $ip )" | awk '{print $4}' | sed 's/.*://' | grep -vx 5351)
         [[ -n $sides ]] || sleep 0.1
     done
     for side in $sides; do

@@ -15,6 +15,8 @@ pub mod service {
     pub const MDNS: &str = "mdns";
     /// WS-Discovery (ONVIF).
     pub const WS_DISCOVERY: &str = "ws-discovery";
+    /// NAT-PMP / PCP (port mapping on gateways).
+    pub const NAT_PMP: &str = "nat-pmp";
 }
 
 /// UDP discovery settings (S1.1-13, S1.1-10, S1.1-01); durations in milliseconds.
@@ -33,6 +35,8 @@ pub struct UdpSettings {
     pub mdns_ports: Vec<u16>,
     /// Ports asked with a WS-Discovery Probe.
     pub ws_discovery_ports: Vec<u16>,
+    /// Ports asked with a NAT-PMP external-address request (PCP servers answer it too).
+    pub nat_pmp_ports: Vec<u16>,
     /// How long each attempt waits for an answer.
     pub attempt_timeout_ms: u64,
     /// How many times a request is sent before the port counts as not answering (UDP loss).
@@ -58,6 +62,7 @@ impl Default for UdpSettings {
             coap_ports: vec![5683],
             mdns_ports: vec![5353],
             ws_discovery_ports: vec![3702],
+            nat_pmp_ports: vec![5351],
             attempt_timeout_ms: 1500,
             attempts: 2,
             max_datagram_bytes: 9000,
@@ -112,6 +117,7 @@ impl UdpSettings {
             (service::COAP, self.coap_ports.as_slice()),
             (service::MDNS, self.mdns_ports.as_slice()),
             (service::WS_DISCOVERY, self.ws_discovery_ports.as_slice()),
+            (service::NAT_PMP, self.nat_pmp_ports.as_slice()),
         ]
         .into_iter()
     }

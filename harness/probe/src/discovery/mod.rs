@@ -5,6 +5,7 @@
 
 pub mod coap;
 pub mod mdns;
+pub mod natpmp;
 pub mod snmp;
 pub mod ssdp;
 pub mod upnp;
@@ -136,6 +137,7 @@ async fn probe_one(service: &str, address: SocketAddr, settings: &UdpSettings) -
         coap::SERVICE => coap::probe(address, settings).await,
         mdns::SERVICE => mdns::probe(address, settings).await,
         wsd::SERVICE => wsd::probe(address, settings).await,
+        natpmp::SERVICE => natpmp::probe(address, settings).await,
         _ => Discovered::state(
             address.port(),
             service,
