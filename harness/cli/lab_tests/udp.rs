@@ -178,6 +178,7 @@ async fn weak_upnp_router_fails_s1_1_13_and_its_igd_fails_s1_1_01() {
         [
             (s13.clone(), "udp.undeclared_service", Verdict::Fail),
             (s13.clone(), "udp.undeclared_ssdp", Verdict::Warn),
+            (s13.clone(), "udp.undeclared_nat_pmp", Verdict::Warn),
             (
                 "S1.1-01".to_string(),
                 "udp.upnp_control_unauthenticated",
@@ -249,7 +250,8 @@ async fn weak_upnp_router_fails_s1_1_13_and_its_igd_fails_s1_1_01() {
             (1900, Open),
             (5683, Closed),
             (5353, Closed),
-            (3702, Closed)
+            (3702, Closed),
+            (5351, Open),
         ]
     );
 }
