@@ -145,6 +145,7 @@ mod tests {
                 ("coap", vec![5683]),
                 ("mdns", vec![5353]),
                 ("ws-discovery", vec![3702]),
+                ("nat-pmp", vec![5351]),
             ]
         );
         assert!(profile.check_enabled(crate::profile::CheckId::UdpServices));
