@@ -643,15 +643,16 @@ mod tests {
             .iter()
             .map(|l| l.local_addr().unwrap().port())
             .collect();
-        let closed = (0..n)
-            .map(|_| {
-                TcpListener::bind(SocketAddr::new(ip, 0))
-                    .unwrap()
-                    .local_addr()
-                    .unwrap()
-                    .port()
-            })
+        // Held together, then released: n distinct free ports (one at a time, the kernel may
+        // hand the same released port out again).
+        let held: Vec<TcpListener> = (0..n)
+            .map(|_| TcpListener::bind(SocketAddr::new(ip, 0)).unwrap())
             .collect();
+        let closed = held
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect();
+        drop(held);
         (listeners, open, closed)
     }
 

@@ -140,7 +140,10 @@ fn extension(buf: &mut Vec<u8>, kind: u16, body: &[u8]) {
     buf.extend_from_slice(body);
 }
 
+/// A list of 16-bit values behind a 1- or 2-byte length, cut to what that length can say.
 fn u16_list(values: &[u16], length_bytes: usize) -> Vec<u8> {
+    let max = if length_bytes == 1 { 127 } else { 32_767 };
+    let values = &values[..values.len().min(max)];
     let mut body = Vec::with_capacity(values.len() * 2 + 2);
     if length_bytes == 1 {
         body.push((values.len() * 2) as u8);
@@ -194,9 +197,10 @@ pub fn client_hello(hello: &Hello<'_>) -> Vec<u8> {
             extension(&mut ext, 0x0033, &[0, 0]);
         }
         // RFC 7685 padding keeps the hello out of the 256–511 byte range some servers choke on.
+        // The padding extension's own 4 bytes may already carry a 509–511 byte hello past 512.
         let unpadded = 4 + body.len() + 2 + ext.len();
         if (256..512).contains(&unpadded) {
-            let pad = 512 - unpadded - 4;
+            let pad = 508usize.saturating_sub(unpadded);
             extension(&mut ext, 0x0015, &vec![0u8; pad]);
         }
         push_u16(&mut body, ext.len());
@@ -223,6 +227,43 @@ pub fn client_hello(hello: &Hello<'_>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every suite count a scan can reach builds a hello whose lengths add up (tls-parser reads
+    /// it back), including the counts that land a hello at 509–511 bytes before padding, where
+    /// the padding arithmetic once underflowed.
+    #[test]
+    fn any_suite_count_builds_a_consistent_hello() {
+        let all: Vec<u16> = legacy_suites();
+        for version in [
+            Version::Ssl3,
+            Version::Tls10,
+            Version::Tls12,
+            Version::Tls13,
+        ] {
+            for count in 0..=all.len() {
+                let record = client_hello(&Hello {
+                    version,
+                    suites: &all[..count],
+                    groups: &[0x001d, 0x0017],
+                });
+                let (rest, parsed) =
+                    tls_parser::parse_tls_plaintext(&record).expect("a parsable record");
+                assert!(rest.is_empty(), "{version:?} {count}");
+                let Some(tls_parser::TlsMessage::Handshake(
+                    tls_parser::TlsMessageHandshake::ClientHello(hello),
+                )) = parsed.msg.first()
+                else {
+                    panic!("{version:?} {count}: not a ClientHello");
+                };
+                let scsv = usize::from(!matches!(version, Version::Ssl3 | Version::Tls13));
+                assert_eq!(hello.ciphers.len(), count + scsv, "{version:?} {count}");
+                assert!(
+                    !(256..512).contains(&record.len().saturating_sub(5))
+                        || version == Version::Ssl3
+                );
+            }
+        }
+    }
 
     #[test]
     fn registry_covers_legacy_classes() {
