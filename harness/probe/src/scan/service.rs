@@ -49,7 +49,7 @@ impl Probe {
             Probe::Null => Vec::new(),
             Probe::Http => b"GET / HTTP/1.0\r\n\r\n".to_vec(),
             Probe::Rtsp => b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n".to_vec(),
-            Probe::Tls => tls_client_hello(),
+            Probe::Tls => jcstar_wire::tls::hello::identification_hello(),
             Probe::Mqtt => mqtt_connect(),
         }
     }
@@ -205,7 +205,7 @@ pub(crate) fn escape_banner(bytes: &[u8]) -> String {
 }
 
 /// Non-cryptographic random bytes (std's per-process random hash keys):
-/// enough for a throwaway key share and client id.
+/// enough for a throwaway MQTT client id.
 fn random_bytes(out: &mut [u8]) {
     let state = std::collections::hash_map::RandomState::new();
     let nanos = std::time::SystemTime::now()
@@ -219,87 +219,6 @@ fn random_bytes(out: &mut [u8]) {
         let word = h.finish().to_le_bytes();
         chunk.copy_from_slice(&word[..chunk.len()]);
     }
-}
-
-fn push_u16(buf: &mut Vec<u8>, v: usize) {
-    buf.extend_from_slice(&(v as u16).to_be_bytes());
-}
-
-fn push_u24(buf: &mut Vec<u8>, v: usize) {
-    buf.extend_from_slice(&(v as u32).to_be_bytes()[1..]);
-}
-
-/// One TLS extension: type, length, body.
-fn extension(buf: &mut Vec<u8>, kind: u16, body: &[u8]) {
-    buf.extend_from_slice(&kind.to_be_bytes());
-    push_u16(buf, body.len());
-    buf.extend_from_slice(body);
-}
-
-/// A TLS ClientHello acceptable to TLS 1.2 and TLS 1.3-only servers: modern
-/// suites, supported_versions 1.3/1.2, x25519/secp256r1 groups, common
-/// signature schemes and an x25519 key share (random bytes: the handshake is
-/// never finished, only the server's first answer matters).
-pub(crate) fn tls_client_hello() -> Vec<u8> {
-    const SUITES: [u16; 14] = [
-        0x1301, 0x1302, 0x1303, // TLS 1.3 AEADs
-        0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, // ECDHE GCM / ChaCha
-        0xc013, 0xc014, 0x009c, 0x009d, 0x002f, // legacy CBC / RSA
-    ];
-    const SIG_ALGS: [u16; 9] = [
-        0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601, 0x0807,
-    ];
-
-    let mut random = [0u8; 64];
-    random_bytes(&mut random);
-
-    let mut exts = Vec::with_capacity(160);
-    extension(&mut exts, 0x002b, &[4, 0x03, 0x04, 0x03, 0x03]); // supported_versions
-    extension(
-        &mut exts,
-        0x000a,
-        &[0, 6, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18],
-    ); // groups
-    let mut sigs = Vec::with_capacity(2 + SIG_ALGS.len() * 2);
-    push_u16(&mut sigs, SIG_ALGS.len() * 2);
-    for s in SIG_ALGS {
-        sigs.extend_from_slice(&s.to_be_bytes());
-    }
-    extension(&mut exts, 0x000d, &sigs); // signature_algorithms
-    extension(&mut exts, 0x000b, &[1, 0]); // ec_point_formats: uncompressed
-    extension(&mut exts, 0x0017, &[]); // extended_master_secret
-    extension(&mut exts, 0xff01, &[0]); // renegotiation_info
-    extension(&mut exts, 0x002d, &[1, 1]); // psk_key_exchange_modes: psk_dhe_ke
-    let mut share = Vec::with_capacity(38);
-    push_u16(&mut share, 36);
-    share.extend_from_slice(&[0x00, 0x1d, 0x00, 0x20]);
-    share.extend_from_slice(&random[32..64]);
-    extension(&mut exts, 0x0033, &share); // key_share: x25519
-
-    let mut hello = Vec::with_capacity(256);
-    hello.extend_from_slice(&[0x03, 0x03]);
-    hello.extend_from_slice(&random[..32]);
-    hello.push(32);
-    // Legacy session id (middlebox compatibility mode): reuse the random.
-    hello.extend_from_slice(&random[..32]);
-    push_u16(&mut hello, SUITES.len() * 2);
-    for s in SUITES {
-        hello.extend_from_slice(&s.to_be_bytes());
-    }
-    hello.extend_from_slice(&[1, 0]); // compression: null
-    push_u16(&mut hello, exts.len());
-    hello.extend_from_slice(&exts);
-
-    let mut handshake = Vec::with_capacity(hello.len() + 4);
-    handshake.push(0x01); // client_hello
-    push_u24(&mut handshake, hello.len());
-    handshake.extend_from_slice(&hello);
-
-    let mut record = Vec::with_capacity(handshake.len() + 5);
-    record.extend_from_slice(&[0x16, 0x03, 0x01]);
-    push_u16(&mut record, handshake.len());
-    record.extend_from_slice(&handshake);
-    record
 }
 
 /// An MQTT 3.1.1 CONNECT with a clean session and a random client id.
@@ -598,19 +517,6 @@ mod tests {
         let escaped = escape_banner(&[0u8; 1000]);
         assert_eq!(escaped.len(), BANNER_CHARS);
         assert!(escaped.ends_with("\\x00"));
-    }
-
-    #[test]
-    fn client_hello_lengths_are_consistent() {
-        let hello = tls_client_hello();
-        assert_eq!(&hello[..3], &[0x16, 0x03, 0x01]);
-        let record_len = usize::from(u16::from_be_bytes([hello[3], hello[4]]));
-        assert_eq!(record_len, hello.len() - 5);
-        assert_eq!(hello[5], 0x01);
-        let hs_len =
-            (usize::from(hello[6]) << 16) | (usize::from(hello[7]) << 8) | usize::from(hello[8]);
-        assert_eq!(hs_len, hello.len() - 9);
-        assert_ne!(tls_client_hello()[11..43], hello[11..43], "fresh random");
     }
 
     #[test]

@@ -159,31 +159,16 @@ fn u16_list(values: &[u16], length_bytes: usize) -> Vec<u8> {
 /// Builds the ClientHello record. Never offers the fallback SCSV; SSLv3 hellos carry no
 /// extensions (SSLv3 servers may reject them).
 pub fn client_hello(hello: &Hello<'_>) -> Vec<u8> {
-    let mut random = [0u8; 32];
-    let mut session_id = [0u8; 32];
-    let rng = SystemRandom::new();
-    // A failing system RNG leaves zeros, which servers accept just the same.
-    let _ = rng.fill(&mut random);
-    let _ = rng.fill(&mut session_id);
-
     let legacy_version = match hello.version {
-        Version::Tls13 => Version::Tls12.wire(),
-        v => v.wire(),
+        Version::Tls13 => Version::Tls12,
+        v => v,
     };
-    let mut body = Vec::with_capacity(1024);
-    body.extend_from_slice(&legacy_version.to_be_bytes());
-    body.extend_from_slice(&random);
-    body.push(32);
-    body.extend_from_slice(&session_id);
     let mut suites: Vec<u16> = hello.suites.to_vec();
     if hello.version != Version::Ssl3 && hello.version != Version::Tls13 {
         // TLS_EMPTY_RENEGOTIATION_INFO_SCSV: some servers insist on secure renegotiation.
         suites.push(0x00ff);
     }
-    body.extend_from_slice(&u16_list(&suites, 2));
-    body.extend_from_slice(&[1, 0]);
-
-    if hello.version != Version::Ssl3 {
+    let extensions = (hello.version != Version::Ssl3).then(|| {
         let mut ext = Vec::with_capacity(256);
         if !hello.groups.is_empty() {
             extension(&mut ext, 0x000a, &u16_list(hello.groups, 2));
@@ -196,6 +181,79 @@ pub fn client_hello(hello: &Hello<'_>) -> Vec<u8> {
             extension(&mut ext, 0x002d, &[1, 1]);
             extension(&mut ext, 0x0033, &[0, 0]);
         }
+        ext
+    });
+    let record_version = match hello.version {
+        Version::Ssl3 => Version::Ssl3,
+        _ => Version::Tls10,
+    };
+    assemble(record_version, legacy_version, &suites, extensions)
+}
+
+/// Suites of the identification hello: TLS 1.3's, ECDHE with GCM/ChaCha, then the CBC and
+/// RSA key-exchange suites old firmware still needs.
+const IDENTIFICATION_SUITES: [u16; 14] = [
+    0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c,
+    0x009d, 0x002f,
+];
+
+/// A ClientHello any TLS 1.2 or TLS 1.3-only server answers with a ServerHello: it offers
+/// both versions, modern and common legacy suites, and an x25519 key share (random bytes:
+/// the handshake is never finished, only the server's first answer matters). Service
+/// identification sends it to learn whether a port speaks TLS at all.
+pub fn identification_hello() -> Vec<u8> {
+    let mut key = [0u8; 32];
+    // A failing system RNG leaves zeros, which servers accept just the same.
+    let _ = SystemRandom::new().fill(&mut key);
+    let mut ext = Vec::with_capacity(256);
+    extension(
+        &mut ext,
+        0x002b,
+        &u16_list(&[Version::Tls13.wire(), Version::Tls12.wire()], 1),
+    );
+    extension(&mut ext, 0x000a, &u16_list(&[0x001d, 0x0017, 0x0018], 2));
+    extension(&mut ext, 0x000b, &[1, 0]);
+    extension(&mut ext, 0x000d, &u16_list(SIGNATURE_SCHEMES, 2));
+    extension(&mut ext, 0x0017, &[]);
+    extension(&mut ext, 0xff01, &[0]);
+    extension(&mut ext, 0x002d, &[1, 1]);
+    let mut share = Vec::with_capacity(38);
+    push_u16(&mut share, 36);
+    share.extend_from_slice(&[0x00, 0x1d, 0x00, 0x20]);
+    share.extend_from_slice(&key);
+    extension(&mut ext, 0x0033, &share);
+    assemble(
+        Version::Tls10,
+        Version::Tls12,
+        &IDENTIFICATION_SUITES,
+        Some(ext),
+    )
+}
+
+/// Wraps a hello body (fresh random and session id, `suites`, null compression and the
+/// extension block, padded per RFC 7685) in a handshake message and a record.
+fn assemble(
+    record_version: Version,
+    legacy_version: Version,
+    suites: &[u16],
+    extensions: Option<Vec<u8>>,
+) -> Vec<u8> {
+    let mut random = [0u8; 32];
+    let mut session_id = [0u8; 32];
+    let rng = SystemRandom::new();
+    // A failing system RNG leaves zeros, which servers accept just the same.
+    let _ = rng.fill(&mut random);
+    let _ = rng.fill(&mut session_id);
+
+    let mut body = Vec::with_capacity(1024);
+    body.extend_from_slice(&legacy_version.wire().to_be_bytes());
+    body.extend_from_slice(&random);
+    body.push(32);
+    body.extend_from_slice(&session_id);
+    body.extend_from_slice(&u16_list(suites, 2));
+    body.extend_from_slice(&[1, 0]);
+
+    if let Some(mut ext) = extensions {
         // RFC 7685 padding keeps the hello out of the 256–511 byte range some servers choke on.
         // The padding extension's own 4 bytes may already carry a 509–511 byte hello past 512.
         let unpadded = 4 + body.len() + 2 + ext.len();
@@ -212,13 +270,9 @@ pub fn client_hello(hello: &Hello<'_>) -> Vec<u8> {
     handshake.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
     handshake.extend_from_slice(&body);
 
-    let record_version = match hello.version {
-        Version::Ssl3 => 0x0300u16,
-        _ => 0x0301,
-    };
     let mut record = Vec::with_capacity(handshake.len() + 5);
     record.push(22);
-    record.extend_from_slice(&record_version.to_be_bytes());
+    record.extend_from_slice(&record_version.wire().to_be_bytes());
     push_u16(&mut record, handshake.len());
     record.extend_from_slice(&handshake);
     record
@@ -311,5 +365,39 @@ mod tests {
             assert_eq!(ch.version.0, expected);
             assert!(!(256..512).contains(&(record.len() - 5)));
         }
+    }
+
+    /// The identification hello offers TLS 1.3 and 1.2 with an x25519 key share, parses back,
+    /// and carries a fresh random each time.
+    #[test]
+    fn identification_hello_offers_both_versions() {
+        let record = identification_hello();
+        let (rest, plain) = tls_parser::parse_tls_plaintext(&record).expect("parses");
+        assert!(rest.is_empty());
+        let Some(tls_parser::TlsMessage::Handshake(tls_parser::TlsMessageHandshake::ClientHello(
+            ch,
+        ))) = plain.msg.first()
+        else {
+            panic!("not a ClientHello");
+        };
+        assert_eq!(ch.version.0, 0x0303);
+        assert_eq!(ch.ciphers.len(), IDENTIFICATION_SUITES.len());
+        let (_, exts) = tls_parser::parse_tls_client_hello_extensions(ch.ext.unwrap_or_default())
+            .expect("extensions parse");
+        assert!(exts.iter().any(|e| matches!(
+            e,
+            tls_parser::TlsExtension::SupportedVersions(v)
+                if v.iter().map(|v| v.0).collect::<Vec<_>>() == [0x0304, 0x0303]
+        )));
+        assert!(exts.iter().any(|e| matches!(
+            e,
+            tls_parser::TlsExtension::KeyShare(share) if share.len() == 38
+        )));
+        assert!(!(256..512).contains(&(record.len() - 5)));
+        assert_ne!(
+            identification_hello()[11..43],
+            record[11..43],
+            "fresh random"
+        );
     }
 }
