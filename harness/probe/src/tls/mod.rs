@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 pub use cert::CertFacts;
-use flight::{KeyExchange, Outcome, ServerFlight};
+use flight::{Failure, KeyExchange, Outcome, ServerFlight};
 pub use hello::Version;
 use hello::{client_hello, Hello, GROUPS, TLS13_SUITES};
 
@@ -90,19 +90,19 @@ struct Prober {
 impl Prober {
     async fn handshake(&self, hello: &Hello<'_>) -> Outcome {
         if Instant::now() >= self.deadline {
-            return Outcome::Failed(format!(
+            return Outcome::Failed(Failure::Exchange(format!(
                 "port deadline of {} s reached",
                 self.limits.port_deadline.as_secs()
-            ));
+            )));
         }
         if self.used.fetch_add(1, Ordering::SeqCst) >= self.limits.max_handshakes {
-            return Outcome::Failed(format!(
+            return Outcome::Failed(Failure::Exchange(format!(
                 "handshake cap of {} reached",
                 self.limits.max_handshakes
-            ));
+            )));
         }
         let Ok(_permit) = self.host.acquire().await else {
-            return Outcome::Failed("host permits closed".to_string());
+            return Outcome::Failed(Failure::Exchange("host permits closed".to_string()));
         };
         let left = self.deadline.saturating_duration_since(Instant::now());
         let record = client_hello(hello);
@@ -207,7 +207,7 @@ async fn group_accepted(
                 .and_then(|p| flight::key_exchange(p, false))
                 == Some(KeyExchange::NamedGroup(group))),
         Outcome::Refused(_) => Ok(false),
-        Outcome::Failed(reason) => Err(reason),
+        Outcome::Failed(reason) => Err(reason.to_string()),
     }
 }
 

@@ -202,4 +202,26 @@ mod tests {
         assert!(analyse(b"\x30\x82\x01", chrono::Utc::now()).is_none());
         assert!(analyse(&[0u8; 300], chrono::Utc::now()).is_none());
     }
+
+    proptest::proptest! {
+        /// A real certificate with any bytes overwritten, cut short or extended parses to
+        /// facts or to `None`, never to a panic.
+        #[test]
+        fn damaged_certificates_never_panic(
+            edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 0..8),
+            cut in proptest::prelude::any::<usize>(),
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..16),
+        ) {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+            let params = rcgen::CertificateParams::new(vec!["dev.lab".to_string()]).unwrap();
+            let mut der = params.self_signed(&key).unwrap().der().to_vec();
+            for (at, byte) in edits {
+                let len = der.len();
+                der[at % len] = byte;
+            }
+            der.truncate(cut % (der.len() + 1));
+            der.extend_from_slice(&tail);
+            let _ = analyse(&der, chrono::Utc::now());
+        }
+    }
 }

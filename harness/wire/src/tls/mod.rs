@@ -1,4 +1,5 @@
-//! TLS: ClientHello construction and certificate analysis.
+//! TLS: ClientHello construction, server-flight parsing and certificate analysis.
 
 pub mod cert;
+pub mod flight;
 pub mod hello;
