@@ -10,6 +10,7 @@ pub mod http;
 pub mod mqtt;
 pub mod natpmp;
 pub mod product;
+pub mod snmp;
 pub mod ssh;
 pub mod telnet;
 pub mod tls;

@@ -5,59 +5,13 @@
 use std::net::SocketAddr;
 
 use super::{exchange_on, random_u32, Answer, Discovered, UdpSettings};
-use crate::probes::snmp::{get_request_for, parse_varbinds, SnmpValue, SYS_DESCR};
 use jcstar_model::observed::Sighting;
 use jcstar_model::Evidence;
+pub use jcstar_wire::snmp::{component_of, parse_system, SystemInfo, SYS_NAME};
+use jcstar_wire::snmp::{get_request_for, SYS_DESCR};
 
 /// Service name in reports.
 pub const SERVICE: &str = jcstar_model::profile::udp::service::SNMP;
-
-/// `1.3.6.1.2.1.1.5.0` (sysName.0), BER-encoded.
-pub const SYS_NAME: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 5, 0];
-
-/// What an agent told one community.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SystemInfo {
-    /// `sysDescr.0`, if the agent has it.
-    pub descr: Option<String>,
-    /// `sysName.0`, if the agent has it.
-    pub name: Option<String>,
-}
-
-/// The system group of a GetResponse to `request_id`, if `data` is one.
-pub fn parse_system(data: &[u8], request_id: u32) -> Option<SystemInfo> {
-    let bindings = parse_varbinds(data, request_id, 8)?;
-    let mut info = SystemInfo::default();
-    for (oid, value) in bindings {
-        let SnmpValue::Text(text) = value else {
-            continue;
-        };
-        if oid == SYS_DESCR {
-            info.descr = Some(text);
-        } else if oid == SYS_NAME {
-            info.name = Some(text);
-        }
-    }
-    Some(info)
-}
-
-/// A software component a `sysDescr` names, when it follows a shape jcstar recognises:
-/// net-snmp's `Linux <host> <kernel> …`, or `… firmware|version|FW <version>`.
-pub fn component_of(descr: &str) -> Option<(String, Option<String>)> {
-    let words: Vec<&str> = descr.split_whitespace().take(64).collect();
-    if words.first() == Some(&"Linux") && words.len() >= 3 {
-        return Some(("Linux".to_string(), Some(words[2].to_string())));
-    }
-    let at = words.iter().position(|w| {
-        let w = w.trim_end_matches(':').to_ascii_lowercase();
-        w == "firmware" || w == "version" || w == "fw" || w == "ver."
-    })?;
-    let version = words.get(at + 1)?;
-    if !version.chars().any(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    Some(("firmware".to_string(), Some(version.to_string())))
-}
 
 /// Probes `address` with each community of the settings until one answers.
 pub async fn probe(address: SocketAddr, settings: &UdpSettings) -> Discovered {
@@ -143,79 +97,4 @@ fn answered(
         ));
     }
     found
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::probes::snmp::{integer, tlv};
-
-    fn response(id: u32, bindings: &[(&[u8], Vec<u8>)]) -> Vec<u8> {
-        let list: Vec<u8> = bindings
-            .iter()
-            .flat_map(|(oid, value)| tlv(0x30, &[tlv(0x06, oid), value.clone()].concat()))
-            .collect();
-        let pdu = tlv(
-            0xa2,
-            &[integer(id), integer(0), integer(0), tlv(0x30, &list)].concat(),
-        );
-        tlv(0x30, &[integer(1), tlv(0x04, b"public"), pdu].concat())
-    }
-
-    #[test]
-    fn reads_descr_and_name_in_any_order() {
-        let data = response(
-            7,
-            &[
-                (SYS_NAME, tlv(0x04, b"router")),
-                (SYS_DESCR, tlv(0x04, b"Linux router 6.1.0-18-amd64 #1 SMP")),
-            ],
-        );
-        let info = parse_system(&data, 7).expect("a response");
-        assert_eq!(info.name.as_deref(), Some("router"));
-        assert_eq!(
-            info.descr.as_deref(),
-            Some("Linux router 6.1.0-18-amd64 #1 SMP")
-        );
-        assert_eq!(parse_system(&data, 8), None);
-    }
-
-    #[test]
-    fn missing_objects_and_wrong_types_are_absent_not_errors() {
-        let data = response(
-            9,
-            &[(SYS_DESCR, vec![0x80, 0]), (SYS_NAME, tlv(0x02, &[5]))],
-        );
-        assert_eq!(parse_system(&data, 9), Some(SystemInfo::default()));
-    }
-
-    #[test]
-    fn garbage_truncated_and_oversized_never_panic() {
-        let good = response(3, &[(SYS_DESCR, tlv(0x04, &[b'x'; 300]))]);
-        for end in 0..good.len() {
-            assert_eq!(parse_system(&good[..end], 3), None, "cut at {end}");
-        }
-        let mut lying = good.clone();
-        lying[1] = 0x84; // a 4-byte length the parser refuses
-        assert_eq!(parse_system(&lying, 3), None);
-        assert_eq!(parse_system(&[0xff; 2000], 3), None);
-        assert_eq!(parse_system(&[0x30, 0x82, 0xff, 0xff], 3), None);
-        let info = parse_system(&good, 3).expect("long value");
-        assert!(info.descr.expect("descr").len() <= jcstar_model::EVIDENCE_MAX_CHARS + 4);
-    }
-
-    #[test]
-    fn components_from_known_sysdescr_shapes_only() {
-        assert_eq!(
-            component_of("Linux jcs-router 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC x86_64"),
-            Some(("Linux".into(), Some("6.1.0-18-amd64".into())))
-        );
-        assert_eq!(
-            component_of("JCS-NVR-1300 firmware 1.0"),
-            Some(("firmware".into(), Some("1.0".into())))
-        );
-        assert_eq!(component_of("a printer"), None);
-        assert_eq!(component_of("version unknown"), None);
-        assert_eq!(component_of(""), None);
-    }
 }

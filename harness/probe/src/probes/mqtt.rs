@@ -182,6 +182,25 @@ pub async fn exposure(address: SocketAddr, tls: bool, bounds: &Bounds) -> Exposu
     }
 }
 
+/// The CONNACK return code to a CONNECT carrying a throwaway user name and password: shows
+/// whether the broker takes credentials on this port, without trying a real login.
+pub async fn connack_to_credentials(
+    address: SocketAddr,
+    tls: bool,
+    bounds: &Bounds,
+) -> Result<u8, ExchangeError> {
+    let c = connect(
+        address,
+        tls,
+        Some(("jcstar", "jcstar-not-a-password")),
+        bounds,
+    )
+    .await?;
+    let mut stream = c.stream;
+    let _ = io::send(&mut stream, &DISCONNECT, Instant::now() + bounds.connect).await;
+    Ok(c.code)
+}
+
 /// CONNECT with a user name and password.
 pub async fn login(
     address: SocketAddr,
