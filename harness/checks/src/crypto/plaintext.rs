@@ -270,11 +270,16 @@ mod tests {
     async fn lab_plaintext_logins_are_found_where_they_are() {
         let _lab = jcstar_lab::testing::start_lab(141).await;
         let at = |host: u8, port: u16| SocketAddr::from(([127, 77, 141, host], port));
-        let basic = rtsp_basic(at(13, 8554)).await.expect("weak NVR: RTSP Basic");
+        let basic = rtsp_basic(at(13, 8554))
+            .await
+            .expect("weak NVR: RTSP Basic");
         assert_eq!(basic.1, "401 with a Basic challenge");
         assert_eq!(rtsp_basic(at(13, 8555)).await, None, "Digest is not Basic");
         assert_eq!(mqtt_credentials(at(9, 1883)).await, Some(4));
-        assert!(mqtt_credentials(at(10, 1883)).await.is_some(), "MQTT 5 only");
+        assert!(
+            mqtt_credentials(at(10, 1883)).await.is_some(),
+            "MQTT 5 only"
+        );
         let (_, why) = http_login(at(13, 8080)).await.expect("401 on plain HTTP");
         assert!(why.starts_with("401 challenge: Digest"), "{why}");
         let (path, why) = http_login(at(29, 8080)).await.expect("form login");
