@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use jcstar_model::outcome::{ExchangeError, Phase};
+
 pub use wire::{kexinit_payload, packet, parse_host_key, parse_kexinit, HostKey, KexInit};
 
 /// Bounds for inspecting one SSH port.
@@ -64,21 +66,23 @@ struct Conn {
 }
 
 impl Conn {
-    async fn fill(&mut self) -> Result<(), String> {
+    async fn fill(&mut self) -> Result<(), ExchangeError> {
         let mut buf = [0u8; 4096];
         let n = self
             .stream
             .read(&mut buf)
             .await
-            .map_err(|e| format!("read: {e}"))?;
+            .map_err(|e| ExchangeError::from_io(&e, Phase::Answer))?;
         if n == 0 {
-            return Err("the server closed the connection".to_string());
+            return Err(ExchangeError::Closed {
+                phase: Phase::Answer,
+            });
         }
         self.pending.extend_from_slice(&buf[..n]);
         Ok(())
     }
 
-    async fn identification(&mut self) -> Result<String, String> {
+    async fn identification(&mut self) -> Result<String, ExchangeError> {
         let mut lines = 0;
         loop {
             match wire::take_line(&self.pending) {
@@ -88,20 +92,20 @@ impl Conn {
                         wire::Line::Identification(id) => return Ok(id),
                         wire::Line::Other if lines < PRE_BANNER_LINES => lines += 1,
                         wire::Line::Other => {
-                            return Err(format!(
+                            return Err(protocol(format!(
                                 "no SSH identification within {PRE_BANNER_LINES} lines"
-                            ))
+                            )))
                         }
                     }
                 }
                 wire::Take::NeedMore => self.fill().await?,
-                wire::Take::Invalid(why) => return Err(why),
+                wire::Take::Invalid(why) => return Err(protocol(why)),
             }
         }
     }
 
     /// The payload of the next unencrypted packet.
-    async fn packet(&mut self) -> Result<Vec<u8>, String> {
+    async fn packet(&mut self) -> Result<Vec<u8>, ExchangeError> {
         loop {
             match wire::take_packet(&self.pending) {
                 wire::Take::Done(payload, used) => {
@@ -109,29 +113,29 @@ impl Conn {
                     return Ok(payload);
                 }
                 wire::Take::NeedMore => self.fill().await?,
-                wire::Take::Invalid(why) => return Err(why),
+                wire::Take::Invalid(why) => return Err(protocol(why)),
             }
         }
     }
 
     /// The next packet that is not IGNORE/DEBUG (at most a few are skipped).
-    async fn message(&mut self) -> Result<Vec<u8>, String> {
+    async fn message(&mut self) -> Result<Vec<u8>, ExchangeError> {
         for _ in 0..8 {
             let payload = self.packet().await?;
             match payload.first() {
                 Some(2) | Some(4) => continue,
                 Some(_) => return Ok(payload),
-                None => return Err("empty packet".to_string()),
+                None => return Err(protocol("empty packet")),
             }
         }
-        Err("only IGNORE/DEBUG packets".to_string())
+        Err(protocol("only IGNORE/DEBUG packets"))
     }
 }
 
-async fn open(addr: SocketAddr) -> Result<(Conn, String), String> {
+async fn open(addr: SocketAddr) -> Result<(Conn, String), ExchangeError> {
     let stream = TcpStream::connect(addr)
         .await
-        .map_err(|e| format!("connect: {e}"))?;
+        .map_err(|e| ExchangeError::from_io(&e, Phase::Connect))?;
     let mut conn = Conn {
         stream,
         pending: Vec::new(),
@@ -139,19 +143,25 @@ async fn open(addr: SocketAddr) -> Result<(Conn, String), String> {
     conn.stream
         .write_all(CLIENT_ID)
         .await
-        .map_err(|e| format!("send: {e}"))?;
+        .map_err(|e| ExchangeError::from_io(&e, Phase::Answer))?;
     let id = conn.identification().await?;
     Ok((conn, id))
 }
 
-async fn first_contact(addr: SocketAddr) -> Result<(String, KexInit), String> {
+async fn first_contact(addr: SocketAddr) -> Result<(String, KexInit), ExchangeError> {
     let (mut conn, id) = open(addr).await?;
     if !id.starts_with("SSH-2.0-") && !id.starts_with("SSH-1.99-") {
         return Ok((id, KexInit::default()));
     }
     let payload = conn.message().await?;
-    let kexinit = parse_kexinit(&payload).ok_or("the server's KEXINIT is malformed")?;
+    let kexinit =
+        parse_kexinit(&payload).ok_or_else(|| protocol("the server's KEXINIT is malformed"))?;
     Ok((id, kexinit))
+}
+
+/// A reply that is not the SSH expected.
+fn protocol(what: impl Into<String>) -> ExchangeError {
+    ExchangeError::ProtocolError(what.into())
 }
 
 /// Key exchanges the hand-written host-key probe can do.
@@ -166,32 +176,36 @@ async fn host_key(
     addr: SocketAddr,
     server: &KexInit,
     host_key_algorithm: &str,
-) -> Result<HostKey, String> {
+) -> Result<HostKey, ExchangeError> {
     let (mut conn, _) = open(addr).await?;
     let payload = conn.message().await?;
-    parse_kexinit(&payload).ok_or("the server's KEXINIT is malformed")?;
+    parse_kexinit(&payload).ok_or_else(|| protocol("the server's KEXINIT is malformed"))?;
     let kex = MODERN_KEX
         .into_iter()
         .find(|k| server.kex.iter().any(|s| s == k))
-        .ok_or("the server offers neither curve25519 nor ECDH P-256 key exchange")?;
+        .ok_or_else(|| {
+            protocol("the server offers neither curve25519 nor ECDH P-256 key exchange")
+        })?;
     let ours = KexInit {
         kex: vec![kex.to_string()],
         host_key: vec![host_key_algorithm.to_string()],
         ..server.clone()
     };
     let mut packet = wire::packet(&wire::kexinit_payload(&ours));
-    packet.extend(wire::packet(&wire::ecdh_init(kex)?));
+    packet.extend(wire::packet(&wire::ecdh_init(kex).map_err(protocol)?));
     conn.stream
         .write_all(&packet)
         .await
-        .map_err(|e| format!("send: {e}"))?;
+        .map_err(|e| ExchangeError::from_io(&e, Phase::Answer))?;
     let reply = conn.message().await?;
     match reply.first() {
         Some(31) => wire::host_key_from_reply(&reply, host_key_algorithm)
-            .ok_or_else(|| "malformed KEX_ECDH_REPLY".to_string()),
-        Some(1) => Err("the server disconnected during key exchange".to_string()),
-        Some(other) => Err(format!("unexpected message {other} during key exchange")),
-        None => Err("empty reply".to_string()),
+            .ok_or_else(|| protocol("malformed KEX_ECDH_REPLY")),
+        Some(1) => Err(protocol("the server sent DISCONNECT during key exchange")),
+        Some(other) => Err(protocol(format!(
+            "unexpected message {other} during key exchange"
+        ))),
+        None => Err(protocol("empty reply")),
     }
 }
 
@@ -231,7 +245,7 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
             info.kexinit = kexinit;
         }
         Ok(Err(reason)) => {
-            info.incomplete.push(reason);
+            info.incomplete.push(reason.to_string());
             return info;
         }
         Err(_) => {

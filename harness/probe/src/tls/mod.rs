@@ -188,7 +188,7 @@ async fn group_accepted(
     version: Version,
     suites: Arc<Vec<u16>>,
     group: u16,
-) -> Result<bool, String> {
+) -> Result<bool, Failure> {
     let outcome = prober
         .handshake(&Hello {
             version,
@@ -207,7 +207,7 @@ async fn group_accepted(
                 .and_then(|p| flight::key_exchange(p, false))
                 == Some(KeyExchange::NamedGroup(group))),
         Outcome::Refused(_) => Ok(false),
-        Outcome::Failed(reason) => Err(reason.to_string()),
+        Outcome::Failed(reason) => Err(reason),
     }
 }
 
