@@ -306,7 +306,7 @@ fn plan_for(
 
 /// The report words for `--lang` and the profile's companion texts.
 fn texts_for(args: &RunArgs) -> Result<Texts, InputError> {
-    Texts::load(args.lang, &args.profile).map_err(InputError::arg)
+    Texts::load(args.lang, &args.profile)
 }
 
 /// `DIR/results.json` for a run directory, or the path itself when it names a file.
@@ -319,11 +319,8 @@ fn results_path(path: &Path) -> PathBuf {
 }
 
 fn diff(args: DiffArgs) -> Result<ExitStatus, Failure> {
-    let texts =
-        Texts::load(args.lang, jcstar_model::profile::BUILTIN_NAME).map_err(InputError::arg)?;
-    let read = |path: &Path| {
-        jcstar_report::doc::ResultsDoc::read(&results_path(path)).map_err(InputError::arg)
-    };
+    let texts = Texts::load(args.lang, jcstar_model::profile::BUILTIN_NAME)?;
+    let read = |path: &Path| jcstar_report::doc::ResultsDoc::read(&results_path(path));
     let old = read(&args.old)?;
     let new = read(&args.new)?;
     let diff = jcstar_report::diff::compare(&old, &new);
@@ -337,10 +334,10 @@ fn diff(args: DiffArgs) -> Result<ExitStatus, Failure> {
 
 fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
     let profile = Profile::load(&args.profile)?;
-    let texts = Texts::load(args.lang, &args.profile).map_err(InputError::arg)?;
+    let texts = Texts::load(args.lang, &args.profile)?;
     let json = results_path(&args.dir);
     let dir = json.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let doc = jcstar_report::doc::ResultsDoc::read(&json).map_err(InputError::arg)?;
+    let doc = jcstar_report::doc::ResultsDoc::read(&json)?;
     if doc.profile.name != profile.profile.name {
         return Err(InputError::arg(format!(
             "{} was written with profile {:?}, not {:?}; give that profile with --profile FILE",
@@ -354,7 +351,10 @@ fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
         profile: &profile,
         texts: &texts,
     };
-    let written = jcstar_report::rerender(&dir, options).map_err(Failure::Run)?;
+    let written = jcstar_report::rerender(&dir, options).map_err(|e| match e {
+        jcstar_report::RerenderError::Input(e) => Failure::Input(e),
+        write => Failure::Run(write.to_string()),
+    })?;
     println!("{}", jcstar_report::table::render_doc(&doc, &texts));
     println!("reports: {}", written.junit.display());
     println!("         {}", written.html.display());

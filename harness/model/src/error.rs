@@ -89,19 +89,31 @@ impl InputError {
     }
 }
 
+/// Why a text file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Opening or reading failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The file is larger than the cap.
+    #[error("it is larger than {0} bytes")]
+    TooLarge(u64),
+    /// The file is not UTF-8 text.
+    #[error("it is not UTF-8 text")]
+    NotUtf8,
+}
+
 /// Reads the text file `path`, refusing one larger than `max_bytes` (so `/dev/zero` or a log
-/// given by mistake cannot exhaust memory) or not UTF-8; the error says what and why.
-pub fn read_capped(path: &std::path::Path, max_bytes: u64) -> Result<String, String> {
+/// given by mistake cannot exhaust memory) or not UTF-8.
+pub fn read_capped(path: &std::path::Path, max_bytes: u64) -> Result<String, ReadError> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
-    file.take(max_bytes + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
+    file.take(max_bytes + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max_bytes {
-        return Err(format!("it is larger than {max_bytes} bytes"));
+        return Err(ReadError::TooLarge(max_bytes));
     }
-    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
+    String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)
 }
 
 /// 1-based line number of byte `offset` in `text`.

@@ -30,27 +30,20 @@ const COLUMNS: [&str; 11] = [
 
 /// Renders the checklist as CSV (UTF-8 with a byte-order mark, so spreadsheet programs such as
 /// Excel open Japanese text correctly).
-pub fn render(doc: &ResultsDoc, profile: &Profile, texts: &Texts) -> Result<String, String> {
+pub fn render(doc: &ResultsDoc, profile: &Profile, texts: &Texts) -> Result<String, csv::Error> {
     let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-    let csv_error = |e: csv::Error| format!("checklist.csv: {e}");
-    writer
-        .write_record(COLUMNS.iter().map(|k| texts.get("checklist", k)))
-        .map_err(csv_error)?;
+    writer.write_record(COLUMNS.iter().map(|k| texts.get("checklist", k)))?;
     for device in &doc.devices {
         for result in &device.criteria {
             let spec = profile.criteria.iter().find(|c| c.id == result.id);
             for row in rows(device, result, spec, profile, texts) {
-                writer
-                    .write_record(row.iter().map(|cell| inert(cell).into_owned()))
-                    .map_err(csv_error)?;
+                writer.write_record(row.iter().map(|cell| inert(cell).into_owned()))?;
             }
         }
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| format!("checklist.csv: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|e| format!("checklist.csv: {e}"))?;
-    Ok(format!("\u{feff}{text}"))
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    // Every cell was a String: the bytes are UTF-8.
+    Ok(format!("\u{feff}{}", String::from_utf8_lossy(&bytes)))
 }
 
 fn rows(

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::readiness::Readiness;
 use crate::RunReport;
+use jcstar_model::error::{read_capped, InputError, Origin};
 use jcstar_model::{CriterionResult, Verdict};
 
 /// The whole `results.json` document.
@@ -190,35 +191,48 @@ impl ResultsDoc {
         serde_json::from_value(value).map_err(std::io::Error::other)
     }
 
-    /// Reads `path` (a `results.json`); the error is one line naming the file and the fix.
-    pub fn read(path: &Path) -> Result<ResultsDoc, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "cannot read {}: {e}; give the directory of a jcstar run (it holds results.json)",
-                path.display()
+    /// Reads `path` (a `results.json`); the error names the file and the fix.
+    pub fn read(path: &Path) -> Result<ResultsDoc, InputError> {
+        let text = read_capped(path, MAX_RESULTS_BYTES).map_err(|e| {
+            InputError::new(
+                Origin::file(path),
+                format!("cannot read it: {e}; give the directory of a jcstar run (it holds results.json)"),
             )
         })?;
-        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+        Self::parse(&text).map_err(|e| InputError::new(Origin::file(path), e.to_string()))
     }
 
     /// Parses `results.json` text, refusing other documents and newer schema versions.
-    pub fn parse(text: &str) -> Result<ResultsDoc, String> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| format!("not JSON ({e}); is this a jcstar results.json?"))?;
+    pub fn parse(text: &str) -> Result<ResultsDoc, DocError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| DocError::NotJson(e.to_string()))?;
         if value.get("schema").and_then(|s| s.as_str()) != Some("jcstar.results") {
-            return Err(
-                "not a jcstar results.json (no \"schema\": \"jcstar.results\")".to_string(),
-            );
+            return Err(DocError::NotResults);
         }
         let version = value.get("schema_version").and_then(|v| v.as_u64());
         if version != Some(u64::from(crate::SCHEMA_VERSION)) {
-            return Err(format!(
-                "schema_version {} is not {}, the version this jcstar reads; render it with the jcstar that wrote it",
-                version.map_or("missing".to_string(), |v| v.to_string()),
-                crate::SCHEMA_VERSION
-            ));
+            return Err(DocError::SchemaVersion(version));
         }
-        serde_json::from_value(value)
-            .map_err(|e| format!("results.json does not follow schema jcstar.results 1: {e}"))
+        serde_json::from_value(value).map_err(|e| DocError::Schema(e.to_string()))
     }
+}
+
+/// Largest `results.json` read back (a run of thousands of devices stays far below it).
+pub const MAX_RESULTS_BYTES: u64 = 512 << 20;
+
+/// Why text is not a `results.json` this jcstar reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocError {
+    /// Not JSON at all.
+    #[error("not JSON ({0}); is this a jcstar results.json?")]
+    NotJson(String),
+    /// JSON, but not a jcstar results document.
+    #[error("not a jcstar results.json (no \"schema\": \"jcstar.results\")")]
+    NotResults,
+    /// A schema version this jcstar does not read (`None`: missing).
+    #[error("schema_version {} is not {}, the version this jcstar reads; render it with the jcstar that wrote it", .0.map_or("missing".to_string(), |v| v.to_string()), crate::SCHEMA_VERSION)]
+    SchemaVersion(Option<u64>),
+    /// The right schema and version, but a field does not follow it.
+    #[error("results.json does not follow schema jcstar.results 1: {0}")]
+    Schema(String),
 }

@@ -138,11 +138,14 @@ const UI_KEYS: &[&str] = &[
 ];
 
 /// Renders the run as one HTML page.
-pub fn render(doc: &ResultsDoc, profile: &Profile, texts: &Texts) -> Result<String, String> {
+pub fn render(
+    doc: &ResultsDoc,
+    profile: &Profile,
+    texts: &Texts,
+) -> Result<String, minijinja::Error> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
-    env.add_template("report.html", TEMPLATE)
-        .map_err(|e| format!("report template: {e}"))?;
+    env.add_template("report.html", TEMPLATE)?;
     let ui: std::collections::BTreeMap<&'static str, String> = UI_KEYS
         .iter()
         .map(|k| (*k, texts.ui(k).to_string()))
@@ -209,7 +212,6 @@ pub fn render(doc: &ResultsDoc, profile: &Profile, texts: &Texts) -> Result<Stri
     };
     env.get_template("report.html")
         .and_then(|t| t.render(&page))
-        .map_err(|e| format!("report template: {e}"))
 }
 
 fn device_view(index: usize, d: &DeviceDoc, profile: &Profile, texts: &Texts) -> DeviceView {

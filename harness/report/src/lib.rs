@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use jcstar_model::device::Device;
+use jcstar_model::error::InputError;
 use jcstar_model::{CriterionResult, Verdict};
 use jcstar_probe::scan::{HostStats, PortResult};
 
@@ -254,13 +255,31 @@ pub fn write_all(
     render_into(&doc, dir, options)
 }
 
+/// Why `jcstar report` could not render a run again.
+#[derive(Debug, thiserror::Error)]
+pub enum RerenderError {
+    /// `results.json` is missing or not one this jcstar reads.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A report file could not be written.
+    #[error("cannot write reports to {dir}: {error}")]
+    Write {
+        /// The run directory.
+        dir: PathBuf,
+        /// What the file system said.
+        error: std::io::Error,
+    },
+}
+
 /// Renders every format from `dir/results.json` again (e.g. in another language), leaving
-/// `results.json` itself untouched. Errors are one line naming the file.
-pub fn rerender(dir: &Path, options: RenderOptions<'_>) -> Result<WrittenReports, String> {
+/// `results.json` itself untouched.
+pub fn rerender(dir: &Path, options: RenderOptions<'_>) -> Result<WrittenReports, RerenderError> {
     let json = dir.join("results.json");
     let doc = doc::ResultsDoc::read(&json)?;
-    render_into(&doc, dir, options)
-        .map_err(|e| format!("cannot write reports to {}: {e}", dir.display()))
+    render_into(&doc, dir, options).map_err(|error| RerenderError::Write {
+        dir: dir.to_path_buf(),
+        error,
+    })
 }
 
 /// Writes `junit.xml`, `report.html`, `checklist.csv` and `summary.md` for `doc` into `dir`.
@@ -275,8 +294,7 @@ fn render_into(
     let page = html::render(doc, options.profile, options.texts).map_err(std::io::Error::other)?;
     write_atomic(&html, page.as_bytes())?;
     let checklist = dir.join("checklist.csv");
-    let rows =
-        checklist::render(doc, options.profile, options.texts).map_err(std::io::Error::other)?;
+    let rows = checklist::render(doc, options.profile, options.texts)?;
     write_atomic(&checklist, rows.as_bytes())?;
     let summary = dir.join("summary.md");
     write_atomic(&summary, summary::render(doc, options.texts).as_bytes())?;

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use jcstar_model::error::{line_of_offset, InputError, Origin};
 use jcstar_model::profile::{Evaluation, BUILTIN_NAME};
 use jcstar_model::Verdict;
 
@@ -96,11 +97,20 @@ fn parse_messages(text: &str) -> Messages {
     toml::from_str(text).unwrap_or_else(|e| panic!("embedded messages are invalid: {e}"))
 }
 
-fn parse_profile_texts(text: &str, origin: &str) -> Result<ProfileTextsFile, String> {
+fn parse_profile_texts(text: &str, origin: Origin) -> Result<ProfileTextsFile, InputError> {
     toml::from_str(text).map_err(|e| {
-        format!(
-            "{origin}: {}; fix the file or remove it to use the profile's English texts",
-            e.message()
+        let origin = match (&origin.file, e.span()) {
+            (Some(file), Some(span)) => {
+                Origin::file_line(Path::new(file), line_of_offset(text, span.start))
+            }
+            _ => origin,
+        };
+        InputError::new(
+            origin,
+            format!(
+                "{}; fix the file or remove it to use the profile's English texts",
+                e.message()
+            ),
         )
     })
 }
@@ -108,17 +118,17 @@ fn parse_profile_texts(text: &str, origin: &str) -> Result<ProfileTextsFile, Str
 impl Texts {
     /// The texts for `lang` and the profile given as `profile_arg` (the built-in name or a
     /// profile file, whose `FILE.<lang>.toml` companion is read when it exists).
-    pub fn load(lang: Lang, profile_arg: &str) -> Result<Texts, String> {
+    pub fn load(lang: Lang, profile_arg: &str) -> Result<Texts, InputError> {
         let file = if profile_arg == BUILTIN_NAME {
             let text = match lang {
                 Lang::En => BUILTIN_EN,
                 Lang::Ja => BUILTIN_JA,
             };
-            parse_profile_texts(text, "built-in profile texts")?
+            parse_profile_texts(text, Origin::file(Path::new("built-in profile texts")))?
         } else {
             let companion = Path::new(profile_arg).with_extension(format!("{}.toml", lang.code()));
             match std::fs::read_to_string(&companion) {
-                Ok(text) => parse_profile_texts(&text, &companion.display().to_string())?,
+                Ok(text) => parse_profile_texts(&text, Origin::file(&companion))?,
                 Err(_) => ProfileTextsFile::default(),
             }
         };
@@ -301,8 +311,10 @@ mod tests {
         let english = Texts::load(Lang::En, profile.to_str().expect("utf-8")).expect("load");
         assert_eq!(english.criterion_title("S1.1-01", "x"), "x");
         std::fs::write(dir.join("mine.ja.toml"), "[[criteria]]\nid = 1\n").expect("write");
-        let error = Texts::load(Lang::Ja, profile.to_str().expect("utf-8")).expect_err("broken");
-        assert!(error.contains("mine.ja.toml"), "{error}");
+        let error = Texts::load(Lang::Ja, profile.to_str().expect("utf-8"))
+            .expect_err("broken")
+            .to_string();
+        assert!(error.contains("mine.ja.toml:2:"), "{error}");
         assert!(!error.contains('\n'), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -323,7 +323,9 @@ fn rerender_writes_every_format_from_results_json_and_names_a_bad_file() {
     );
 
     std::fs::write(dir.path().join("results.json"), "{\"schema\": \"other\"}").expect("write");
-    let error = jcstar_report::rerender(dir.path(), options).expect_err("not ours");
+    let error = jcstar_report::rerender(dir.path(), options)
+        .expect_err("not ours")
+        .to_string();
     assert!(
         error.contains("results.json") && error.contains("jcstar.results"),
         "{error}"
@@ -331,6 +333,8 @@ fn rerender_writes_every_format_from_results_json_and_names_a_bad_file() {
     assert!(!error.contains('\n'));
     let empty = tempfile::tempdir().expect("tempdir");
     let error = jcstar_report::rerender(empty.path(), options).expect_err("no file");
+    assert!(matches!(error, jcstar_report::RerenderError::Input(_)));
+    let error = error.to_string();
     assert!(
         error.contains("give the directory of a jcstar run"),
         "{error}"
