@@ -42,6 +42,10 @@ impl Challenge {
 pub fn parse_challenges(values: &[String]) -> Vec<Challenge> {
     let mut out = Vec::new();
     for value in values {
+        // A value with a line break or NUL cannot be answered without breaking the request.
+        if value.contains(['\r', '\n', '\0']) {
+            continue;
+        }
         let value = value.trim();
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
         let params = parse_params(rest);
@@ -190,6 +194,7 @@ fn quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     /// RFC 7616 section 3.9.1 example (MD5 and SHA-256, qop=auth).
     #[test]
@@ -270,6 +275,34 @@ mod tests {
             "\u{0}\u{ff}",
         ] {
             let _ = parse_challenges(&[v.to_string()]);
+        }
+    }
+
+    fn any_text(max: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..max).prop_map(String::from_iter)
+    }
+
+    proptest! {
+        /// Any header value, and Basic/Digest challenges with any realm, nonce and opaque,
+        /// parse without panicking, and every challenge found is answered on one line.
+        #[test]
+        fn arbitrary_challenges_are_answered_on_one_line(
+            raw in any_text(300),
+            realm in any_text(60),
+            nonce in any_text(60),
+            opaque in any_text(20),
+            sha256 in any::<bool>(),
+        ) {
+            let algorithm = if sha256 { "SHA-256" } else { "MD5" };
+            let values = [
+                raw,
+                format!("Digest realm=\"{realm}\", nonce=\"{nonce}\", qop=\"auth\", algorithm={algorithm}, opaque=\"{opaque}\""),
+                format!("Basic realm=\"{realm}\""),
+            ];
+            for challenge in parse_challenges(&values) {
+                let header = authorization(&challenge, "GET", "/", ("admin", "pw"), "0a4f113b");
+                prop_assert!(!header.contains(['\r', '\n', '\0']), "{header:?}");
+            }
         }
     }
 }

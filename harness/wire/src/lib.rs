@@ -18,5 +18,6 @@ pub mod ssh;
 pub mod telnet;
 pub mod tls;
 pub mod upnp;
+pub mod vnc;
 pub mod wsd;
 pub mod xml;

@@ -38,6 +38,7 @@ pub fn product_tokens(value: &str) -> Vec<(String, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn tokens_name_products_and_versions() {
@@ -60,5 +61,18 @@ mod tests {
                 ("miniupnpd".to_string(), Some("2.3.3".to_string()))
             ]
         );
+    }
+
+    proptest! {
+        /// Any header value gives at most 8 bounded tokens without panicking.
+        #[test]
+        fn arbitrary_values_give_bounded_tokens(value in "\\PC{0,2000}") {
+            let tokens = product_tokens(&value);
+            prop_assert!(tokens.len() <= 8);
+            for (name, version) in tokens {
+                prop_assert!(name.chars().count() <= jcstar_model::EVIDENCE_MAX_CHARS + 1);
+                prop_assert!(version.is_none_or(|v| v.chars().count() <= jcstar_model::EVIDENCE_MAX_CHARS + 1));
+            }
+        }
     }
 }

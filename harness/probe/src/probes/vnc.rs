@@ -3,17 +3,13 @@
 
 use std::net::SocketAddr;
 
-use des::cipher::{BlockEncrypt, KeyInit};
-use des::Des;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::io::{self, Bounds};
 use super::{ExchangeError, Exposure, LoginOutcome, Phase};
 use jcstar_model::Evidence;
-
-const NONE: u8 = 1;
-const VNC_AUTH: u8 = 2;
+use jcstar_wire::vnc::{self as wire, SecurityResult, SECURITY_NONE, SECURITY_VNC_AUTH};
 
 /// Why the RFB handshake gave no security types.
 enum HandshakeError {
@@ -38,33 +34,24 @@ async fn handshake(
     bounds: &Bounds,
 ) -> Result<(Vec<u8>, bool), HandshakeError> {
     let deadline = Instant::now() + bounds.read;
-    let version = io::read_exact(stream, 12, deadline)
+    let version = io::read_exact(stream, wire::VERSION_LEN, deadline)
         .await
         .ok_or_else(HandshakeError::silent)?;
-    if !version.starts_with(b"RFB 003.") {
+    let Some(rfb) = wire::handshake(&version) else {
         let what = format!("not RFB: {}", jcstar_model::escape_bytes(&version));
         return Err(HandshakeError::Exchange(ExchangeError::ProtocolError(what)));
-    }
-    let minor = std::str::from_utf8(&version[8..11])
-        .ok()
-        .and_then(|m| m.parse::<u32>().ok())
-        .unwrap_or(3);
-    let reply: &[u8] = if minor >= 8 {
-        b"RFB 003.008\n"
-    } else if minor == 7 {
-        b"RFB 003.007\n"
-    } else {
-        b"RFB 003.003\n"
     };
-    io::send(stream, reply, deadline)
+    io::send(stream, rfb.reply, deadline)
         .await
         .map_err(|e| HandshakeError::Exchange(ExchangeError::from_io(&e, Phase::Greeting)))?;
-    if minor < 7 {
+    if !rfb.client_chooses {
         let t = io::read_exact(stream, 4, deadline)
             .await
             .ok_or_else(HandshakeError::silent)?;
-        let t = u32::from_be_bytes([t[0], t[1], t[2], t[3]]);
-        return Ok((vec![t.min(255) as u8], false));
+        return Ok((
+            vec![wire::v3_3_security_type([t[0], t[1], t[2], t[3]])],
+            false,
+        ));
     }
     let count = io::read_exact(stream, 1, deadline)
         .await
@@ -92,7 +79,7 @@ pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
         Err(e) => return Exposure::Unknown(format!("cannot connect: {e}")),
     };
     match handshake(&mut stream, bounds).await {
-        Ok((types, _)) if types.contains(&NONE) => Exposure::Open {
+        Ok((types, _)) if types.contains(&SECURITY_NONE) => Exposure::Open {
             what: "VNC desktop with security type None (no password)".into(),
             evidence: Evidence::observed("RFB security types", format!("{types:?}")),
         },
@@ -104,25 +91,6 @@ pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
             Exposure::Unknown(format!("refused: {}", jcstar_model::escape_bytes(&reason)))
         }
     }
-}
-
-/// The DES key VNC derives from a password: 8 bytes, each bit-reversed.
-fn key(password: &str) -> [u8; 8] {
-    let mut key = [0u8; 8];
-    for (k, b) in key.iter_mut().zip(password.bytes()) {
-        *k = b.reverse_bits();
-    }
-    key
-}
-
-/// The 16-byte response to a VNC authentication challenge.
-pub fn response(password: &str, challenge: &[u8; 16]) -> [u8; 16] {
-    let cipher = Des::new(&key(password).into());
-    let mut out = *challenge;
-    for block in out.chunks_exact_mut(8) {
-        cipher.encrypt_block(block.into());
-    }
-    out
 }
 
 /// Tries VNC authentication with `password` (VNC has no user name).
@@ -144,7 +112,7 @@ pub async fn login(address: SocketAddr, password: &str, bounds: &Bounds) -> Logi
         }
         Err(HandshakeError::Exchange(e)) => return e.into(),
     };
-    if !types.contains(&VNC_AUTH) {
+    if !types.contains(&SECURITY_VNC_AUTH) {
         return LoginOutcome::Unsupported(format!("VNC authentication not offered ({types:?})"));
     }
     let deadline = Instant::now() + bounds.read;
@@ -154,7 +122,11 @@ pub async fn login(address: SocketAddr, password: &str, bounds: &Bounds) -> Logi
         })
     };
     let silent = |phase| LoginOutcome::from(ExchangeError::NoAnswer { phase });
-    if chooses && io::send(&mut stream, &[VNC_AUTH], deadline).await.is_err() {
+    if chooses
+        && io::send(&mut stream, &[SECURITY_VNC_AUTH], deadline)
+            .await
+            .is_err()
+    {
         return closed();
     }
     let Some(challenge) = io::read_exact(&mut stream, 16, deadline).await else {
@@ -162,39 +134,24 @@ pub async fn login(address: SocketAddr, password: &str, bounds: &Bounds) -> Logi
     };
     let mut c = [0u8; 16];
     c.copy_from_slice(&challenge);
-    if io::send(&mut stream, &response(password, &c), deadline)
+    if io::send(&mut stream, &wire::response(password, &c), deadline)
         .await
         .is_err()
     {
         return closed();
     }
     match io::read_exact(&mut stream, 4, deadline).await {
-        Some(r) if r == [0, 0, 0, 0] => LoginOutcome::Accepted(Evidence::observed(
-            "VNC authentication",
-            "SecurityResult OK",
-        )),
-        Some(r) if r == [0, 0, 0, 2] => LoginOutcome::RateLimited(Evidence::observed(
-            "VNC authentication",
-            "too many attempts",
-        )),
-        Some(_) => LoginOutcome::Rejected,
+        Some(r) => match wire::security_result([r[0], r[1], r[2], r[3]]) {
+            SecurityResult::Ok => LoginOutcome::Accepted(Evidence::observed(
+                "VNC authentication",
+                "SecurityResult OK",
+            )),
+            SecurityResult::TooMany => LoginOutcome::RateLimited(Evidence::observed(
+                "VNC authentication",
+                "too many attempts",
+            )),
+            SecurityResult::Failed => LoginOutcome::Rejected,
+        },
         None => silent(Phase::Answer),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_bits_are_reversed_and_padded() {
-        assert_eq!(key("ab"), [0x86, 0x46, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(key("longerthan8")[7], b'h'.reverse_bits());
-        let r1 = response("password", &[0u8; 16]);
-        assert_eq!(r1[..8], r1[8..]);
-        assert_ne!(
-            response("password", &[0u8; 16]),
-            response("passw0rd", &[0u8; 16])
-        );
     }
 }

@@ -400,4 +400,18 @@ mod tests {
             "fresh random"
         );
     }
+
+    proptest::proptest! {
+        /// Any suite and group lists, of any length, build a hello tls-parser reads back whole.
+        #[test]
+        fn any_offer_builds_a_parsable_hello(
+            suites in proptest::collection::vec(proptest::prelude::any::<u16>(), 0..400),
+            groups in proptest::collection::vec(proptest::prelude::any::<u16>(), 0..80),
+            version in 0usize..5,
+        ) {
+            let record = client_hello(&Hello { version: Version::ALL[version], suites: &suites, groups: &groups });
+            let (rest, _) = tls_parser::parse_tls_plaintext(&record).expect("a parsable record");
+            proptest::prop_assert!(rest.is_empty());
+        }
+    }
 }
