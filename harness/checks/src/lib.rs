@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod declared;
 pub mod identity;
 pub mod interfaces;
+pub mod registry;
 pub mod udp;
 pub mod web;
 
@@ -62,18 +63,23 @@ pub struct Observation<'a> {
 
 /// Runs every passive check the profile enables and returns their findings.
 pub fn run_passive(observation: &Observation<'_>, profile: &Profile) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    if profile.check_enabled(CheckId::Interfaces) {
-        findings.extend(interfaces::check(observation, profile));
+    let input = registry::PassiveInput {
+        observation,
+        profile,
+    };
+    let mut found = ActiveOutcome::default();
+    for check in registry::PASSIVE {
+        if registry::enabled(check, profile) {
+            // Passive checks read only what is in memory: their future is ready when first
+            // polled (debug builds, which the tests run, check it).
+            let ready = check
+                .run(&input, &mut found)
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+            debug_assert!(ready.is_ready(), "a passive check waited");
+        }
     }
-    if profile.check_enabled(CheckId::DeclaredEvidence) {
-        findings.extend(declared::check(
-            observation.device,
-            profile,
-            observation.today,
-        ));
-    }
-    findings
+    found.findings
 }
 
 /// What an active check is allowed to do in this run.
@@ -118,51 +124,13 @@ pub struct ActiveOutcome {
 /// Runs every active check the profile enables against one device.
 pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveOutcome {
     let mut outcome = ActiveOutcome::default();
-    let enabled = |check: CheckId| context.profile.check_enabled(check);
-    // In this order: checks that gather sightings (UDP, web) run before the identity check that
-    // judges them; the intrusive checks come last.
-    if enabled(CheckId::Crypto) {
-        let found = crypto::check(&target, &context).await;
-        outcome.findings.extend(found);
-    }
-    // S1.1-13/S1.1-01 on UDP; UPnP, SNMP, mDNS and WS-Discovery sightings.
-    if enabled(CheckId::UdpServices) {
-        let ActiveOutcome {
-            findings,
-            udp_ports,
-            sightings,
-        } = &mut outcome;
-        udp::check(&target, &context, findings, udp_ports, sightings).await;
-    }
-    // S1.1-05 security.txt, S1.1-07/S1.1-01 open update pages; HTTP title and header sightings.
-    if enabled(CheckId::WebInformation) {
-        let (found, sightings) = web::check(&target, &context).await;
-        outcome.findings.extend(found);
-        outcome.sightings.extend(sightings);
-    }
-    // S1.1-10, S1.1-06: every sighting gathered above plus the scan banners.
-    if enabled(CheckId::Identity) {
-        let banners = identity::banner_components(&target.scan);
-        outcome.sightings.extend(banners);
-        let judged = identity::check(&target.device, &outcome.sightings);
-        outcome.findings.extend(judged);
-    }
-    let unauthenticated = enabled(CheckId::UnauthenticatedAccess);
-    let credentials = enabled(CheckId::DefaultCredentials);
-    if unauthenticated || credentials {
-        let found = access::check(&target, &context).await;
-        outcome.findings.extend(found.into_iter().filter(|f| {
-            (unauthenticated && f.check == access::UNAUTHENTICATED)
-                || (credentials && f.check == access::DEFAULT_CREDENTIALS)
-        }));
-    }
-    // Last on the device: it may lock accounts, so every other check has had its turn.
-    if enabled(CheckId::BruteForce) {
-        if context.intrusive {
-            let found = bruteforce::check(&target, &context).await;
-            outcome.findings.extend(found);
-        } else {
-            outcome.findings.push(bruteforce::skipped());
+    let input = registry::ActiveInput {
+        target: &target,
+        context: &context,
+    };
+    for check in registry::ACTIVE {
+        if registry::enabled(check, &context.profile) {
+            check.run(&input, &mut outcome).await;
         }
     }
     if let Some(why) = incomplete_scan(&target.scan) {
