@@ -129,14 +129,7 @@ impl<'o> Check<ActiveInput<'o>> for Udp {
                 udp_ports,
                 sightings,
             } = found;
-            udp::check(
-                input.target,
-                input.context,
-                findings,
-                udp_ports,
-                sightings,
-            )
-            .await;
+            udp::check(input.target, input.context, findings, udp_ports, sightings).await;
         })
     }
 }
