@@ -123,15 +123,45 @@ pub struct ActiveOutcome {
 
 /// Runs every active check the profile enables against one device.
 pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveOutcome {
+    run_active_until(target, context, None).await
+}
+
+/// Like [`run_active`], within the device's time budget: a check still running at `deadline`
+/// is stopped, and it and the checks after it leave an `inconclusive` finding for their
+/// criteria; what the finished checks found is kept.
+pub async fn run_active_until(
+    target: ActiveTarget,
+    context: ActiveContext,
+    deadline: Option<tokio::time::Instant>,
+) -> ActiveOutcome {
     let mut outcome = ActiveOutcome::default();
     let input = registry::ActiveInput {
         target: &target,
         context: &context,
     };
+    let mut unfinished: Vec<CheckId> = Vec::new();
     for check in registry::ACTIVE {
-        if registry::enabled(check, &context.profile) {
-            check.run(&input, &mut outcome).await;
+        if !registry::enabled(check, &context.profile) {
+            continue;
         }
+        if !unfinished.is_empty() {
+            unfinished.extend(check.ids());
+            continue;
+        }
+        let run = check.run(&input, &mut outcome);
+        let finished = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, run).await.is_ok(),
+            None => {
+                run.await;
+                true
+            }
+        };
+        if !finished {
+            unfinished.extend(check.ids());
+        }
+    }
+    if !unfinished.is_empty() {
+        outcome.findings.push(time_budget_exceeded(&unfinished));
     }
     if let Some(why) = incomplete_scan(&target.scan) {
         // "Nothing to test" stands only on a complete look at the device.
@@ -146,6 +176,27 @@ pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveO
         }
     }
     outcome
+}
+
+/// The finding for checks the device's time budget cut short or never let start.
+pub fn time_budget_exceeded(checks: &[CheckId]) -> Finding {
+    let mut criteria: Vec<String> = checks
+        .iter()
+        .flat_map(|c| c.criteria().iter().map(|id| id.to_string()))
+        .collect();
+    criteria.sort();
+    criteria.dedup();
+    let names: Vec<&str> = checks.iter().map(|c| c.name()).collect();
+    Finding {
+        check: "run.time_budget".to_string(),
+        criteria,
+        verdict: Verdict::Inconclusive,
+        summary: format!(
+            "time budget exceeded: the {} check(s) did not finish within the device's time budget (--host-timeout / host_timeout_s); give it more time to judge these criteria",
+            names.join(", ")
+        ),
+        evidence: Vec::new(),
+    }
 }
 
 /// Why a port scan cannot stand behind "nothing to test", if it cannot: ports that could not
@@ -254,5 +305,69 @@ mod tests {
                 finding.summary
             );
         }
+    }
+
+    /// A web UI that accepts connections and never answers: within a 600 ms budget the
+    /// checks stop, the criteria they had not judged are inconclusive for that reason, and
+    /// nothing passes on the silence.
+    #[tokio::test]
+    async fn the_time_budget_stops_the_checks_and_nothing_passes_on_silence() {
+        let tarpit = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = tarpit.local_addr().expect("address").port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            for _ in 0..200 {
+                match tarpit.accept().await {
+                    Ok((stream, _)) => held.push(stream),
+                    Err(_) => return,
+                }
+            }
+        });
+        let device = Device::bare(IpAddr::V4(Ipv4Addr::LOCALHOST), None);
+        let mut scan = scan_of(&[PortState::Open]);
+        scan.ports[0].port = port;
+        scan.ports[0].service = Some(jcstar_probe::scan::ServiceInfo {
+            kind: jcstar_probe::scan::ServiceKind::Http,
+            banner: "HTTP/1.1 200 OK".into(),
+            probe: "http-get".into(),
+        });
+        let target = ActiveTarget {
+            device: device.clone(),
+            scan,
+        };
+        let context = ActiveContext {
+            profile: Arc::new(Profile::builtin()),
+            intrusive: true,
+            peers: Arc::new(vec![device]),
+        };
+        let started = std::time::Instant::now();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(600);
+        let outcome = run_active_until(target, context, Some(deadline)).await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let budget: Vec<&Finding> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.check == "run.time_budget")
+            .collect();
+        assert_eq!(budget.len(), 1, "{:?}", outcome.findings);
+        assert_eq!(budget[0].verdict, Verdict::Inconclusive);
+        for criterion in ["S1.1-01", "S1.1-02", "S1.1-04"] {
+            assert!(
+                budget[0].criteria.iter().any(|c| c == criterion),
+                "{criterion}: {:?}",
+                budget[0].criteria
+            );
+        }
+        assert!(
+            outcome.findings.iter().all(|f| f.verdict != Verdict::Pass),
+            "{:?}",
+            outcome.findings
+        );
     }
 }

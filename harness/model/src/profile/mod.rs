@@ -154,6 +154,14 @@ pub struct ScanSettings {
     pub banner_bytes: usize,
     /// Deadline of every banner read.
     pub banner_timeout_ms: u64,
+    /// Time budget of one device, port scan and service checks together, in seconds; 0 for
+    /// none. A device past it is finished with what was measured.
+    #[serde(default)]
+    pub host_timeout_s: u64,
+    /// Time budget of the whole run in seconds; 0 for none. At the end of it the run stops as
+    /// on Ctrl-C and writes what was measured.
+    #[serde(default)]
+    pub max_duration_s: u64,
 }
 
 /// Which checks run and the data they use.
@@ -345,6 +353,17 @@ impl Profile {
                 "banner_bytes must be between 1 and 1048576",
             ));
         }
+        for (key, seconds) in [
+            ("host_timeout_s", scan.host_timeout_s),
+            ("max_duration_s", scan.max_duration_s),
+        ] {
+            if seconds > MAX_BUDGET_S {
+                return Err(InputError::new(
+                    at(key),
+                    format!("{key} must be at most {MAX_BUDGET_S} (7 days); 0 means no budget"),
+                ));
+            }
+        }
         for check in &self.checks.enabled {
             if CheckId::from_name(check).is_none() {
                 return Err(InputError::new(
@@ -451,7 +470,15 @@ impl ScanSettings {
     pub fn ms(value: u64) -> Duration {
         Duration::from_millis(value)
     }
+
+    /// A budget in seconds, `None` for 0 (no budget).
+    pub fn budget(seconds: u64) -> Option<Duration> {
+        (seconds > 0).then(|| Duration::from_secs(seconds))
+    }
 }
+
+/// Longest time budget a profile or the command line may set: 7 days.
+pub const MAX_BUDGET_S: u64 = 7 * 24 * 3600;
 
 /// Turns a TOML parse error into a one-line input error with file and line.
 pub fn toml_error(text: &str, path: &Path, error: &toml::de::Error) -> InputError {

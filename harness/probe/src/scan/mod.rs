@@ -73,7 +73,13 @@ pub struct ScanConfig {
     /// How many times a silent (filtered) port is re-probed, after all other
     /// ports, before it is reported filtered.
     pub filtered_retries: u32,
+    /// Longest time one host's scan may take; the ports not settled by then are reported
+    /// as errors ([`NOT_PROBED_BUDGET`]). `None`: no limit.
+    pub host_timeout: Option<Duration>,
 }
+
+/// The error of a port left unprobed because the host's time budget ran out.
+pub const NOT_PROBED_BUDGET: &str = "not probed: the device's time budget was exceeded";
 
 impl Default for ScanConfig {
     fn default() -> Self {
@@ -89,6 +95,7 @@ impl Default for ScanConfig {
             banner_timeout: Duration::from_millis(1500),
             grab_banners: true,
             filtered_retries: 1,
+            host_timeout: None,
         }
     }
 }
@@ -400,7 +407,28 @@ impl HostRun {
 
     async fn run(mut self) -> HostScan {
         let started = Instant::now();
+        let budget_end = self
+            .config
+            .host_timeout
+            .map(|budget| tokio::time::Instant::now() + budget);
         let mut tasks: JoinSet<Done> = JoinSet::new();
+        match budget_end {
+            Some(end) => {
+                if tokio::time::timeout_at(end, self.probe_all(&mut tasks))
+                    .await
+                    .is_err()
+                {
+                    tasks.abort_all();
+                    return self.finish(started, NOT_PROBED_BUDGET);
+                }
+            }
+            None => self.probe_all(&mut tasks).await,
+        }
+        self.finish(started, "not probed: scan interrupted")
+    }
+
+    /// Probes every port and identifies the open ones, until no work is left.
+    async fn probe_all(&mut self, tasks: &mut JoinSet<Done>) {
         loop {
             if self
                 .backoff_until
@@ -413,7 +441,7 @@ impl HostRun {
                 let Ok(permit) = Arc::clone(&self.global).acquire_owned().await else {
                     break;
                 };
-                self.launch(&mut tasks, job, permit);
+                self.launch(tasks, job, permit);
             }
             if self.in_flight == 0 {
                 match self.backoff_until {
@@ -441,7 +469,6 @@ impl HostRun {
                 None => self.in_flight = 0,
             }
         }
-        self.finish(started)
     }
 
     fn has_probe_work(&self) -> bool {
@@ -589,7 +616,8 @@ impl HostRun {
         self.progress.inc(1);
     }
 
-    fn finish(mut self, started: Instant) -> HostScan {
+    /// The host's result; ports never settled are errors saying `unprobed_because`.
+    fn finish(mut self, started: Instant, unprobed_because: &str) -> HostScan {
         let mut ports: Vec<PortResult> = Vec::with_capacity(self.results.len());
         for (idx, result) in self.results.into_iter().enumerate() {
             ports.push(result.unwrap_or_else(|| {
@@ -598,7 +626,7 @@ impl HostRun {
                     port: self.ports[idx],
                     state: PortState::Error,
                     rtt: None,
-                    error: Some("not probed: scan interrupted".into()),
+                    error: Some(unprobed_because.to_string()),
                     service: None,
                 }
             }));
@@ -786,6 +814,61 @@ mod tests {
         assert_eq!(service.kind, ServiceKind::Ssh);
         assert_eq!(service.probe, "null");
         assert_eq!(service.banner, "SSH-2.0-dropbear_2022.83\\x0d\\x0a");
+    }
+
+    /// A silent open port whose identification would hold the host's only slot for 20 s:
+    /// with a 400 ms budget the scan ends at once, keeps the open port it found, and reports
+    /// the ports it never reached as not probed for that reason (not as closed).
+    #[tokio::test]
+    async fn the_host_budget_ends_a_scan_and_keeps_what_was_found() {
+        let tarpit = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = tarpit.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = tarpit.accept().await {
+                held.push(s);
+            }
+        });
+        let (_keep, _, closed) = open_and_closed(IpAddr::V4(Ipv4Addr::LOCALHOST), 50);
+        let mut ports = vec![port];
+        ports.extend(&closed);
+        let config = ScanConfig {
+            grab_banners: true,
+            banner_timeout: Duration::from_secs(20),
+            per_host_start: 1,
+            per_host_max: 1,
+            host_timeout: Some(Duration::from_millis(400)),
+            ..scan_config(ports.clone())
+        };
+        let limits = prepare_limits(&config);
+        let started = Instant::now();
+        let scans = scan_hosts(
+            &[IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            &config,
+            &limits,
+            &ProgressBar::hidden(),
+        )
+        .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        let scan = &scans[0];
+        let state = |p: u16| scan.ports.iter().find(|r| r.port == p).expect("port");
+        assert_eq!(state(port).state, PortState::Open);
+        assert!(
+            state(port).service.is_none(),
+            "identification was cut short"
+        );
+        let unprobed: Vec<&PortResult> = scan
+            .ports
+            .iter()
+            .filter(|r| r.error.as_deref() == Some(NOT_PROBED_BUDGET))
+            .collect();
+        assert!(!unprobed.is_empty(), "{:?}", scan.ports);
+        assert!(unprobed.iter().all(|r| r.state == PortState::Error));
+        assert!(scan.ports.iter().all(|r| r.state != PortState::Filtered));
     }
 
     #[test]
