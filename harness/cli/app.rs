@@ -103,13 +103,14 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         expand(&specs, &exclusions, &options).await?
     };
     let devices = resolve_devices(entries, cli_hosts, &options).await?;
+    let out = prepare_out_dir(args.run.out.as_deref())?;
     let plan = plan_for(profile, devices, ports, &args.run, verbose);
     let report = execute(&plan).await;
     let options = RenderOptions {
         profile: &plan.profile,
         texts: &texts,
     };
-    let written = write_reports(&report, args.run.out.as_deref(), options)?;
+    let written = write_reports(&report, &out, options)?;
     print_summary(&report, &written, &texts);
     Ok(if report.interrupted {
         ExitStatus::RunFailed
@@ -156,6 +157,7 @@ async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         allow_large: false,
     };
     let devices = resolve_devices(entries, Vec::new(), &options).await?;
+    let out = prepare_out_dir(args.run.out.as_deref())?;
     let plan = plan_for(profile, devices, ports, &args.run, verbose);
     let report = execute(&plan).await;
     lab.shutdown().await;
@@ -163,7 +165,7 @@ async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         profile: &plan.profile,
         texts: &texts,
     };
-    let written = write_reports(&report, args.run.out.as_deref(), options)?;
+    let written = write_reports(&report, &out, options)?;
     print_summary(&report, &written, &texts);
     Ok(if report.interrupted {
         ExitStatus::RunFailed
@@ -294,6 +296,8 @@ fn plan_for(
             disabled_by: None,
         }
     };
+    let (host_timeout_s, max_duration_s) =
+        (profile.scan.host_timeout_s, profile.scan.max_duration_s);
     RunPlan {
         profile,
         devices,
@@ -301,7 +305,15 @@ fn plan_for(
         intrusive,
         show_progress: !args.quiet,
         verbose,
+        host_timeout: budget(args.host_timeout, host_timeout_s),
+        max_duration: budget(args.max_duration, max_duration_s),
     }
+}
+
+/// A budget from the command line, else the profile's (seconds); zero means none.
+fn budget(flag: Option<Duration>, profile_seconds: u64) -> Option<Duration> {
+    let budget = flag.unwrap_or(Duration::from_secs(profile_seconds));
+    (!budget.is_zero()).then_some(budget)
 }
 
 /// The report words for `--lang` and the profile's companion texts.
@@ -365,12 +377,28 @@ fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
 
 fn write_reports(
     report: &RunReport,
-    out: Option<&Path>,
+    dir: &Path,
     options: RenderOptions<'_>,
 ) -> Result<jcstar_report::WrittenReports, Failure> {
-    let dir = out.map(Path::to_path_buf).unwrap_or_else(default_out_dir);
-    jcstar_report::write_all(report, &dir, options)
+    jcstar_report::write_all(report, dir, options)
         .map_err(|e| Failure::Run(format!("cannot write reports to {}: {e}", dir.display())))
+}
+
+/// The output directory (`--out`, else `reports/<timestamp>/`), created and proven writable
+/// before any packet is sent: a run must not end with nowhere to put its results.
+fn prepare_out_dir(out: Option<&Path>) -> Result<PathBuf, InputError> {
+    let dir = out.map(Path::to_path_buf).unwrap_or_else(default_out_dir);
+    let unwritable = |e: std::io::Error| {
+        InputError::arg(format!(
+            "cannot write reports to {} ({e}); give --out a directory you can write to",
+            dir.display()
+        ))
+    };
+    std::fs::create_dir_all(&dir).map_err(unwritable)?;
+    let probe = dir.join(".jcstar-write-test");
+    std::fs::write(&probe, b"").map_err(unwritable)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(dir)
 }
 
 /// `reports/<timestamp>/`, with a suffix if two runs start in the same second.

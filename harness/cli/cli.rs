@@ -63,6 +63,36 @@ fn parse_lang(text: &str) -> Result<jcstar_report::texts::Lang, String> {
     text.parse()
 }
 
+/// A time budget as nmap writes it: `90` (seconds), `500ms`, `30s`, `15m`, `2h`, `1d`; `0` for
+/// none. At most 7 days.
+fn parse_budget(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; write e.g. 90, 500ms, 30s, 15m, 2h"))?;
+    let millis_per_unit: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {text:?}; use ms, s, m, h or d"
+            ))
+        }
+    };
+    let millis = number.saturating_mul(millis_per_unit);
+    if millis > jcstar_model::profile::MAX_BUDGET_S * 1_000 {
+        return Err(format!("{text:?} is longer than 7 days"));
+    }
+    Ok(std::time::Duration::from_millis(millis))
+}
+
 /// Options shared by commands that run a scan.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -86,6 +116,15 @@ pub struct RunArgs {
     /// Skip intrusive checks (credential guessing, lockout tests); the report says they were skipped.
     #[arg(long)]
     pub no_intrusive: bool,
+    /// Time budget of each device, port scan and service checks together (e.g. 90s, 15m; 0 for
+    /// none). A device past it keeps what was measured; its unjudged criteria are inconclusive.
+    /// Default: the profile's host_timeout_s.
+    #[arg(long, value_name = "TIME", value_parser = parse_budget)]
+    pub host_timeout: Option<std::time::Duration>,
+    /// Time budget of the whole run (e.g. 30m, 2h; 0 for none). When it runs out the run stops
+    /// as on Ctrl-C and writes what was measured (exit 3). Default: the profile's max_duration_s.
+    #[arg(long, value_name = "TIME", value_parser = parse_budget)]
+    pub max_duration: Option<std::time::Duration>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -218,4 +257,30 @@ pub fn normalise_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_read_like_nmap_and_refuse_nonsense() {
+        use std::time::Duration;
+        assert_eq!(parse_budget("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_budget("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_budget("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_budget("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_budget("0"), Ok(Duration::ZERO));
+        for bad in [
+            "",
+            "s",
+            "1.5h",
+            "-3",
+            "10 parsecs",
+            "8d",
+            "99999999999999999999",
+        ] {
+            assert!(parse_budget(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -2,8 +2,9 @@
 //! criterion, and build the report. Ctrl-C stops the scan and still yields a report.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{Local, SecondsFormat};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -42,6 +43,10 @@ pub struct RunPlan {
     pub show_progress: bool,
     /// Print resource limits and timing detail.
     pub verbose: bool,
+    /// Time budget of each device (scan and checks together); `None`: none.
+    pub host_timeout: Option<Duration>,
+    /// Time budget of the whole run; `None`: none.
+    pub max_duration: Option<Duration>,
 }
 
 /// Resolves inventory entries and command-line hosts into devices, inventory first.
@@ -110,6 +115,7 @@ pub fn scan_config(profile: &Profile, ports: &[u16]) -> ScanConfig {
         global_limit: (s.global_limit > 0).then_some(s.global_limit),
         banner_bytes: s.banner_bytes,
         banner_timeout: ScanSettings::ms(s.banner_timeout_ms),
+        host_timeout: ScanSettings::budget(s.host_timeout_s),
         ..ScanConfig::default()
     }
 }
@@ -119,7 +125,10 @@ pub fn scan_config(profile: &Profile, ports: &[u16]) -> ScanConfig {
 pub async fn execute(plan: &RunPlan) -> RunReport {
     let started = Local::now();
     let clock = Instant::now();
-    let config = scan_config(&plan.profile, &plan.ports);
+    let config = ScanConfig {
+        host_timeout: plan.host_timeout,
+        ..scan_config(&plan.profile, &plan.ports)
+    };
     let limits = scan::prepare_limits(&config);
     if plan.verbose {
         eprintln!(
@@ -142,32 +151,51 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         addresses.len(),
         plan.ports.len()
     );
+    if plan
+        .profile
+        .check_enabled(jcstar_model::profile::CheckId::BruteForce)
+        && plan.intrusive.enabled
+    {
+        eprintln!(
+            "jcstar: the brute-force check (S1.1-04) will send wrong passwords to every login service and may lock accounts for a while (--no-intrusive skips it)"
+        );
+    }
+    let context = ActiveContext {
+        profile: Arc::new(plan.profile.clone()),
+        intrusive: plan.intrusive.enabled,
+        peers: Arc::new(plan.devices.clone()),
+    };
+    let run_deadline = plan
+        .max_duration
+        .map(|budget| tokio::time::Instant::now() + budget);
+    let device_deadline = plan
+        .host_timeout
+        .map(|budget| tokio::time::Instant::now() + budget);
+    let device_of: HashMap<IpAddr, &Device> = plan.devices.iter().map(|d| (d.address, d)).collect();
     let mut by_address: BTreeMap<IpAddr, HostScan> = BTreeMap::new();
-    let interrupted = tokio::select! {
+    // A device's service checks start as soon as its own port scan ends.
+    let mut checks = ActiveChecks::new(Arc::clone(&context.profile));
+    let stopped = tokio::select! {
         () = scan::scan_hosts_with_extra(&addresses, &declared, &config, &limits, &progress, |_, scan| {
+            if let Some(device) = device_of.get(&scan.address) {
+                checks.start(device, &scan, &context, device_deadline);
+            }
             by_address.insert(scan.address, scan);
-        }) => false,
-        signal = stop.received() => {
-            eprintln!("jcstar: {signal}: stopping; writing the results gathered so far");
-            true
-        }
+        }) => None,
+        signal = stop.received() => Some(signal),
+        () = until(run_deadline) => Some(RUN_BUDGET_REACHED),
     };
     progress.finish_and_clear();
-    let active = if interrupted {
-        BTreeMap::new()
-    } else {
-        if plan
-            .profile
-            .check_enabled(jcstar_model::profile::CheckId::BruteForce)
-            && plan.intrusive.enabled
-        {
-            eprintln!(
-                "jcstar: the brute-force check (S1.1-04) will send wrong passwords to every login service and may lock accounts for a while (--no-intrusive skips it)"
-            );
-        }
-        run_active_checks(plan, &by_address, &mut stop).await
+    let stopped = match stopped {
+        Some(why) => Some(why),
+        None => checks.wait(&mut stop, run_deadline).await,
     };
-    let active_interrupted = !interrupted && active.len() < by_address.len();
+    if let Some(why) = stopped {
+        eprintln!("jcstar: {why}: stopping; writing the results gathered so far");
+    }
+    let active = checks.finish().await;
+    let interrupted = stopped.is_some();
+    let not_finished = stopped.unwrap_or("the run was interrupted");
     let today = started.date_naive();
     let mut findings: Vec<Vec<Finding>> = plan
         .devices
@@ -186,9 +214,10 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             let mut own = jcstar_checks::run_passive(&observation, &plan.profile);
             match active.get(&device.address) {
                 Some(outcome) => own.extend(outcome.findings.iter().cloned()),
-                None if scan.is_some() => {
-                    own.push(jcstar_checks::active_not_finished(&plan.profile))
-                }
+                None if scan.is_some() => own.push(jcstar_checks::active_not_finished(
+                    &plan.profile,
+                    not_finished,
+                )),
                 None => {}
             }
             own
@@ -210,7 +239,6 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             report
         })
         .collect();
-    let interrupted = interrupted || active_interrupted;
     let finished = Local::now();
     RunReport {
         schema: "jcstar.results",
@@ -292,44 +320,122 @@ fn port_summary(scan: &HostScan) -> PortSummary {
     }
 }
 
-/// Runs the active checks, one task per scanned device, until done or a stop signal.
-async fn run_active_checks(
-    plan: &RunPlan,
-    scans: &BTreeMap<IpAddr, HostScan>,
-    stop: &mut StopSignals,
-) -> BTreeMap<IpAddr, ActiveOutcome> {
-    let context = ActiveContext {
-        profile: Arc::new(plan.profile.clone()),
-        intrusive: plan.intrusive.enabled,
-        peers: Arc::new(plan.devices.clone()),
-    };
-    let mut tasks = JoinSet::new();
-    for device in &plan.devices {
-        if let Some(scan) = scans.get(&device.address) {
-            let target = ActiveTarget {
-                device: device.clone(),
-                scan: scan.clone(),
-            };
-            let address = device.address;
-            let context = context.clone();
-            tasks.spawn(async move { (address, jcstar_checks::run_active(target, context).await) });
+/// Why a run stopped when its `--max-duration` budget ran out.
+const RUN_BUDGET_REACHED: &str = "the run's time budget (--max-duration / max_duration_s) ran out";
+
+/// Resolves at `deadline`; never, without one.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The devices' service checks, one task per device, started as each port scan ends.
+struct ActiveChecks {
+    profile: Arc<Profile>,
+    tasks: JoinSet<(IpAddr, ActiveOutcome)>,
+    devices: HashMap<tokio::task::Id, IpAddr>,
+    done: BTreeMap<IpAddr, ActiveOutcome>,
+}
+
+impl ActiveChecks {
+    fn new(profile: Arc<Profile>) -> Self {
+        ActiveChecks {
+            profile,
+            tasks: JoinSet::new(),
+            devices: HashMap::new(),
+            done: BTreeMap::new(),
         }
     }
-    let mut done = BTreeMap::new();
-    loop {
-        tokio::select! {
-            joined = tasks.join_next() => match joined {
-                Some(Ok((address, found))) => { done.insert(address, found); }
-                Some(Err(e)) => tracing::error!(error = %e, "active checks of a device failed"),
-                None => break,
-            },
-            signal = stop.received() => {
-                eprintln!("jcstar: {signal}: stopping the service checks; writing what is done");
-                break;
+
+    /// Starts the checks of `device`, whose scan just ended.
+    fn start(
+        &mut self,
+        device: &Device,
+        scan: &HostScan,
+        context: &ActiveContext,
+        deadline: Option<tokio::time::Instant>,
+    ) {
+        let target = ActiveTarget {
+            device: device.clone(),
+            scan: scan.clone(),
+        };
+        let address = device.address;
+        let context = context.clone();
+        let handle = self.tasks.spawn(async move {
+            let outcome = jcstar_checks::run_active_until(target, context, deadline).await;
+            (address, outcome)
+        });
+        self.devices.insert(handle.id(), address);
+    }
+
+    /// Waits for every device's checks; returns why it stopped early, if it did.
+    async fn wait(
+        &mut self,
+        stop: &mut StopSignals,
+        run_deadline: Option<tokio::time::Instant>,
+    ) -> Option<&'static str> {
+        loop {
+            tokio::select! {
+                joined = self.tasks.join_next_with_id() => match joined {
+                    Some(joined) => self.record(joined),
+                    None => return None,
+                },
+                signal = stop.received() => return Some(signal),
+                () = until(run_deadline) => return Some(RUN_BUDGET_REACHED),
             }
         }
     }
-    done
+
+    /// Stops what still runs and returns what finished: a device whose checks crashed gets
+    /// `error` findings instead of losing its results silently.
+    async fn finish(mut self) -> BTreeMap<IpAddr, ActiveOutcome> {
+        self.tasks.abort_all();
+        while let Some(joined) = self.tasks.join_next_with_id().await {
+            self.record(joined);
+        }
+        self.done
+    }
+
+    fn record(
+        &mut self,
+        joined: Result<(tokio::task::Id, (IpAddr, ActiveOutcome)), tokio::task::JoinError>,
+    ) {
+        match joined {
+            Ok((_, (address, outcome))) => {
+                self.done.insert(address, outcome);
+            }
+            Err(e) if e.is_panic() => {
+                let address = self.devices.get(&e.id()).copied();
+                let message = panic_message(e.into_panic());
+                tracing::error!(%message, "the service checks of a device panicked");
+                if let Some(address) = address {
+                    let finding = jcstar_checks::active_crashed(&self.profile, &message);
+                    self.done.insert(
+                        address,
+                        ActiveOutcome {
+                            findings: vec![finding],
+                            ..ActiveOutcome::default()
+                        },
+                    );
+                }
+            }
+            // Cancelled by `finish`: the device's checks did not finish.
+            Err(_) => {}
+        }
+    }
+}
+
+/// The text a panic carried.
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    match panic.downcast::<String>() {
+        Ok(text) => *text,
+        Err(panic) => panic.downcast_ref::<&str>().map_or_else(
+            || "a panic without a message".to_string(),
+            |s| s.to_string(),
+        ),
+    }
 }
 
 /// SIGINT and SIGTERM, registered before the scan starts so neither kills the process mid-run.
@@ -374,4 +480,48 @@ fn progress_bar(plan: &RunPlan, probes: usize) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device whose checks panic gets `error` findings for its service criteria; a device
+    /// whose checks finished keeps them, whatever the other did.
+    #[tokio::test]
+    async fn a_panic_in_one_device_becomes_error_findings_for_it_alone() {
+        let profile = Arc::new(Profile::builtin());
+        let mut checks = ActiveChecks::new(Arc::clone(&profile));
+        let crashing: IpAddr = [127, 0, 0, 7].into();
+        let fine: IpAddr = [127, 0, 0, 8].into();
+        let handle = checks.tasks.spawn(async move {
+            if crashing.is_loopback() {
+                panic!("a defect on purpose");
+            }
+            (crashing, ActiveOutcome::default())
+        });
+        checks.devices.insert(handle.id(), crashing);
+        let handle = checks.tasks.spawn(async move {
+            let outcome = ActiveOutcome {
+                findings: vec![Finding::new(
+                    "test",
+                    "S1.1-13",
+                    jcstar_model::Verdict::Pass,
+                    "measured",
+                )],
+                ..ActiveOutcome::default()
+            };
+            (fine, outcome)
+        });
+        checks.devices.insert(handle.id(), fine);
+        let mut stop = StopSignals::install();
+        assert_eq!(checks.wait(&mut stop, None).await, None);
+        let done = checks.finish().await;
+        let crashed = &done[&crashing].findings;
+        assert_eq!(crashed.len(), 1);
+        assert_eq!(crashed[0].verdict, jcstar_model::Verdict::Error);
+        assert!(crashed[0].summary.contains("a defect on purpose"));
+        assert!(!crashed[0].criteria.is_empty());
+        assert_eq!(done[&fine].findings[0].summary, "measured");
+    }
 }

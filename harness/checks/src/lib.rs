@@ -37,14 +37,29 @@ pub fn active_criteria(profile: &Profile) -> Vec<String> {
     criteria
 }
 
-/// The finding recorded for a device whose active checks did not finish.
-pub fn active_not_finished(profile: &Profile) -> Finding {
+/// The finding recorded for a device whose active checks did not finish; `why` says what
+/// stopped the run (an interrupt, the run's time budget).
+pub fn active_not_finished(profile: &Profile, why: &str) -> Finding {
     Finding {
         check: "run.active_checks".to_string(),
         criteria: active_criteria(profile),
         verdict: Verdict::Inconclusive,
-        summary: "the service checks did not finish: the run was interrupted; run it again"
-            .to_string(),
+        summary: format!("the service checks did not finish: {why}; run it again"),
+        evidence: Vec::new(),
+    }
+}
+
+/// The finding recorded for a device whose service checks crashed (a defect in jcstar, not
+/// in the device): its active criteria are `error`, the other devices are unaffected.
+pub fn active_crashed(profile: &Profile, panic: &str) -> Finding {
+    Finding {
+        check: "run.active_checks".to_string(),
+        criteria: active_criteria(profile),
+        verdict: Verdict::Error,
+        summary: format!(
+            "the service checks of this device crashed ({}); the other devices were not affected; please report this defect in jcstar",
+            jcstar_model::bounded_to(panic, 300)
+        ),
         evidence: Vec::new(),
     }
 }
