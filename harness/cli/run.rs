@@ -175,15 +175,36 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     let mut by_address: BTreeMap<IpAddr, HostScan> = BTreeMap::new();
     // A device's service checks start as soon as its own port scan ends.
     let mut checks = ActiveChecks::new(Arc::clone(&context.profile));
-    let stopped = tokio::select! {
-        () = scan::scan_hosts_with_extra(&addresses, &declared, &config, &limits, &progress, |_, scan| {
-            if let Some(device) = device_of.get(&scan.address) {
-                checks.start(device, &scan, &context, device_deadline);
-            }
-            by_address.insert(scan.address, scan);
-        }) => None,
-        signal = stop.received() => Some(signal),
-        () = until(run_deadline) => Some(RUN_BUDGET_REACHED),
+    let (stop_scan, scan_stop) = scan::StopScan::new();
+    let stopped = {
+        let scanning = scan::scan_hosts_with_extra(
+            &addresses,
+            &declared,
+            &config,
+            &limits,
+            &progress,
+            &scan_stop,
+            |_, scan| {
+                // After a stop, hosts hand in what they measured; their checks do not start.
+                let device = device_of.get(&scan.address);
+                if let Some(device) = device.filter(|_| !scan_stop.raised()) {
+                    checks.start(device, &scan, &context, device_deadline);
+                }
+                by_address.insert(scan.address, scan);
+            },
+        );
+        tokio::pin!(scanning);
+        let stopped = tokio::select! {
+            () = &mut scanning => None,
+            signal = stop.received() => Some(signal),
+            () = until(run_deadline) => Some(RUN_BUDGET_REACHED),
+        };
+        if stopped.is_some() {
+            // Every host scan ends at once and keeps the ports it settled.
+            let _ = stop_scan.send(true);
+            scanning.await;
+        }
+        stopped
     };
     progress.finish_and_clear();
     let stopped = match stopped {

@@ -80,6 +80,8 @@ pub struct ScanConfig {
 
 /// The error of a port left unprobed because the host's time budget ran out.
 pub const NOT_PROBED_BUDGET: &str = "not probed: the device's time budget was exceeded";
+/// The error of a port left unprobed because the run was stopped (Ctrl-C, `--max-duration`).
+pub const NOT_PROBED_INTERRUPTED: &str = "not probed: scan interrupted";
 
 impl Default for ScanConfig {
     fn default() -> Self {
@@ -237,7 +239,35 @@ pub async fn scan_hosts_each(
     progress: &ProgressBar,
     on_host: impl FnMut(usize, HostScan),
 ) {
-    scan_hosts_with_extra(hosts, &[], config, limits, progress, on_host).await
+    let (_never, stop) = StopScan::new();
+    scan_hosts_with_extra(hosts, &[], config, limits, progress, &stop, on_host).await
+}
+
+/// Tells running host scans to stop early (Ctrl-C, the run's time budget): each ends at once
+/// with the ports it settled, the others reported as not probed, and is handed to `on_host`
+/// like a finished one, so nothing measured is lost.
+#[derive(Debug, Clone)]
+pub struct StopScan(tokio::sync::watch::Receiver<bool>);
+
+impl StopScan {
+    /// A stop signal and the sender that raises it (dropping the sender never stops).
+    pub fn new() -> (tokio::sync::watch::Sender<bool>, StopScan) {
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        (sender, StopScan(receiver))
+    }
+
+    /// Whether the stop was raised.
+    pub fn raised(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once the stop is raised; never, if its sender is gone first.
+    async fn requested(&self) {
+        let mut receiver = self.0.clone();
+        if receiver.wait_for(|raised| *raised).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Like [`scan_hosts_each`], with `extra_ports[i]` probed on `hosts[i]` besides the config's
@@ -248,6 +278,7 @@ pub async fn scan_hosts_with_extra(
     config: &ScanConfig,
     limits: &Limits,
     progress: &ProgressBar,
+    stop: &StopScan,
     mut on_host: impl FnMut(usize, HostScan),
 ) {
     let config = Arc::new(config.clone());
@@ -268,7 +299,8 @@ pub async fn scan_hosts_with_extra(
             Arc::clone(&global),
             progress.clone(),
         );
-        let handle = tasks.spawn(async move { (i, host.run().await) });
+        let stop = stop.clone();
+        let handle = tasks.spawn(async move { (i, host.run(&stop).await) });
         task_hosts.insert(handle.id(), (i, address, ports));
     }
     while let Some(joined) = tasks.join_next_with_id().await {
@@ -405,26 +437,23 @@ impl HostRun {
         }
     }
 
-    async fn run(mut self) -> HostScan {
+    async fn run(mut self, stop: &StopScan) -> HostScan {
         let started = Instant::now();
-        let budget_end = self
-            .config
-            .host_timeout
-            .map(|budget| tokio::time::Instant::now() + budget);
-        let mut tasks: JoinSet<Done> = JoinSet::new();
-        match budget_end {
-            Some(end) => {
-                if tokio::time::timeout_at(end, self.probe_all(&mut tasks))
-                    .await
-                    .is_err()
-                {
-                    tasks.abort_all();
-                    return self.finish(started, NOT_PROBED_BUDGET);
-                }
+        let budget = self.config.host_timeout;
+        let budget_spent = async {
+            match budget {
+                Some(budget) => tokio::time::sleep(budget).await,
+                None => std::future::pending().await,
             }
-            None => self.probe_all(&mut tasks).await,
-        }
-        self.finish(started, "not probed: scan interrupted")
+        };
+        let mut tasks: JoinSet<Done> = JoinSet::new();
+        let unprobed_because = tokio::select! {
+            () = self.probe_all(&mut tasks) => NOT_PROBED_INTERRUPTED,
+            () = budget_spent => NOT_PROBED_BUDGET,
+            () = stop.requested() => NOT_PROBED_INTERRUPTED,
+        };
+        tasks.abort_all();
+        self.finish(started, unprobed_because)
     }
 
     /// Probes every port and identifies the open ones, until no work is left.
@@ -869,6 +898,63 @@ mod tests {
         assert!(!unprobed.is_empty(), "{:?}", scan.ports);
         assert!(unprobed.iter().all(|r| r.state == PortState::Error));
         assert!(scan.ports.iter().all(|r| r.state != PortState::Filtered));
+    }
+
+    /// A stop raised mid-scan ends every host at once, and each still hands in the ports it
+    /// settled (the silent open one) with the rest marked as not probed because of the stop.
+    #[tokio::test]
+    async fn a_stop_keeps_what_each_host_measured() {
+        let tarpit = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = tarpit.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = tarpit.accept().await {
+                held.push(s);
+            }
+        });
+        let (_keep, _, closed) = open_and_closed(IpAddr::V4(Ipv4Addr::LOCALHOST), 20);
+        let mut ports = vec![port];
+        ports.extend(&closed);
+        let config = ScanConfig {
+            grab_banners: true,
+            banner_timeout: Duration::from_secs(20),
+            per_host_start: 1,
+            per_host_max: 1,
+            ..scan_config(ports)
+        };
+        let limits = prepare_limits(&config);
+        let (raise, stop) = StopScan::new();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let _ = raise.send(true);
+        });
+        let mut scans = Vec::new();
+        let started = Instant::now();
+        scan_hosts_with_extra(
+            &[IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            &[],
+            &config,
+            &limits,
+            &ProgressBar::hidden(),
+            &stop,
+            |_, scan| scans.push(scan),
+        )
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let [scan] = scans.as_slice() else {
+            panic!("one host scan: {scans:?}")
+        };
+        let open: Vec<u16> = scan
+            .ports
+            .iter()
+            .filter(|r| r.state == PortState::Open)
+            .map(|r| r.port)
+            .collect();
+        assert_eq!(open, [port]);
+        assert!(scan
+            .ports
+            .iter()
+            .any(|r| r.error.as_deref() == Some(NOT_PROBED_INTERRUPTED)));
     }
 
     #[test]
