@@ -7,6 +7,7 @@ use crate::cli::{
     Cli, Command, DemoArgs, DiffArgs, ReportArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs,
 };
 use crate::inventory;
+use crate::journal::{self, Resumed};
 use crate::run::{execute, resolve_devices, RunPlan};
 use crate::targets::spec::{expand, read_list_file, split_comma_list, ExpandOptions, SpecSource};
 use jcstar_lab::{DemoLab, LabOptions, Limits};
@@ -103,8 +104,21 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         expand(&specs, &exclusions, &options).await?
     };
     let devices = resolve_devices(entries, cli_hosts, &options).await?;
-    let out = prepare_out_dir(args.run.out.as_deref())?;
-    let plan = plan_for(profile, devices, ports, &args.run, verbose);
+    let (out, resumed) = match &args.resume {
+        Some(dir) => resume_from(dir, args.run.out.as_deref(), &profile, &ports)?,
+        None => (
+            prepare_out_dir(args.run.out.as_deref())?,
+            Resumed::default(),
+        ),
+    };
+    let plan = plan_for(
+        profile,
+        devices,
+        ports,
+        &args.run,
+        verbose,
+        (out.clone(), resumed),
+    );
     let report = execute(&plan).await;
     let options = RenderOptions {
         profile: &plan.profile,
@@ -158,7 +172,14 @@ async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     };
     let devices = resolve_devices(entries, Vec::new(), &options).await?;
     let out = prepare_out_dir(args.run.out.as_deref())?;
-    let plan = plan_for(profile, devices, ports, &args.run, verbose);
+    let plan = plan_for(
+        profile,
+        devices,
+        ports,
+        &args.run,
+        verbose,
+        (out.clone(), Resumed::default()),
+    );
     let report = execute(&plan).await;
     lab.shutdown().await;
     let options = RenderOptions {
@@ -279,6 +300,7 @@ fn plan_for(
     ports: Vec<u16>,
     args: &RunArgs,
     verbose: bool,
+    (out_dir, resumed): (PathBuf, Resumed),
 ) -> RunPlan {
     let intrusive = if args.no_intrusive {
         IntrusiveInfo {
@@ -307,6 +329,8 @@ fn plan_for(
         verbose,
         host_timeout: budget(args.host_timeout, host_timeout_s),
         max_duration: budget(args.max_duration, max_duration_s),
+        out_dir,
+        resumed,
     }
 }
 
@@ -382,6 +406,40 @@ fn write_reports(
 ) -> Result<jcstar_report::WrittenReports, Failure> {
     jcstar_report::write_all(report, dir, options)
         .map_err(|e| Failure::Run(format!("cannot write reports to {}: {e}", dir.display())))
+}
+
+/// The output directory and journal of the interrupted run in `dir` (`--resume DIR`), checked
+/// against this run's profile and ports.
+fn resume_from(
+    dir: &Path,
+    out: Option<&Path>,
+    profile: &Profile,
+    ports: &[u16],
+) -> Result<(PathBuf, Resumed), InputError> {
+    if out.is_some_and(|out| out != dir) {
+        return Err(InputError::arg(
+            "--resume DIR writes its reports to DIR; leave out --out (or give the same directory)",
+        ));
+    }
+    let resumed = journal::read(dir)?;
+    let ports = jcstar_model::ports::format_port_ranges(ports);
+    let journal = dir.join(journal::FILE_NAME);
+    match &resumed.run {
+        Some((name, earlier)) if *name != profile.profile.name || *earlier != ports => {
+            Err(InputError::new(
+                Origin::file(&journal),
+                format!(
+                    "the earlier run used profile {name:?} and ports {earlier}; resume it with the same --profile and -p (this run: {:?}, {ports})",
+                    profile.profile.name
+                ),
+            ))
+        }
+        Some(_) => Ok((prepare_out_dir(Some(dir))?, resumed)),
+        None => Err(InputError::new(
+            Origin::file(&journal),
+            "no run line: this is not the journal of a jcstar run",
+        )),
+    }
 }
 
 /// The output directory (`--out`, else `reports/<timestamp>/`), created and proven writable

@@ -156,6 +156,11 @@ pub struct ScanArgs {
     /// more than 16,777,216, a /8).
     #[arg(long)]
     pub allow_large: bool,
+    /// Continue the interrupted run whose output directory is DIR: devices it finished (port
+    /// scan and service checks) are not probed again; the reports are written to DIR. Give the
+    /// same targets, profile and ports as the first run.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{Local, SecondsFormat};
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::inventory::InventoryEntry;
+use crate::journal::{Journal, Record, Resumed};
 use crate::targets::spec::{expand, ExpandOptions, SpecSource, TargetHost};
 use jcstar_checks::{ActiveContext, ActiveOutcome, ActiveTarget, Observation};
 use jcstar_model::device::Device;
@@ -47,6 +49,10 @@ pub struct RunPlan {
     pub host_timeout: Option<Duration>,
     /// Time budget of the whole run; `None`: none.
     pub max_duration: Option<Duration>,
+    /// Where the reports and the journal go.
+    pub out_dir: PathBuf,
+    /// What an earlier, interrupted run of this plan measured (`--resume`); empty otherwise.
+    pub resumed: Resumed,
 }
 
 /// Resolves inventory entries and command-line hosts into devices, inventory first.
@@ -136,16 +142,29 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             limits.nofile_soft, limits.nofile_hard, limits.global_in_flight, config.per_host_start
         );
     }
-    let addresses: Vec<IpAddr> = plan.devices.iter().map(|d| d.address).collect();
     // Every declared TCP service is scanned too, whatever the port list: a service the vendor
     // documents is a login surface and an interface to judge.
     let declared: Vec<Vec<u16>> = plan.devices.iter().map(declared_tcp_ports).collect();
-    let probes: usize = declared
+    // Devices an interrupted run finished (`--resume`) are not probed again.
+    let (addresses, to_scan_declared): (Vec<IpAddr>, Vec<Vec<u16>>) = plan
+        .devices
+        .iter()
+        .zip(&declared)
+        .filter(|(d, _)| !plan.resumed.finished(&d.address))
+        .map(|(d, extra)| (d.address, extra.clone()))
+        .unzip();
+    let probes: usize = to_scan_declared
         .iter()
         .map(|extra| plan.ports.len() + extra.iter().filter(|p| !plan.ports.contains(p)).count())
         .sum();
     let progress = progress_bar(plan, probes);
     let mut stop = StopSignals::install();
+    let resumed_count = plan.devices.len() - addresses.len();
+    if resumed_count > 0 {
+        eprintln!(
+            "jcstar: resuming: {resumed_count} device(s) finished by the earlier run are not probed again"
+        );
+    }
     eprintln!(
         "jcstar: scanning {} device(s) x {} TCP port(s); Ctrl-C stops and still writes the reports",
         addresses.len(),
@@ -173,13 +192,32 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         .map(|budget| tokio::time::Instant::now() + budget);
     let device_of: HashMap<IpAddr, &Device> = plan.devices.iter().map(|d| (d.address, d)).collect();
     let mut by_address: BTreeMap<IpAddr, HostScan> = BTreeMap::new();
+    let journal = Journal::open(
+        &plan.out_dir,
+        &Record::Run {
+            tool: env!("CARGO_PKG_VERSION").to_string(),
+            profile: plan.profile.profile.name.clone(),
+            ports: format_port_ranges(&plan.ports),
+        },
+    );
     // A device's service checks start as soon as its own port scan ends.
-    let mut checks = ActiveChecks::new(Arc::clone(&context.profile));
+    let mut checks = ActiveChecks::new(Arc::clone(&context.profile), journal);
+    for device in &plan.devices {
+        let address = device.address;
+        if let (true, Some(scan), Some(outcome)) = (
+            plan.resumed.finished(&address),
+            plan.resumed.scans.get(&address),
+            plan.resumed.checks.get(&address),
+        ) {
+            by_address.insert(address, scan.clone());
+            checks.done.insert(address, outcome.clone());
+        }
+    }
     let (stop_scan, scan_stop) = scan::StopScan::new();
     let stopped = {
         let scanning = scan::scan_hosts_with_extra(
             &addresses,
-            &declared,
+            &to_scan_declared,
             &config,
             &limits,
             &progress,
@@ -188,6 +226,7 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
                 // After a stop, hosts hand in what they measured; their checks do not start.
                 let device = device_of.get(&scan.address);
                 if let Some(device) = device.filter(|_| !scan_stop.raised()) {
+                    checks.journal.append(&Record::Scan { scan: scan.clone() });
                     checks.start(device, &scan, &context, device_deadline);
                 }
                 by_address.insert(scan.address, scan);
@@ -355,15 +394,17 @@ async fn until(deadline: Option<tokio::time::Instant>) {
 /// The devices' service checks, one task per device, started as each port scan ends.
 struct ActiveChecks {
     profile: Arc<Profile>,
+    journal: Journal,
     tasks: JoinSet<(IpAddr, ActiveOutcome)>,
     devices: HashMap<tokio::task::Id, IpAddr>,
     done: BTreeMap<IpAddr, ActiveOutcome>,
 }
 
 impl ActiveChecks {
-    fn new(profile: Arc<Profile>) -> Self {
+    fn new(profile: Arc<Profile>, journal: Journal) -> Self {
         ActiveChecks {
             profile,
+            journal,
             tasks: JoinSet::new(),
             devices: HashMap::new(),
             done: BTreeMap::new(),
@@ -425,6 +466,10 @@ impl ActiveChecks {
     ) {
         match joined {
             Ok((_, (address, outcome))) => {
+                self.journal.append(&Record::Checks {
+                    address,
+                    outcome: outcome.clone(),
+                });
                 self.done.insert(address, outcome);
             }
             Err(e) if e.is_panic() => {
@@ -512,7 +557,13 @@ mod tests {
     #[tokio::test]
     async fn a_panic_in_one_device_becomes_error_findings_for_it_alone() {
         let profile = Arc::new(Profile::builtin());
-        let mut checks = ActiveChecks::new(Arc::clone(&profile));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let run = Record::Run {
+            tool: "test".into(),
+            profile: "jc-star-1".into(),
+            ports: "80".into(),
+        };
+        let mut checks = ActiveChecks::new(Arc::clone(&profile), Journal::open(dir.path(), &run));
         let crashing: IpAddr = [127, 0, 0, 7].into();
         let fine: IpAddr = [127, 0, 0, 8].into();
         let handle = checks.tasks.spawn(async move {

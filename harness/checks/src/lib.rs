@@ -126,7 +126,7 @@ pub struct ActiveTarget {
 }
 
 /// What the active checks found on one device.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ActiveOutcome {
     /// Findings for the ★1 criteria.
     pub findings: Vec<Finding>,

@@ -2,10 +2,10 @@
 //! device's identity and software that several checks gather and one check judges together
 //! (S1.1-10 model designation, S1.1-06 software components).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The state of one probed UDP port. A UDP port counts as open only when it answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UdpState {
     /// The service answered the probe.
@@ -18,7 +18,7 @@ pub enum UdpState {
 }
 
 /// One UDP port probed with a protocol-specific request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UdpPort {
     /// Port number.
     pub port: u16,
@@ -27,12 +27,12 @@ pub struct UdpPort {
     /// What came back.
     pub state: UdpState,
     /// What the answer showed, bounded and escaped (empty when nothing answered).
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
 }
 
 /// What a sighting shows about the device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Sighting {
     /// A model designation as the device presents it (UPnP `modelName`/`modelNumber`, an HTTP

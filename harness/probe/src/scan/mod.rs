@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
@@ -103,7 +103,7 @@ impl Default for ScanConfig {
 }
 
 /// State of one probed port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PortState {
     /// The handshake completed.
@@ -117,7 +117,7 @@ pub enum PortState {
 }
 
 /// Service identified on an open port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceKind {
     /// Telnet (IAC negotiation or a login prompt).
@@ -139,7 +139,7 @@ pub enum ServiceKind {
 }
 
 /// Service identification result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceInfo {
     /// The service.
     pub kind: ServiceKind,
@@ -151,7 +151,7 @@ pub struct ServiceInfo {
 }
 
 /// Result for one port.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortResult {
     /// The TCP port.
     pub port: u16,
@@ -166,7 +166,7 @@ pub struct PortResult {
 }
 
 /// Timing and counts for one host.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostStats {
     /// Connect attempts made, retries included (identification excluded).
     pub probes: u64,
@@ -189,7 +189,7 @@ pub struct HostStats {
 }
 
 /// Scan result for one host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostScan {
     /// The host.
     pub address: IpAddr,
