@@ -25,6 +25,19 @@ pub fn check(observation: &Observation<'_>, profile: &Profile) -> Vec<Finding> {
         .filter(|p| p.state == PortState::Open)
         .collect();
     let mut findings: Vec<Finding> = unprobed_ports(scan).into_iter().collect();
+    if scan.stats.unidentified > 0 {
+        findings.push(Finding::new(
+            "interfaces.identification_capped",
+            CRITERION,
+            Verdict::Inconclusive,
+            format!(
+                "{} open ports: services were identified on the first {} only; the other {} are listed as unknown",
+                open.len(),
+                jcstar_probe::scan::MAX_IDENT_PER_HOST,
+                scan.stats.unidentified
+            ),
+        ));
+    }
     findings.extend(compare_with_declaration(observation, &open));
     findings.extend(debug_ports(&open, profile));
     findings
@@ -235,6 +248,7 @@ mod tests {
                 final_timeout_ms: 100,
                 peak_window: 1,
                 elapsed_ms: 1,
+                unidentified: 0,
             },
         }
     }
@@ -343,5 +357,25 @@ mod tests {
             verdicts(&findings),
             [("interfaces.not_scanned", Verdict::Inconclusive)]
         );
+    }
+
+    #[test]
+    fn a_capped_identification_is_said_and_never_passes() {
+        let device = Device::bare(IpAddr::V4(Ipv4Addr::LOCALHOST), None);
+        let mut scan = scan_of(&[(80, PortState::Open), (81, PortState::Open)]);
+        scan.stats.unidentified = 1;
+        let observation = Observation {
+            device: &device,
+            scan: Some(&scan),
+            scanned_ports: &[80, 81],
+            today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+        };
+        let findings = check(&observation, &Profile::builtin());
+        let capped = findings
+            .iter()
+            .find(|f| f.check == "interfaces.identification_capped")
+            .expect("said");
+        assert_eq!(capped.verdict, Verdict::Inconclusive);
+        assert!(capped.summary.contains("the other 1"), "{}", capped.summary);
     }
 }

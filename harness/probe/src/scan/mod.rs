@@ -186,6 +186,9 @@ pub struct HostStats {
     pub peak_window: usize,
     /// Wall time spent on this host, identification included.
     pub elapsed_ms: u64,
+    /// Open ports left unidentified because the host had more than [`MAX_IDENT_PER_HOST`].
+    #[serde(default)]
+    pub unidentified: u32,
 }
 
 /// Scan result for one host.
@@ -347,6 +350,9 @@ fn failed_host(address: IpAddr, ports: &[u16]) -> HostScan {
 /// Identifications running at once on one host, at most (each also takes a
 /// window slot): a fragile device is not flooded with payloads.
 const IDENT_PER_HOST: usize = 4;
+/// Most open ports identified on one host: a host with every port open would otherwise keep
+/// the scan identifying services for a day. The rest are reported open, service unknown.
+pub const MAX_IDENT_PER_HOST: u32 = 256;
 
 /// Attempts for a probe failing on local resource shortage before the port
 /// is reported as an error.
@@ -567,7 +573,11 @@ impl HostRun {
             Outcome::Open(rtt) => {
                 self.answered(rtt);
                 if self.config.grab_banners {
-                    self.ident_queue.push_back(pending.idx);
+                    if self.stats.open < MAX_IDENT_PER_HOST {
+                        self.ident_queue.push_back(pending.idx);
+                    } else {
+                        self.stats.unidentified += 1;
+                    }
                 }
                 self.settle(pending.idx, PortState::Open, Some(rtt), None);
             }
@@ -955,6 +965,43 @@ mod tests {
             .ports
             .iter()
             .any(|r| r.error.as_deref() == Some(NOT_PROBED_INTERRUPTED)));
+    }
+
+    /// A host with more open ports than the identification cap: every port is reported open,
+    /// the first [`MAX_IDENT_PER_HOST`] identified, and the count of the rest is kept.
+    #[tokio::test]
+    async fn identification_is_capped_on_hosts_with_many_open_ports() {
+        let mut ports = Vec::new();
+        for _ in 0..(MAX_IDENT_PER_HOST as usize + 44) {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            ports.push(listener.local_addr().unwrap().port());
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                for _ in 0..8 {
+                    let Ok((mut s, _)) = listener.accept().await else {
+                        return;
+                    };
+                    let _ = s.write_all(b"SSH-2.0-lab\r\n").await;
+                }
+            });
+        }
+        let config = ScanConfig {
+            grab_banners: true,
+            ..scan_config(ports)
+        };
+        let limits = prepare_limits(&config);
+        let scans = scan_hosts(
+            &[IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            &config,
+            &limits,
+            &ProgressBar::hidden(),
+        )
+        .await;
+        let scan = &scans[0];
+        assert_eq!(scan.stats.open, MAX_IDENT_PER_HOST + 44);
+        assert_eq!(scan.stats.unidentified, 44);
+        let identified = scan.ports.iter().filter(|p| p.service.is_some()).count();
+        assert_eq!(identified, MAX_IDENT_PER_HOST as usize);
     }
 
     #[test]
