@@ -1060,6 +1060,27 @@ fn lab_default_credentials() {
         if fails != expect_fail {
             failures.push(format!("S1.1-02 access fail = {fails}"));
         }
+        // net-snmp's rwcommunity is reported with write access (tested by setting sysLocation.0
+        // to its own value); its rocommunity is not.
+        let summaries: Vec<String> = access_findings(rdev, "S1.1-02", "access.default_credentials")
+            .iter()
+            .filter_map(|f| f["summary"].as_str().map(str::to_string))
+            .collect();
+        for cred in gt_credentials(dev, true) {
+            let note = cred["note"].as_str().unwrap_or("");
+            if cred["service"] != "snmp" || !note.contains("read-") {
+                continue;
+            }
+            let community = format!("community {:?}", cred["password"].as_str().unwrap_or(""));
+            let write = summaries
+                .iter()
+                .any(|s| s.contains(&format!("{community} with WRITE access")));
+            if write != note.contains("read-write") {
+                failures.push(format!(
+                    "{community}: WRITE access reported = {write} ({note})"
+                ));
+            }
+        }
         failures
     });
 }

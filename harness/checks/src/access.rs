@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use super::{ActiveContext, ActiveTarget};
 use jcstar_model::{Evidence, Finding, Verdict};
 use jcstar_probe::probes::io::Bounds;
-use jcstar_probe::probes::{ftp, http, mqtt, rtsp, ssh, telnet, vnc, Exposure, LoginOutcome};
+use jcstar_probe::probes::{ftp, http, mqtt, rtsp, snmp, ssh, telnet, vnc, Exposure, LoginOutcome};
 use jcstar_probe::scan::{PortState, ServiceKind};
 use surface::{guess, Guessed, Surface};
 
@@ -398,10 +398,19 @@ async fn guess_snmp(
         ..bounds
     };
     let random = format!("jcs{}", jcstar_probe::probes::io::nonce(6));
-    match surface.login("", &random, &control).await {
-        LoginOutcome::Accepted(evidence) => Outcome::AcceptsAnything(evidence),
-        _ => Outcome::Guessed(guessed),
+    if let LoginOutcome::Accepted(evidence) = surface.login("", &random, &control).await {
+        return Outcome::AcceptsAnything(evidence);
     }
+    // Every community found: may it write? Tested by writing back the value already there.
+    let mut guessed = guessed;
+    if let Surface::Snmp(address) = *surface {
+        let communities: Vec<String> = guessed.accepted.iter().map(|a| a.2.clone()).collect();
+        for community in communities {
+            let (access, evidence) = snmp::write_access(address, &community, &bounds).await;
+            guessed.write_access.push((community, access, evidence));
+        }
+    }
+    Outcome::Guessed(guessed)
 }
 
 /// Tries the initial passwords other units of the same model declare on this unit's matching
@@ -500,12 +509,17 @@ mod tests {
     use tokio::net::UdpSocket;
 
     async fn agent(community: &'static str) -> Surface {
+        agent_writing(community, false).await
+    }
+
+    async fn agent_writing(community: &'static str, writable: bool) -> Surface {
         let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
         let address = socket.local_addr().expect("address");
         let agent = Box::leak(Box::new(Agent {
             community,
             descr: "JCS-TEST agent",
             sys_name: "jcs-test",
+            writable,
         }));
         tokio::spawn(serve(Arc::new(socket), agent));
         Surface::Snmp(address)
@@ -557,5 +571,41 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    /// A found community is tested for write access by setting sysLocation.0 to the value it
+    /// holds: a read-write community says so, a read-only one is refused (noAccess).
+    #[tokio::test]
+    async fn snmp_write_access_is_tested_without_changing_anything() {
+        for (writable, expected) in [
+            (true, WriteAccessKind::Writable),
+            (false, WriteAccessKind::Refused),
+        ] {
+            let surface = Arc::new(agent_writing("public", writable).await);
+            let Outcome::Guessed(guessed) = guess_snmp(surface, list(), 3, bounds()).await else {
+                panic!("a list result");
+            };
+            let [(community, access, evidence)] = guessed.write_access.as_slice() else {
+                panic!("one write test: {:?}", guessed.write_access);
+            };
+            assert_eq!(community, "public");
+            let kind = match access {
+                snmp::WriteAccess::Writable => WriteAccessKind::Writable,
+                snmp::WriteAccess::Refused(6) => WriteAccessKind::Refused,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(kind, expected);
+            let said = evidence.received.as_deref().unwrap_or_default();
+            assert!(
+                said.contains("\"lab rack 1\"") && said.contains("nothing changed"),
+                "{said}"
+            );
+        }
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum WriteAccessKind {
+        Writable,
+        Refused,
     }
 }

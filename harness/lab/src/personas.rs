@@ -345,6 +345,7 @@ pub(crate) const ACCESS_PERSONAS: &[Persona] = &[
                 protocol: Protocol::Snmp(Agent {
                     community: "public",
                     descr: "JCS-NVR-1300 firmware 1.0",
+                    writable: true,
                     sys_name: "weak-nvr",
                 }),
             },
@@ -394,6 +395,7 @@ pub(crate) const ACCESS_PERSONAS: &[Persona] = &[
                 protocol: Protocol::Snmp(Agent {
                     community: "nvr-27754-ro",
                     descr: "JCS-NVR-1400 firmware 2.3",
+                    writable: false,
                     sys_name: "strong-nvr",
                 }),
             },
@@ -690,6 +692,7 @@ pub(crate) const PERSONAS: &[Persona] = &[
                 protocol: Protocol::Snmp(Agent {
                     community: "public",
                     descr: "JCS-RTR-2100 firmware 3.1.4",
+                    writable: false,
                     sys_name: "upnp-router",
                 }),
             },

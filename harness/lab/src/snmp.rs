@@ -1,6 +1,7 @@
 //! A minimal SNMP v1/v2c agent on UDP: answers a GetRequest only for its community, with
-//! `sysDescr.0`, `sysName.0` or, for any other object, noSuchObject. Wrong communities get silence, as
-//! from real agents.
+//! `sysDescr.0`, `sysName.0`, `sysLocation.0` or, for any other object, noSuchObject; a
+//! SetRequest succeeds (nothing is stored) when the community may write, else gets noAccess.
+//! Wrong communities get silence, as from real agents.
 //!
 //! Public so that tests elsewhere can start an agent of their own on a socket they bound.
 
@@ -19,6 +20,8 @@ pub struct Agent {
     pub descr: &'static str,
     /// The `sysName.0` value.
     pub sys_name: &'static str,
+    /// Whether the community may write (SetRequest).
+    pub writable: bool,
 }
 
 /// An [`Agent::community`] that accepts every community, as misconfigured agents do.
@@ -28,6 +31,10 @@ pub const ANY_COMMUNITY: &str = "*";
 const SYS_DESCR: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 1, 0];
 /// `1.3.6.1.2.1.1.5.0`, BER-encoded.
 const SYS_NAME: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 5, 0];
+/// `1.3.6.1.2.1.1.6.0`, BER-encoded.
+const SYS_LOCATION: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 6, 0];
+/// The `sysLocation.0` every agent reports.
+const LOCATION: &[u8] = b"lab rack 1";
 /// Most variable bindings answered in one response.
 const MAX_VARBINDS: usize = 16;
 
@@ -62,9 +69,10 @@ fn answer(request: &[u8], agent: &Agent) -> Option<Vec<u8>> {
     if agent.community != ANY_COMMUNITY && community != agent.community.as_bytes() {
         return None;
     }
-    let (0xa0, pdu, _) = take(rest)? else {
+    let (kind @ (0xa0 | 0xa3), pdu, _) = take(rest)? else {
         return None;
     };
+    let set = kind == 0xa3;
     let (0x02, id, rest) = take(pdu)? else {
         return None;
     };
@@ -85,18 +93,31 @@ fn answer(request: &[u8], agent: &Agent) -> Option<Vec<u8>> {
         let (0x06, oid, _) = take(varbind)? else {
             return None;
         };
-        let value = if oid == SYS_DESCR {
+        let value = if set {
+            // A SET answers with the values it was given.
+            let (_, _, rest) = take(varbind)?;
+            let (tag, value, _) = take(rest)?;
+            tlv(tag, value)
+        } else if oid == SYS_DESCR {
             tlv(0x04, agent.descr.as_bytes())
         } else if oid == SYS_NAME {
             tlv(0x04, agent.sys_name.as_bytes())
+        } else if oid == SYS_LOCATION {
+            tlv(0x04, LOCATION)
         } else {
             vec![0x80, 0]
         };
         varbinds.extend(tlv(0x30, &[tlv(0x06, oid), value].concat()));
     }
+    // noError, or noAccess (6) at the first binding for a SET the community may not make.
+    let status = if set && !agent.writable {
+        vec![2, 1, 6, 2, 1, 1]
+    } else {
+        vec![2, 1, 0, 2, 1, 0]
+    };
     let pdu = tlv(
         0xa2,
-        &[tlv(0x02, id), vec![2, 1, 0, 2, 1, 0], tlv(0x30, &varbinds)].concat(),
+        &[tlv(0x02, id), status, tlv(0x30, &varbinds)].concat(),
     );
     Some(tlv(
         0x30,

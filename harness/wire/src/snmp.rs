@@ -111,13 +111,9 @@ pub enum SnmpValue {
     Other(u8),
 }
 
-/// The (BER-encoded OID, value) bindings of a GetResponse to `request_id` without error, at
-/// most `max` of them; `None` when `data` is not such a response.
-pub fn parse_varbinds(
-    data: &[u8],
-    request_id: u32,
-    max: usize,
-) -> Option<Vec<(Vec<u8>, SnmpValue)>> {
+/// The error status and variable-binding list of a GetResponse to `request_id`; `None` when
+/// `data` is not such a response.
+fn response_pdu(data: &[u8], request_id: u32) -> Option<(u32, &[u8])> {
     let (0x30, message, _) = take(data)? else {
         return None;
     };
@@ -139,13 +135,74 @@ pub fn parse_varbinds(
     let (0x02, status, rest) = take(rest)? else {
         return None;
     };
-    if uint(status)? != 0 {
-        return None;
-    }
+    let status = uint(status)?;
     let (0x02, _index, rest) = take(rest)? else {
         return None;
     };
-    let (0x30, mut list, _) = take(rest)? else {
+    let (0x30, list, _) = take(rest)? else {
+        return None;
+    };
+    Some((status, list))
+}
+
+/// The error status of a GetResponse to `request_id` (0: noError, 4: readOnly, 6: noAccess,
+/// 16: authorizationError, 17: notWritable, …); `None` when `data` is not such a response.
+pub fn response_status(data: &[u8], request_id: u32) -> Option<u32> {
+    response_pdu(data, request_id).map(|(status, _)| status)
+}
+
+/// The raw bytes of the first binding's OCTET STRING in a GetResponse to `request_id`
+/// without error (what a SET must send back to leave the object as it was).
+pub fn first_octets(data: &[u8], request_id: u32) -> Option<Vec<u8>> {
+    let (0, list) = response_pdu(data, request_id)? else {
+        return None;
+    };
+    let (0x30, varbind, _) = take(list)? else {
+        return None;
+    };
+    let (0x06, _oid, rest) = take(varbind)? else {
+        return None;
+    };
+    let (0x04, value, _) = take(rest)? else {
+        return None;
+    };
+    Some(value.to_vec())
+}
+
+/// A SetRequest of one OCTET STRING object (BER-encoded OID) to `value`; `version` 0 is v1,
+/// 1 is v2c.
+pub fn set_request(
+    version: u32,
+    community: &str,
+    request_id: u32,
+    oid: &[u8],
+    value: &[u8],
+) -> Vec<u8> {
+    let varbind = tlv(0x30, &[tlv(0x06, oid), tlv(0x04, value)].concat());
+    let pdu = tlv(
+        0xa3,
+        &[
+            integer(request_id),
+            integer(0),
+            integer(0),
+            tlv(0x30, &varbind),
+        ]
+        .concat(),
+    );
+    tlv(
+        0x30,
+        &[integer(version), tlv(0x04, community.as_bytes()), pdu].concat(),
+    )
+}
+
+/// The (BER-encoded OID, value) bindings of a GetResponse to `request_id` without error, at
+/// most `max` of them; `None` when `data` is not such a response.
+pub fn parse_varbinds(
+    data: &[u8],
+    request_id: u32,
+    max: usize,
+) -> Option<Vec<(Vec<u8>, SnmpValue)>> {
+    let (0, mut list) = response_pdu(data, request_id)? else {
         return None;
     };
     let mut out = Vec::new();
@@ -170,6 +227,10 @@ pub fn parse_varbinds(
 
 /// `1.3.6.1.2.1.1.5.0` (sysName.0), BER-encoded.
 pub const SYS_NAME: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 5, 0];
+
+/// `1.3.6.1.2.1.1.6.0` (sysLocation.0), BER-encoded: writable on an agent that grants write
+/// access, and harmless to set to the value it already holds.
+pub const SYS_LOCATION: &[u8] = &[0x2b, 6, 1, 2, 1, 1, 6, 0];
 
 /// What an agent told one community.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -352,5 +413,32 @@ mod tests {
             let (_, sent, _) = take(after_version).expect("community");
             prop_assert_eq!(sent, community.as_bytes());
         }
+    }
+
+    #[test]
+    fn set_requests_and_their_answers() {
+        let set = set_request(1, "private", 77, SYS_LOCATION, b"lab rack 3");
+        let (0x30, message, _) = take(&set).expect("tlv") else {
+            panic!("not a sequence")
+        };
+        let (_, _, rest) = take(message).expect("version");
+        let (_, _, rest) = take(rest).expect("community");
+        let (tag, _, _) = take(rest).expect("pdu");
+        assert_eq!(tag, 0xa3);
+        let answer = response(77, &[(SYS_LOCATION, tlv(0x04, b"lab rack 3"))]);
+        assert_eq!(
+            first_octets(&answer, 77).as_deref(),
+            Some(&b"lab rack 3"[..])
+        );
+        assert_eq!(response_status(&answer, 77), Some(0));
+        assert_eq!(response_status(&answer, 78), None);
+        let varbind = tlv(0x30, &[tlv(0x06, SYS_LOCATION), vec![0x05, 0]].concat());
+        let pdu = tlv(
+            0xa2,
+            &[integer(77), integer(17), integer(1), tlv(0x30, &varbind)].concat(),
+        );
+        let refused = tlv(0x30, &[integer(1), tlv(0x04, b"public"), pdu].concat());
+        assert_eq!(response_status(&refused, 77), Some(17));
+        assert_eq!(first_octets(&refused, 77), None);
     }
 }

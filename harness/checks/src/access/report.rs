@@ -5,6 +5,7 @@ use super::surface::Surface;
 use super::{Outcome, ACCEPTED_LABEL, DEFAULT_CREDENTIALS};
 use crate::{ActiveContext, ActiveTarget};
 use jcstar_model::{Evidence, Finding, Verdict};
+use jcstar_probe::probes::snmp::WriteAccess;
 
 /// `<surface> username="<u>" password="<p>"`, the value of an accepted-credential evidence.
 pub fn accepted_value(surface: &Surface, user: &str, password: &str) -> String {
@@ -15,14 +16,30 @@ pub fn accepted_value(surface: &Surface, user: &str, password: &str) -> String {
 }
 
 fn accepted_finding(surface: &Surface, user: &str, password: &str, proof: &Evidence) -> Finding {
+    accepted_finding_with(surface, user, password, proof, None)
+}
+
+/// The finding for an accepted pair; `write` is an SNMP community's write test.
+fn accepted_finding_with(
+    surface: &Surface,
+    user: &str,
+    password: &str,
+    proof: &Evidence,
+    write: Option<(&WriteAccess, &Evidence)>,
+) -> Finding {
     let pair = if matches!(surface, Surface::Snmp(_)) {
-        format!("community {password:?}")
+        let access = match write.map(|(access, _)| access) {
+            Some(WriteAccess::Writable) => " with WRITE access",
+            Some(WriteAccess::Refused(_)) => " (read-only)",
+            _ => "",
+        };
+        format!("community {password:?}{access}")
     } else if password.is_empty() && matches!(surface, Surface::Ftp(_)) {
         format!("{user:?} with any password")
     } else {
         format!("{user:?} / {password:?}")
     };
-    Finding::new(
+    let finding = Finding::new(
         DEFAULT_CREDENTIALS,
         "S1.1-02",
         Verdict::Fail,
@@ -32,7 +49,11 @@ fn accepted_finding(surface: &Surface, user: &str, password: &str, proof: &Evide
         ACCEPTED_LABEL,
         accepted_value(surface, user, password),
     ))
-    .with_evidence(proof.clone())
+    .with_evidence(proof.clone());
+    match write {
+        Some((_, evidence)) => finding.with_evidence(evidence.clone()),
+        None => finding,
+    }
 }
 
 /// Every S1.1-02 finding for one device.
@@ -66,7 +87,12 @@ pub fn credential_findings(
             Outcome::Guessed(g) => {
                 if !g.accepted.is_empty() {
                     for (_, user, password, proof) in &g.accepted {
-                        findings.push(accepted_finding(surface, user, password, proof));
+                        let write = g
+                            .write_access
+                            .iter()
+                            .find(|(community, _, _)| community == password)
+                            .map(|(_, access, evidence)| (access, evidence));
+                        findings.push(accepted_finding_with(surface, user, password, proof, write));
                     }
                 } else if let Some(signal) = &g.locked {
                     findings.push(

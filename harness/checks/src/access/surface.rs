@@ -135,6 +135,8 @@ pub struct Guessed {
     pub unsupported: Option<String>,
     /// Attempts that got no verdict: silence, a closed connection, garbage.
     pub failed: Vec<ExchangeError>,
+    /// SNMP: per accepted community, whether it may write, with the exchange as evidence.
+    pub write_access: Vec<(String, jcstar_probe::probes::snmp::WriteAccess, Evidence)>,
 }
 
 /// Undecided attempts after which guessing on a surface gives up.

@@ -246,6 +246,7 @@ mod tests {
             community,
             descr: "JCS-TEST agent",
             sys_name: "jcs-test",
+            writable: false,
         }));
         tokio::spawn(jcstar_lab::snmp::serve(std::sync::Arc::new(socket), agent));
         addr
