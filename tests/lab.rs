@@ -1713,6 +1713,55 @@ fn lab_brute_force_lockout() {
     assert!(failures.is_empty(), "S1.1-04:\n  {}", failures.join("\n  "));
 }
 
+/// nginx `limit_req` answering 429 past its burst is a network-visible brute-force defence:
+/// S1.1-04 passes for that surface on the rate-limit answers ('x' in the attempt series), and
+/// never on silence.
+#[test]
+fn lab_http_rate_limit_is_a_defence() {
+    let Some(run) = lab("lab_http_rate_limit_is_a_defence") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    let mut seen = 0;
+    for dev in devices(&run.gt) {
+        let rdev = result_device(run, dev);
+        for limit in dev["ratelimit"].as_array().into_iter().flatten() {
+            seen += 1;
+            let surface = format!(
+                "{} {}/tcp",
+                limit["service"].as_str().unwrap_or("?"),
+                limit["port"]
+            );
+            let found = brute_force_findings(rdev, &surface);
+            let Some(f) = found.first() else {
+                failures.push(format!("{}: no S1.1-04 finding for {surface}", name(dev)));
+                continue;
+            };
+            eprintln!("lab: {} {f}", name(dev));
+            let summary = f["summary"].as_str().unwrap_or("");
+            if f["verdict"] != "pass" {
+                failures.push(format!("{}: {surface} not pass: {summary}", name(dev)));
+            }
+            let series = series_codes(&finding_evidence(f, "attempt series").unwrap_or_default());
+            if !series.iter().any(|(_, letter)| *letter == 'x') {
+                failures.push(format!("{}: no rate-limit answer in {series:?}", name(dev)));
+            }
+            if series.iter().any(|(_, letter)| *letter == 'a') {
+                failures.push(format!(
+                    "{}: a wrong password accepted: {series:?}",
+                    name(dev)
+                ));
+            }
+        }
+    }
+    assert!(seen > 0, "the lab has a rate-limited service");
+    assert!(
+        failures.is_empty(),
+        "HTTP rate limit:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
 // ------------------------------------------------ Declared services outside the port list
 
 /// vsftpd on 2121, outside the profile's port list: a scan with the profile's ports alone

@@ -380,6 +380,7 @@ def build(args):
                 "tls": [],
                 "ssh": [],
                 "lockout": [],
+                "ratelimit": [],
             }
             order.append(name)
             continue
@@ -419,6 +420,10 @@ def build(args):
                 "correct_login_refused_while_locked": truthy(kv["correct_login_refused_while_locked"]),
                 "root_exempt": truthy(kv["root_exempt"]), "failure_delay_s": float(kv["failure_delay_s"]),
                 "tally_dir": kv["tally_dir"]})
+        elif kind == "ratelimit":
+            dev["ratelimit"].append({
+                "service": kv["service"], "port": int(kv["port"]), "mechanism": kv["mechanism"],
+                "rate": kv["rate"], "burst": int(kv["burst"]), "status": int(kv["status"])})
         else:
             sys.exit(f"gt.py: unknown record kind {kind!r}")
 

@@ -21,6 +21,9 @@ use jcstar_probe::probes::io::Bounds;
 
 /// Check name of every S1.1-04 finding.
 pub const CHECK: &str = "brute_force";
+/// Explicit refusals in a row, to the end of the series, that prove a limit which set in after
+/// the profile's threshold attempt.
+const MIN_EXPLICIT_RUN: usize = 3;
 /// The criterion this check judges.
 const CRITERION: &str = "S1.1-04";
 /// Size of the word list a fail finding quotes the brute-force time for.
@@ -383,7 +386,21 @@ pub fn judge(
             );
         }
     }
-    let from = settings.from_attempt;
+    // A limit that starts later than the profile's threshold still proves a defence when, from
+    // the first explicit refusal on, every attempt was refused explicitly (nginx limit_req
+    // lets its burst through, then answers 429 to all): judge from there.
+    let explicit_from = m
+        .series
+        .iter()
+        .position(|a| matches!(a.kind, Kind::Refused(_)))
+        .filter(|&k| {
+            k > settings.from_attempt
+                && m.series.len() - k >= MIN_EXPLICIT_RUN
+                && m.series[k..]
+                    .iter()
+                    .all(|a| matches!(a.kind, Kind::Refused(_)))
+        });
+    let from = explicit_from.unwrap_or(settings.from_attempt);
     let tail = &m.series[from.min(m.series.len())..];
     let slowed_count = tail.iter().filter(|a| slowed(a, settings)).count();
     let refused = tail.iter().any(|a| matches!(a.kind, Kind::Refused(_)));

@@ -319,6 +319,42 @@ fn judging_sporadic_refusals_mixed_timings_and_no_passwords() {
     assert!(f.summary.contains("accepts no passwords"), "{}", f.summary);
 }
 
+/// A rate limit that lets a burst through, then answers 429 to every later attempt, proves a
+/// defence even though it set in after the profile's threshold attempt; the same answers
+/// interleaved with fast plain rejections, or too few of them, do not.
+#[test]
+fn a_late_but_steady_rate_limit_passes_and_a_leaky_one_does_not() {
+    let s = settings();
+    let surface = Surface::Ssh(SocketAddr::from(([127, 0, 0, 1], 22)));
+    let limited = || Kind::Refused("HTTP 429".into());
+    let judge_series = |series: Vec<Attempt>| {
+        let m = Measured {
+            user: "admin".into(),
+            series,
+            ..Measured::default()
+        };
+        judge(&surface, false, &m, &s)
+    };
+    let mut steady: Vec<Attempt> = (0..6).map(|_| at(3, Kind::Rejected)).collect();
+    steady.extend((0..4).map(|_| at(2, limited())));
+    let f = judge_series(steady);
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    assert!(f.summary.contains("refused"), "{}", f.summary);
+
+    let mut leaky: Vec<Attempt> = (0..6).map(|_| at(3, Kind::Rejected)).collect();
+    leaky.extend([
+        at(2, limited()),
+        at(3, Kind::Rejected),
+        at(2, limited()),
+        at(2, limited()),
+    ]);
+    assert_ne!(judge_series(leaky).verdict, Verdict::Pass);
+
+    let mut too_few: Vec<Attempt> = (0..8).map(|_| at(3, Kind::Rejected)).collect();
+    too_few.extend((0..2).map(|_| at(2, limited())));
+    assert_ne!(judge_series(too_few).verdict, Verdict::Pass);
+}
+
 #[tokio::test]
 async fn sessions_retry_on_one_connection_per_protocol() {
     let subnet = 187;
