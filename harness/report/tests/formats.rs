@@ -142,6 +142,42 @@ fn terminal_summary_in_both_languages() {
     );
 }
 
+#[test]
+fn terminal_table_header_is_japanese_and_columns_line_up_with_wide_characters() {
+    use unicode_width::UnicodeWidthStr;
+    let mut doc = doc();
+    doc.devices[0].device.name = "玄関カメラ".to_string();
+    let ja = table::render_doc(&doc, &Texts::builtin(Lang::Ja));
+    let lines: Vec<&str> = ja.lines().take(4).collect();
+    assert!(lines[0].starts_with("機器"), "{ja}");
+    assert!(lines[0].contains("アドレス"), "{ja}");
+    assert!(
+        !lines[0].contains("device") && !lines[0].contains("address"),
+        "{ja}"
+    );
+    // Every row is as wide as the header in terminal columns, so the verdict cells sit under
+    // their criterion numbers even when a name is in Japanese.
+    let widths: Vec<usize> = lines.iter().map(|l| l.width()).collect();
+    assert!(widths.iter().all(|w| *w == widths[0]), "{widths:?}\n{ja}");
+    let header_end_of_01 = lines[0].find(" 01").expect("01") + 3;
+    let prefix = &lines[0][..header_end_of_01];
+    let row = lines[1];
+    let cells_start = row.find("玄関カメラ").expect("name");
+    assert_eq!(cells_start, 0);
+    let first_cell_end: usize = row
+        .char_indices()
+        .scan(0usize, |w, (i, c)| {
+            *w += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            Some((i + c.len_utf8(), *w))
+        })
+        .find(|(_, w)| *w == prefix.width())
+        .map(|(i, _)| i)
+        .expect("row as wide as the header prefix");
+    assert!(row[..first_cell_end].ends_with("FAIL"), "{row}");
+    let en = table::render_doc(&doc, &Texts::builtin(Lang::En));
+    assert!(en.starts_with("device"), "{en}");
+}
+
 fn checklist_rows(lang: Lang) -> Vec<Vec<String>> {
     let text =
         checklist::render(&doc(), &Profile::builtin(), &Texts::builtin(lang)).expect("renders");
