@@ -201,50 +201,103 @@ fn lab_ports(device: &jcstar_lab::LabDevice) -> Vec<String> {
 
 fn requirements(args: RequirementsArgs) -> Result<ExitStatus, Failure> {
     let profile = Profile::load(&args.profile)?;
+    let texts = Texts::load(args.lang, &args.profile)?;
     if args.json {
-        let text = serde_json::to_string_pretty(&profile.criteria)
-            .map_err(|e| Failure::Run(e.to_string()))?;
+        let criteria: Vec<_> = profile
+            .criteria
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c.title = texts.criterion_title(&c.id, &c.title).to_string();
+                c.text = texts.criterion_text(&c.id, &c.text).to_string();
+                c
+            })
+            .collect();
+        let text =
+            serde_json::to_string_pretty(&criteria).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
         return Ok(ExitStatus::Clean);
     }
-    println!(
+    print!("{}", requirements_text(&profile, &texts));
+    Ok(ExitStatus::Clean)
+}
+
+/// The catalogue as `jcstar requirements` prints it, in the language of `texts`: titles and
+/// texts from the profile's companion file, labels from the messages. What jcstar checks is
+/// profile data kept in English.
+pub fn requirements_text(profile: &Profile, texts: &Texts) -> String {
+    use std::fmt::Write;
+    let r = |key: &str, values: &[(&str, String)]| texts.fill("requirements", key, values);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "{} ({} {})\n",
-        profile.profile.title, profile.profile.name, profile.profile.version
+        texts.profile_title().unwrap_or(&profile.profile.title),
+        profile.profile.name,
+        profile.profile.version
     );
     for c in &profile.criteria {
-        let evaluation = format!("{:?}", c.evaluation).to_lowercase();
+        let words = texts.evaluation(c.evaluation).to_string();
         let evaluation = if c.evaluation_confirmed {
-            format!("evaluation: {evaluation}")
+            r("evaluation", &[("evaluation", words)])
         } else {
-            format!("evaluation: {evaluation}? (not confirmed)")
+            r("evaluation_unconfirmed", &[("evaluation", words)])
         };
-        let title = if c.title_is_ipa {
-            "IPA's heading"
+        let title_kind = if c.title_is_ipa {
+            r("title_ipa", &[])
         } else {
-            "title: jcstar's paraphrase"
+            r("title_paraphrase", &[])
         };
-        println!("{}  {}  [{evaluation}]", c.id, c.title);
-        println!("    ({title}; {})", c.text_source.describe());
-        println!("    {}", c.text);
-        println!("    jcstar: {}", c.jcstar_checks);
+        let source = match c.text_source {
+            jcstar_model::profile::TextSource::Confirmed => r("source_confirmed", &[]),
+            jcstar_model::profile::TextSource::PartlyConfirmed => r("source_partly_confirmed", &[]),
+            jcstar_model::profile::TextSource::Unconfirmed => r("source_unconfirmed", &[]),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {}  [{evaluation}]",
+            c.id,
+            texts.criterion_title(&c.id, &c.title)
+        );
+        let _ = writeln!(
+            out,
+            "    {}",
+            r("provenance", &[("title", title_kind), ("source", source)])
+        );
+        let _ = writeln!(out, "    {}", texts.criterion_text(&c.id, &c.text));
+        let _ = writeln!(
+            out,
+            "    {}",
+            r("checks", &[("checks", c.jcstar_checks.clone())])
+        );
         if !c.evidence.is_empty() {
-            println!("    evidence fields: {}", c.evidence.join(", "));
+            let _ = writeln!(
+                out,
+                "    {}",
+                r("evidence_fields", &[("fields", c.evidence.join(", "))])
+            );
         }
         if !c.optional_evidence.is_empty() {
-            println!(
-                "    optional evidence fields: {}",
-                c.optional_evidence.join(", ")
+            let _ = writeln!(
+                out,
+                "    {}",
+                r(
+                    "optional_evidence_fields",
+                    &[("fields", c.optional_evidence.join(", "))]
+                )
             );
         }
         if !c.en_303_645.is_empty() {
-            println!("    EN 303 645: {}", c.en_303_645.join(", "));
+            let _ = writeln!(
+                out,
+                "    {}",
+                r("en_303_645", &[("provisions", c.en_303_645.join(", "))])
+            );
         }
-        println!();
+        out.push('\n');
     }
-    println!(
-        "Titles and texts are jcstar's English paraphrases; each criterion says how far its meaning is confirmed from IPA's published material. '?' after an evaluation type: not confirmed."
-    );
-    Ok(ExitStatus::Clean)
+    let _ = writeln!(out, "{}", r("footer", &[]));
+    out
 }
 
 fn evidence_template(args: TemplateArgs) -> Result<ExitStatus, Failure> {

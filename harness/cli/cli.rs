@@ -146,6 +146,10 @@ pub struct RequirementsArgs {
     /// Print the catalogue as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Language of the titles, texts and labels: en or ja (titles and texts from the profile's
+    /// companion file, e.g. profiles/jc-star-1.ja.toml).
+    #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
+    pub lang: jcstar_report::texts::Lang,
 }
 
 /// `jcstar evidence-template`.
