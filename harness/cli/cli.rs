@@ -86,6 +86,16 @@ pub struct RunArgs {
     /// Skip intrusive checks (credential guessing, lockout tests); the report says they were skipped.
     #[arg(long)]
     pub no_intrusive: bool,
+    /// Waivers file (TOML, [[waiver]] entries: criterion, device or model, reason, owner,
+    /// expires = YYYY-MM-DD): failures it covers are shown as waived in every format and do not
+    /// fail the exit code until they expire; an expired waiver waives nothing and fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// A previous run (its directory or results.json): the exit code then reflects only
+    /// regressions, criteria failing now that did not fail in it (per device and criterion);
+    /// the summary says which failures are new and which pre-existing.
+    #[arg(long, value_name = "RUN")]
+    pub baseline: Option<PathBuf>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -193,6 +203,16 @@ pub struct ReportArgs {
     /// The profile the run used: the built-in name `jc-star-1` or a TOML file.
     #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
     pub profile: String,
+    /// Waivers file (TOML, [[waiver]] entries: criterion, device or model, reason, owner,
+    /// expires = YYYY-MM-DD): failures it covers are shown as waived in every format and do not
+    /// fail the exit code until they expire; an expired waiver waives nothing and fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// A previous run (its directory or results.json): the exit code then reflects only
+    /// regressions, criteria failing now that did not fail in it (per device and criterion);
+    /// the summary says which failures are new and which pre-existing.
+    #[arg(long, value_name = "RUN")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// `jcstar diff`.

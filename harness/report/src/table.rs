@@ -12,8 +12,14 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 /// Width of one verdict cell.
 const CELL: usize = 5;
 
-fn cell(verdict: Verdict) -> &'static str {
-    match verdict {
+fn cell(criterion: &jcstar_model::CriterionResult) -> &'static str {
+    if criterion.is_waived() {
+        return "FAIL*";
+    }
+    if criterion.waiver_expired() {
+        return "FAIL!";
+    }
+    match criterion.verdict {
         Verdict::Pass => "pass",
         Verdict::Fail => "FAIL",
         Verdict::Warn => "warn",
@@ -112,11 +118,19 @@ pub fn render_doc(doc: &ResultsDoc, texts: &Texts) -> String {
             pad(&address, address_width)
         );
         for criterion in &device.criteria {
-            let _ = write!(out, " {:>CELL$}", cell(criterion.verdict));
+            let _ = write!(out, " {:>CELL$}", cell(criterion));
         }
         out.push('\n');
     }
     let _ = writeln!(out, "\n{}", texts.ui("table_columns"));
+    if doc
+        .devices
+        .iter()
+        .flat_map(|d| &d.criteria)
+        .any(|c| c.is_waived() || c.waiver_expired())
+    {
+        let _ = writeln!(out, "{}", texts.get("waiver", "cell_legend"));
+    }
     let _ = writeln!(out, "\n{}:", texts.ui("readiness"));
     for device in &doc.devices {
         let words = texts.readiness(device.readiness.verdict);
@@ -146,9 +160,15 @@ pub fn render_doc(doc: &ResultsDoc, texts: &Texts) -> String {
                     Lang::En => String::new(),
                     Lang::Ja => format!(" {}", texts.criterion_title(&criterion.id, "")),
                 };
+                let waiver = crate::gate::waiver_note(criterion, texts);
+                let waiver = if waiver.is_empty() {
+                    waiver
+                } else {
+                    format!(" ({waiver})")
+                };
                 let _ = writeln!(
                     notes,
-                    "  {} {}{title} {verdict}: {}",
+                    "  {} {}{title} {verdict}{waiver}: {}",
                     device.device.name, criterion.id, criterion.reason
                 );
             }
