@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use chrono::{Local, SecondsFormat};
-use indicatif::{ProgressBar, ProgressStyle};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::inventory::InventoryEntry;
+use crate::progress::{Mode, Progress};
 use crate::targets::spec::{expand, ExpandOptions, SpecSource, TargetHost};
 use jcstar_checks::{ActiveContext, ActiveOutcome, ActiveTarget, Observation};
 use jcstar_model::device::Device;
@@ -38,7 +38,8 @@ pub struct RunPlan {
     pub ports: Vec<u16>,
     /// Whether intrusive checks may run.
     pub intrusive: IntrusiveInfo,
-    /// Draw a progress bar on the terminal.
+    /// Show progress on stderr: per-device bars on a terminal, a line per finished device
+    /// otherwise (false: `--quiet`).
     pub show_progress: bool,
     /// Print resource limits and timing detail.
     pub verbose: bool,
@@ -131,11 +132,24 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     // Every declared TCP service is scanned too, whatever the port list: a service the vendor
     // documents is a login surface and an interface to judge.
     let declared: Vec<Vec<u16>> = plan.devices.iter().map(declared_tcp_ports).collect();
-    let probes: usize = declared
+    let labels: Vec<String> = plan
+        .devices
         .iter()
-        .map(|extra| plan.ports.len() + extra.iter().filter(|p| !plan.ports.contains(p)).count())
-        .sum();
-    let progress = progress_bar(plan, probes);
+        .map(|d| {
+            if d.name == d.address.to_string() {
+                d.name.clone()
+            } else {
+                format!("{} ({})", d.name, d.address)
+            }
+        })
+        .collect();
+    let port_counts: Vec<u64> = declared
+        .iter()
+        .map(|extra| {
+            (plan.ports.len() + extra.iter().filter(|p| !plan.ports.contains(p)).count()) as u64
+        })
+        .collect();
+    let progress = Progress::new(Mode::detect(!plan.show_progress), &labels, &port_counts);
     let mut stop = StopSignals::install();
     eprintln!(
         "jcstar: scanning {} device(s) x {} TCP port(s); Ctrl-C stops and still writes the reports",
@@ -143,8 +157,12 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         plan.ports.len()
     );
     let mut by_address: BTreeMap<IpAddr, HostScan> = BTreeMap::new();
+    let port_bar = |i: usize| progress.port_bar(i);
     let interrupted = tokio::select! {
-        () = scan::scan_hosts_with_extra(&addresses, &declared, &config, &limits, &progress, |_, scan| {
+        () = scan::scan_hosts_observed(&addresses, &declared, &config, &limits, &port_bar, |i, scan| {
+            if let Some(device) = progress.device(i) {
+                device.ports_done(open_count(&scan));
+            }
             by_address.insert(scan.address, scan);
         }) => false,
         signal = stop.received() => {
@@ -152,7 +170,6 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             true
         }
     };
-    progress.finish_and_clear();
     let active = if interrupted {
         BTreeMap::new()
     } else {
@@ -161,12 +178,13 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             .check_enabled(jcstar_model::profile::CheckId::BruteForce)
             && plan.intrusive.enabled
         {
-            eprintln!(
-                "jcstar: the brute-force check (S1.1-04) will send wrong passwords to every login service and may lock accounts for a while (--no-intrusive skips it)"
+            progress.note(
+                "jcstar: the brute-force check (S1.1-04) will send wrong passwords to every login service and may lock accounts for a while (--no-intrusive skips it)",
             );
         }
-        run_active_checks(plan, &by_address, &mut stop).await
+        run_active_checks(plan, &by_address, &mut stop, &progress).await
     };
+    progress.clear();
     let active_interrupted = !interrupted && active.len() < by_address.len();
     let today = started.date_naive();
     let mut findings: Vec<Vec<Finding>> = plan
@@ -297,6 +315,7 @@ async fn run_active_checks(
     plan: &RunPlan,
     scans: &BTreeMap<IpAddr, HostScan>,
     stop: &mut StopSignals,
+    progress: &Progress,
 ) -> BTreeMap<IpAddr, ActiveOutcome> {
     let context = ActiveContext {
         profile: Arc::new(plan.profile.clone()),
@@ -304,7 +323,7 @@ async fn run_active_checks(
         peers: Arc::new(plan.devices.clone()),
     };
     let mut tasks = JoinSet::new();
-    for device in &plan.devices {
+    for (i, device) in plan.devices.iter().enumerate() {
         if let Some(scan) = scans.get(&device.address) {
             let target = ActiveTarget {
                 device: device.clone(),
@@ -312,14 +331,27 @@ async fn run_active_checks(
             };
             let address = device.address;
             let context = context.clone();
-            tasks.spawn(async move { (address, jcstar_checks::run_active(target, context).await) });
+            let open = open_count(scan);
+            let shown = progress.device(i).cloned();
+            tasks.spawn(async move {
+                let found = jcstar_checks::run_active_observed(target, context, move |step| {
+                    if let Some(shown) = &shown {
+                        shown.check(step);
+                    }
+                })
+                .await;
+                (i, address, open, found)
+            });
         }
     }
     let mut done = BTreeMap::new();
     loop {
         tokio::select! {
             joined = tasks.join_next() => match joined {
-                Some(Ok((address, found))) => { done.insert(address, found); }
+                Some(Ok((i, address, open, found))) => {
+                    progress.device_done(i, open, found.findings.len());
+                    done.insert(address, found);
+                }
                 Some(Err(e)) => tracing::error!(error = %e, "active checks of a device failed"),
                 None => break,
             },
@@ -363,15 +395,10 @@ impl StopSignals {
     }
 }
 
-fn progress_bar(plan: &RunPlan, probes: usize) -> ProgressBar {
-    if !plan.show_progress {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(probes as u64);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} scanning [{bar:40}] {pos}/{len} probes ({per_sec}, eta {eta})",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
+/// How many TCP ports the scan found open.
+fn open_count(scan: &HostScan) -> usize {
+    scan.ports
+        .iter()
+        .filter(|p| p.state == PortState::Open)
+        .count()
 }

@@ -123,16 +123,49 @@ pub struct ActiveOutcome {
 
 /// Runs every active check the profile enables against one device.
 pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveOutcome {
+    run_active_observed(target, context, |_| {}).await
+}
+
+/// Where one device's active checks are, for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckProgress {
+    /// The check about to run (its `[checks] enabled` name), or `None` once all are done.
+    pub running: Option<&'static str>,
+    /// Checks finished so far.
+    pub done: usize,
+    /// Checks the profile enables for the run.
+    pub total: usize,
+}
+
+/// Like [`run_active`], calling `observe` before each check and once when all are done.
+pub async fn run_active_observed(
+    target: ActiveTarget,
+    context: ActiveContext,
+    mut observe: impl FnMut(CheckProgress) + Send,
+) -> ActiveOutcome {
     let mut outcome = ActiveOutcome::default();
     let input = registry::ActiveInput {
         target: &target,
         context: &context,
     };
-    for check in registry::ACTIVE {
-        if registry::enabled(check, &context.profile) {
-            check.run(&input, &mut outcome).await;
-        }
+    let enabled: Vec<_> = registry::ACTIVE
+        .iter()
+        .filter(|check| registry::enabled(**check, &context.profile))
+        .collect();
+    let total = enabled.len();
+    for (done, check) in enabled.into_iter().enumerate() {
+        observe(CheckProgress {
+            running: check.ids().first().map(|id| id.name()),
+            done,
+            total,
+        });
+        check.run(&input, &mut outcome).await;
     }
+    observe(CheckProgress {
+        running: None,
+        done: total,
+        total,
+    });
     if let Some(why) = incomplete_scan(&target.scan) {
         // "Nothing to test" stands only on a complete look at the device.
         for finding in &mut outcome.findings {

@@ -241,6 +241,27 @@ pub async fn scan_hosts_with_extra(
     config: &ScanConfig,
     limits: &Limits,
     progress: &ProgressBar,
+    on_host: impl FnMut(usize, HostScan),
+) {
+    scan_hosts_observed(
+        hosts,
+        extra_ports,
+        config,
+        limits,
+        &|_| progress.clone(),
+        on_host,
+    )
+    .await
+}
+
+/// Like [`scan_hosts_with_extra`], with a progress bar per host: `progress(i)` is the bar
+/// `hosts[i]`'s port probes advance (once per probe), e.g. one line per device on a terminal.
+pub async fn scan_hosts_observed(
+    hosts: &[IpAddr],
+    extra_ports: &[Vec<u16>],
+    config: &ScanConfig,
+    limits: &Limits,
+    progress: &dyn Fn(usize) -> ProgressBar,
     mut on_host: impl FnMut(usize, HostScan),
 ) {
     let config = Arc::new(config.clone());
@@ -259,7 +280,7 @@ pub async fn scan_hosts_with_extra(
             Arc::clone(&ports),
             Arc::clone(&config),
             Arc::clone(&global),
-            progress.clone(),
+            progress(i),
         );
         let handle = tasks.spawn(async move { (i, host.run().await) });
         task_hosts.insert(handle.id(), (i, address, ports));
