@@ -306,7 +306,13 @@ pub fn requirements_text(profile: &Profile, texts: &Texts) -> String {
         profile.profile.version
     );
     for c in &profile.criteria {
-        let words = texts.evaluation(c.evaluation).to_string();
+        let key = match c.evaluation {
+            jcstar_model::profile::Evaluation::Document => "evaluation_document",
+            jcstar_model::profile::Evaluation::Device => "evaluation_device",
+            jcstar_model::profile::Evaluation::Both => "evaluation_both",
+            jcstar_model::profile::Evaluation::Unconfirmed => "evaluation_unconfirmed_type",
+        };
+        let words = r(key, &[]);
         let evaluation = if c.evaluation_confirmed {
             r("evaluation", &[("evaluation", words)])
         } else {
