@@ -14,7 +14,10 @@ use jcstar_lab::{DemoLab, LabOptions, Limits};
 use jcstar_model::error::{ExitStatus, InputError, Origin};
 use jcstar_model::ports::parse_port_spec;
 use jcstar_model::profile::Profile;
+use jcstar_report::doc::ResultsDoc;
+use jcstar_report::gate::{Gate, Standing};
 use jcstar_report::texts::Texts;
+use jcstar_report::waivers::Waivers;
 use jcstar_report::{IntrusiveInfo, RenderOptions, RunReport};
 
 /// Runs the parsed command line.
@@ -104,6 +107,11 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         expand(&specs, &exclusions, &options).await?
     };
     let devices = resolve_devices(entries, cli_hosts, &options).await?;
+    let gating = Gating::load(
+        args.run.waivers.as_deref(),
+        args.run.baseline.as_deref(),
+        &profile,
+    )?;
     let (out, resumed) = match &args.resume {
         Some(dir) => resume_from(dir, args.run.out.as_deref(), &profile, &ports)?,
         None => (
@@ -119,26 +127,81 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         verbose,
         (out.clone(), resumed),
     );
-    let report = execute(&plan).await;
+    let mut report = execute(&plan).await;
+    gating.apply(&mut report);
     let options = RenderOptions {
         profile: &plan.profile,
         texts: &texts,
+        baseline: gating.baseline.as_ref(),
     };
     let written = write_reports(&report, &out, options)?;
-    print_summary(&report, &written, &texts);
+    let gate = print_summary(&report, &written, &texts, gating.baseline.as_ref());
     Ok(if report.interrupted {
         ExitStatus::RunFailed
-    } else if report.summary.devices_failed > 0 {
+    } else if gate.fails() {
         ExitStatus::CriteriaFailed
     } else {
         ExitStatus::Clean
     })
 }
 
+/// What decides the exit code besides the verdicts: `--waivers` and `--baseline`, both read
+/// and checked before any packet is sent.
+struct Gating {
+    waivers: Option<Waivers>,
+    baseline: Option<ResultsDoc>,
+}
+
+impl Gating {
+    fn load(
+        waivers: Option<&Path>,
+        baseline: Option<&Path>,
+        profile: &Profile,
+    ) -> Result<Gating, InputError> {
+        let ids: Vec<&str> = profile.criteria.iter().map(|c| c.id.as_str()).collect();
+        Ok(Gating {
+            waivers: waivers.map(|path| Waivers::load(path, &ids)).transpose()?,
+            baseline: baseline
+                .map(|path| ResultsDoc::read(&results_path(path)))
+                .transpose()?,
+        })
+    }
+
+    /// True when either was given (`jcstar demo` and `jcstar report` then exit by the gate).
+    fn given(&self) -> bool {
+        self.waivers.is_some() || self.baseline.is_some()
+    }
+
+    /// Applies the waivers to the run, judged by today's date, and notes unused ones.
+    fn apply(&self, report: &mut RunReport) {
+        if let Some(waivers) = &self.waivers {
+            let applied = waivers.apply_run(report, chrono::Local::now().date_naive());
+            note_unused(&applied);
+        }
+    }
+}
+
+/// A waiver that matched no failure is worth removing (or a typo in a device name): say so.
+fn note_unused(applied: &jcstar_report::waivers::Applied) {
+    for waiver in &applied.unused {
+        eprintln!(
+            "jcstar: note: {}: the waiver for {} on {} matched no failing criterion; remove it if the failure is fixed, or correct the name",
+            waiver.origin,
+            waiver.criterion,
+            waiver.scope.describe()
+        );
+    }
+}
+
 async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let profile = Profile::load(&args.run.profile)?;
     let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
+    let gating = Gating::load(
+        args.run.waivers.as_deref(),
+        args.run.baseline.as_deref(),
+        &profile,
+    )?;
     let lab = DemoLab::start_with_limits(
         LabOptions {
             subnet: args.subnet,
@@ -180,16 +243,22 @@ async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         verbose,
         (out.clone(), Resumed::default()),
     );
-    let report = execute(&plan).await;
+    let mut report = execute(&plan).await;
     lab.shutdown().await;
+    gating.apply(&mut report);
     let options = RenderOptions {
         profile: &plan.profile,
         texts: &texts,
+        baseline: gating.baseline.as_ref(),
     };
     let written = write_reports(&report, &out, options)?;
-    print_summary(&report, &written, &texts);
+    let gate = print_summary(&report, &written, &texts, gating.baseline.as_ref());
+    // The demo's weak devices are meant to fail: only a waivers file or a baseline, given to
+    // try the CI gate, makes the exit code follow the failures.
     Ok(if report.interrupted {
         ExitStatus::RunFailed
+    } else if gating.given() && gate.fails() {
+        ExitStatus::CriteriaFailed
     } else {
         ExitStatus::Clean
     })
@@ -224,50 +293,109 @@ fn lab_ports(device: &jcstar_lab::LabDevice) -> Vec<String> {
 
 fn requirements(args: RequirementsArgs) -> Result<ExitStatus, Failure> {
     let profile = Profile::load(&args.profile)?;
+    let texts = Texts::load(args.lang, &args.profile)?;
     if args.json {
-        let text = serde_json::to_string_pretty(&profile.criteria)
-            .map_err(|e| Failure::Run(e.to_string()))?;
+        let criteria: Vec<_> = profile
+            .criteria
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c.title = texts.criterion_title(&c.id, &c.title).to_string();
+                c.text = texts.criterion_text(&c.id, &c.text).to_string();
+                c
+            })
+            .collect();
+        let text =
+            serde_json::to_string_pretty(&criteria).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
         return Ok(ExitStatus::Clean);
     }
-    println!(
+    print!("{}", requirements_text(&profile, &texts));
+    Ok(ExitStatus::Clean)
+}
+
+/// The catalogue as `jcstar requirements` prints it, in the language of `texts`: titles and
+/// texts from the profile's companion file, labels from the messages. What jcstar checks is
+/// profile data kept in English.
+pub fn requirements_text(profile: &Profile, texts: &Texts) -> String {
+    use std::fmt::Write;
+    let r = |key: &str, values: &[(&str, String)]| texts.fill("requirements", key, values);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "{} ({} {})\n",
-        profile.profile.title, profile.profile.name, profile.profile.version
+        texts.profile_title().unwrap_or(&profile.profile.title),
+        profile.profile.name,
+        profile.profile.version
     );
     for c in &profile.criteria {
-        let evaluation = format!("{:?}", c.evaluation).to_lowercase();
+        let key = match c.evaluation {
+            jcstar_model::profile::Evaluation::Document => "evaluation_document",
+            jcstar_model::profile::Evaluation::Device => "evaluation_device",
+            jcstar_model::profile::Evaluation::Both => "evaluation_both",
+            jcstar_model::profile::Evaluation::Unconfirmed => "evaluation_unconfirmed_type",
+        };
+        let words = r(key, &[]);
         let evaluation = if c.evaluation_confirmed {
-            format!("evaluation: {evaluation}")
+            r("evaluation", &[("evaluation", words)])
         } else {
-            format!("evaluation: {evaluation}? (not confirmed)")
+            r("evaluation_unconfirmed", &[("evaluation", words)])
         };
-        let title = if c.title_is_ipa {
-            "IPA's heading"
+        let title_kind = if c.title_is_ipa {
+            r("title_ipa", &[])
         } else {
-            "title: jcstar's paraphrase"
+            r("title_paraphrase", &[])
         };
-        println!("{}  {}  [{evaluation}]", c.id, c.title);
-        println!("    ({title}; {})", c.text_source.describe());
-        println!("    {}", c.text);
-        println!("    jcstar: {}", c.jcstar_checks);
+        let source = match c.text_source {
+            jcstar_model::profile::TextSource::Confirmed => r("source_confirmed", &[]),
+            jcstar_model::profile::TextSource::PartlyConfirmed => r("source_partly_confirmed", &[]),
+            jcstar_model::profile::TextSource::Unconfirmed => r("source_unconfirmed", &[]),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {}  [{evaluation}]",
+            c.id,
+            texts.criterion_title(&c.id, &c.title)
+        );
+        let _ = writeln!(
+            out,
+            "    {}",
+            r("provenance", &[("title", title_kind), ("source", source)])
+        );
+        let _ = writeln!(out, "    {}", texts.criterion_text(&c.id, &c.text));
+        let _ = writeln!(
+            out,
+            "    {}",
+            r("checks", &[("checks", c.jcstar_checks.clone())])
+        );
         if !c.evidence.is_empty() {
-            println!("    evidence fields: {}", c.evidence.join(", "));
+            let _ = writeln!(
+                out,
+                "    {}",
+                r("evidence_fields", &[("fields", c.evidence.join(", "))])
+            );
         }
         if !c.optional_evidence.is_empty() {
-            println!(
-                "    optional evidence fields: {}",
-                c.optional_evidence.join(", ")
+            let _ = writeln!(
+                out,
+                "    {}",
+                r(
+                    "optional_evidence_fields",
+                    &[("fields", c.optional_evidence.join(", "))]
+                )
             );
         }
         if !c.en_303_645.is_empty() {
-            println!("    EN 303 645: {}", c.en_303_645.join(", "));
+            let _ = writeln!(
+                out,
+                "    {}",
+                r("en_303_645", &[("provisions", c.en_303_645.join(", "))])
+            );
         }
-        println!();
+        out.push('\n');
     }
-    println!(
-        "Titles and texts are jcstar's English paraphrases; each criterion says how far its meaning is confirmed from IPA's published material. '?' after an evaluation type: not confirmed."
-    );
-    Ok(ExitStatus::Clean)
+    let _ = writeln!(out, "{}", r("footer", &[]));
+    out
 }
 
 fn evidence_template(args: TemplateArgs) -> Result<ExitStatus, Failure> {
@@ -383,20 +511,34 @@ fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
         ))
         .into());
     }
+    let gating = Gating::load(args.waivers.as_deref(), args.baseline.as_deref(), &profile)?;
     let options = RenderOptions {
         profile: &profile,
         texts: &texts,
+        baseline: gating.baseline.as_ref(),
     };
-    let written = jcstar_report::rerender(&dir, options).map_err(|e| match e {
-        jcstar_report::RerenderError::Input(e) => Failure::Input(e),
-        write => Failure::Run(write.to_string()),
-    })?;
+    let today = chrono::Local::now().date_naive();
+    let (written, doc, applied) =
+        jcstar_report::rerender_with(&dir, options, gating.waivers.as_ref().map(|w| (w, today)))
+            .map_err(|e| match e {
+                jcstar_report::RerenderError::Input(e) => Failure::Input(e),
+                write => Failure::Run(write.to_string()),
+            })?;
+    note_unused(&applied);
     println!("{}", jcstar_report::table::render_doc(&doc, &texts));
+    let gate = Gate::evaluate(&doc, gating.baseline.as_ref());
+    if gate.has_news() {
+        println!("{}", gate.render(&doc, &texts, false));
+    }
     println!("reports: {}", written.junit.display());
     println!("         {}", written.html.display());
     println!("         {}", written.checklist.display());
     println!("         {}", written.summary.display());
-    Ok(ExitStatus::Clean)
+    Ok(if gating.given() && gate.fails() {
+        ExitStatus::CriteriaFailed
+    } else {
+        ExitStatus::Clean
+    })
 }
 
 fn write_reports(
@@ -472,11 +614,46 @@ fn default_out_dir() -> PathBuf {
     dir
 }
 
-fn print_summary(report: &RunReport, written: &jcstar_report::WrittenReports, texts: &Texts) {
-    match jcstar_report::doc::ResultsDoc::from_run(report) {
-        Ok(doc) => println!("\n{}", jcstar_report::table::render_doc(&doc, texts)),
-        Err(_) => println!("\n{}", jcstar_report::table::render(report)),
-    }
+/// Prints the terminal summary (and the gate, when waivers or a baseline bear on it) and
+/// returns the gate that decides the exit code.
+fn print_summary(
+    report: &RunReport,
+    written: &jcstar_report::WrittenReports,
+    texts: &Texts,
+    baseline: Option<&ResultsDoc>,
+) -> Gate {
+    let gate = match ResultsDoc::from_run(report) {
+        Ok(doc) => {
+            println!("\n{}", jcstar_report::table::render_doc(&doc, texts));
+            let gate = Gate::evaluate(&doc, baseline);
+            if gate.has_news() {
+                println!("{}", gate.render(&doc, texts, false));
+            }
+            gate
+        }
+        Err(_) => {
+            println!("\n{}", jcstar_report::table::render(report));
+            // Cannot classify: every failure counts, as without a baseline or waivers.
+            Gate {
+                items: report
+                    .devices
+                    .iter()
+                    .flat_map(|d| {
+                        d.criteria
+                            .iter()
+                            .filter(|c| c.verdict == jcstar_model::Verdict::Fail)
+                            .map(|c| jcstar_report::gate::GateItem {
+                                device: d.device.name.clone(),
+                                id: c.id.clone(),
+                                standing: Standing::New,
+                                in_baseline: None,
+                            })
+                    })
+                    .collect(),
+                baseline: None,
+            }
+        }
+    };
     if !report.intrusive.enabled {
         println!(
             "{} ({})",
@@ -493,4 +670,5 @@ fn print_summary(report: &RunReport, written: &jcstar_report::WrittenReports, te
     println!("         {}", written.html.display());
     println!("         {}", written.checklist.display());
     println!("         {}", written.summary.display());
+    gate
 }

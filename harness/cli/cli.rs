@@ -125,6 +125,16 @@ pub struct RunArgs {
     /// as on Ctrl-C and writes what was measured (exit 3). Default: the profile's max_duration_s.
     #[arg(long, value_name = "TIME", value_parser = parse_budget)]
     pub max_duration: Option<std::time::Duration>,
+    /// Waivers file (TOML, [[waiver]] entries: criterion, device or model, reason, owner,
+    /// expires = YYYY-MM-DD): failures it covers are shown as waived in every format and do not
+    /// fail the exit code until they expire; an expired waiver waives nothing and fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// A previous run (its directory or results.json): the exit code then reflects only
+    /// regressions, criteria failing now that did not fail in it (per device and criterion);
+    /// the summary says which failures are new and which pre-existing.
+    #[arg(long, value_name = "RUN")]
+    pub baseline: Option<PathBuf>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -190,6 +200,10 @@ pub struct RequirementsArgs {
     /// Print the catalogue as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Language of the titles, texts and labels: en or ja (titles and texts from the profile's
+    /// companion file, e.g. profiles/jc-star-1.ja.toml).
+    #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
+    pub lang: jcstar_report::texts::Lang,
 }
 
 /// `jcstar evidence-template`.
@@ -233,6 +247,16 @@ pub struct ReportArgs {
     /// The profile the run used: the built-in name `jc-star-1` or a TOML file.
     #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
     pub profile: String,
+    /// Waivers file (TOML, [[waiver]] entries: criterion, device or model, reason, owner,
+    /// expires = YYYY-MM-DD): failures it covers are shown as waived in every format and do not
+    /// fail the exit code until they expire; an expired waiver waives nothing and fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// A previous run (its directory or results.json): the exit code then reflects only
+    /// regressions, criteria failing now that did not fail in it (per device and criterion);
+    /// the summary says which failures are new and which pre-existing.
+    #[arg(long, value_name = "RUN")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// `jcstar diff`.

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{Local, SecondsFormat};
-use indicatif::{ProgressBar, ProgressStyle};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::inventory::InventoryEntry;
 use crate::journal::{Journal, Record, Resumed};
+use crate::progress::{Mode, Progress};
 use crate::targets::spec::{expand, ExpandOptions, SpecSource, TargetHost};
 use jcstar_checks::{ActiveContext, ActiveOutcome, ActiveTarget, Observation};
 use jcstar_model::device::Device;
@@ -41,7 +41,8 @@ pub struct RunPlan {
     pub ports: Vec<u16>,
     /// Whether intrusive checks may run.
     pub intrusive: IntrusiveInfo,
-    /// Draw a progress bar on the terminal.
+    /// Show progress on stderr: per-device bars on a terminal, a line per finished device
+    /// otherwise (false: `--quiet`).
     pub show_progress: bool,
     /// Print resource limits and timing detail.
     pub verbose: bool,
@@ -153,30 +154,47 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         .filter(|(d, _)| !plan.resumed.finished(&d.address))
         .map(|(d, extra)| (d.address, extra.clone()))
         .unzip();
-    let probes: usize = to_scan_declared
+    let labels: Vec<String> = plan
+        .devices
         .iter()
-        .map(|extra| plan.ports.len() + extra.iter().filter(|p| !plan.ports.contains(p)).count())
-        .sum();
-    let progress = progress_bar(plan, probes);
+        .map(|d| {
+            if d.name == d.address.to_string() {
+                d.name.clone()
+            } else {
+                format!("{} ({})", d.name, d.address)
+            }
+        })
+        .collect();
+    let port_counts: Vec<u64> = declared
+        .iter()
+        .map(|extra| {
+            (plan.ports.len() + extra.iter().filter(|p| !plan.ports.contains(p)).count()) as u64
+        })
+        .collect();
+    let progress = Arc::new(Progress::new(
+        Mode::detect(!plan.show_progress),
+        &labels,
+        &port_counts,
+    ));
     let mut stop = StopSignals::install();
     let resumed_count = plan.devices.len() - addresses.len();
     if resumed_count > 0 {
-        eprintln!(
+        progress.note(&format!(
             "jcstar: resuming: {resumed_count} device(s) finished by the earlier run are not probed again"
-        );
+        ));
     }
-    eprintln!(
+    progress.note(&format!(
         "jcstar: scanning {} device(s) x {} TCP port(s); Ctrl-C stops and still writes the reports",
         addresses.len(),
         plan.ports.len()
-    );
+    ));
     if plan
         .profile
         .check_enabled(jcstar_model::profile::CheckId::BruteForce)
         && plan.intrusive.enabled
     {
-        eprintln!(
-            "jcstar: the brute-force check (S1.1-04) will send wrong passwords to every login service and may lock accounts for a while (--no-intrusive skips it)"
+        progress.note(
+            "jcstar: the brute-force check (S1.1-04) will send wrong passwords to every login service and may lock accounts for a while (--no-intrusive skips it)",
         );
     }
     let context = ActiveContext {
@@ -190,7 +208,12 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     let device_deadline = plan
         .host_timeout
         .map(|budget| tokio::time::Instant::now() + budget);
-    let device_of: HashMap<IpAddr, &Device> = plan.devices.iter().map(|d| (d.address, d)).collect();
+    let index_of: HashMap<IpAddr, usize> = plan
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.address, i))
+        .collect();
     let mut by_address: BTreeMap<IpAddr, HostScan> = BTreeMap::new();
     let journal = Journal::open(
         &plan.out_dir,
@@ -201,33 +224,46 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         },
     );
     // A device's service checks start as soon as its own port scan ends.
-    let mut checks = ActiveChecks::new(Arc::clone(&context.profile), journal);
-    for device in &plan.devices {
+    let mut checks =
+        ActiveChecks::new(Arc::clone(&context.profile), journal, Arc::clone(&progress));
+    for (i, device) in plan.devices.iter().enumerate() {
         let address = device.address;
         if let (true, Some(scan), Some(outcome)) = (
             plan.resumed.finished(&address),
             plan.resumed.scans.get(&address),
             plan.resumed.checks.get(&address),
         ) {
+            progress.device_done(i, open_count(scan), outcome.findings.len());
             by_address.insert(address, scan.clone());
             checks.done.insert(address, outcome.clone());
         }
     }
     let (stop_scan, scan_stop) = scan::StopScan::new();
+    let port_bar = |i: usize| {
+        addresses
+            .get(i)
+            .and_then(|a| index_of.get(a))
+            .map_or_else(indicatif::ProgressBar::hidden, |&d| progress.port_bar(d))
+    };
     let stopped = {
-        let scanning = scan::scan_hosts_with_extra(
+        let scanning = scan::scan_hosts_observed(
             &addresses,
             &to_scan_declared,
             &config,
             &limits,
-            &progress,
+            &port_bar,
             &scan_stop,
             |_, scan| {
+                let Some(&i) = index_of.get(&scan.address) else {
+                    return;
+                };
+                if let Some(device) = progress.device(i) {
+                    device.ports_done(open_count(&scan));
+                }
                 // After a stop, hosts hand in what they measured; their checks do not start.
-                let device = device_of.get(&scan.address);
-                if let Some(device) = device.filter(|_| !scan_stop.raised()) {
+                if !scan_stop.raised() {
                     checks.journal.append(&Record::Scan { scan: scan.clone() });
-                    checks.start(device, &scan, &context, device_deadline);
+                    checks.start(i, &plan.devices[i], &scan, &context, device_deadline);
                 }
                 by_address.insert(scan.address, scan);
             },
@@ -245,15 +281,17 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         }
         stopped
     };
-    progress.finish_and_clear();
     let stopped = match stopped {
         Some(why) => Some(why),
         None => checks.wait(&mut stop, run_deadline).await,
     };
     if let Some(why) = stopped {
-        eprintln!("jcstar: {why}: stopping; writing the results gathered so far");
+        progress.note(&format!(
+            "jcstar: {why}: stopping; writing the results gathered so far"
+        ));
     }
     let active = checks.finish().await;
+    progress.clear();
     let interrupted = stopped.is_some();
     let not_finished = stopped.unwrap_or("the run was interrupted");
     let today = started.date_naive();
@@ -395,25 +433,29 @@ async fn until(deadline: Option<tokio::time::Instant>) {
 struct ActiveChecks {
     profile: Arc<Profile>,
     journal: Journal,
+    progress: Arc<Progress>,
     tasks: JoinSet<(IpAddr, ActiveOutcome)>,
-    devices: HashMap<tokio::task::Id, IpAddr>,
+    /// Per task: the device's address, its index in the plan and its open TCP ports.
+    devices: HashMap<tokio::task::Id, (IpAddr, usize, usize)>,
     done: BTreeMap<IpAddr, ActiveOutcome>,
 }
 
 impl ActiveChecks {
-    fn new(profile: Arc<Profile>, journal: Journal) -> Self {
+    fn new(profile: Arc<Profile>, journal: Journal, progress: Arc<Progress>) -> Self {
         ActiveChecks {
             profile,
             journal,
+            progress,
             tasks: JoinSet::new(),
             devices: HashMap::new(),
             done: BTreeMap::new(),
         }
     }
 
-    /// Starts the checks of `device`, whose scan just ended.
+    /// Starts the checks of `device` (number `index` of the plan), whose scan just ended.
     fn start(
         &mut self,
+        index: usize,
         device: &Device,
         scan: &HostScan,
         context: &ActiveContext,
@@ -425,11 +467,18 @@ impl ActiveChecks {
         };
         let address = device.address;
         let context = context.clone();
+        let shown = self.progress.device(index).cloned();
         let handle = self.tasks.spawn(async move {
-            let outcome = jcstar_checks::run_active_until(target, context, deadline).await;
+            let outcome = jcstar_checks::run_active_until(target, context, deadline, move |step| {
+                if let Some(shown) = &shown {
+                    shown.check(step);
+                }
+            })
+            .await;
             (address, outcome)
         });
-        self.devices.insert(handle.id(), address);
+        self.devices
+            .insert(handle.id(), (address, index, open_count(scan)));
     }
 
     /// Waits for every device's checks; returns why it stopped early, if it did.
@@ -465,15 +514,19 @@ impl ActiveChecks {
         joined: Result<(tokio::task::Id, (IpAddr, ActiveOutcome)), tokio::task::JoinError>,
     ) {
         match joined {
-            Ok((_, (address, outcome))) => {
+            Ok((id, (address, outcome))) => {
                 self.journal.append(&Record::Checks {
                     address,
                     outcome: outcome.clone(),
                 });
+                if let Some(&(_, index, open)) = self.devices.get(&id) {
+                    self.progress
+                        .device_done(index, open, outcome.findings.len());
+                }
                 self.done.insert(address, outcome);
             }
             Err(e) if e.is_panic() => {
-                let address = self.devices.get(&e.id()).copied();
+                let address = self.devices.get(&e.id()).map(|&(address, _, _)| address);
                 let message = panic_message(e.into_panic());
                 tracing::error!(%message, "the service checks of a device panicked");
                 if let Some(address) = address {
@@ -535,17 +588,12 @@ impl StopSignals {
     }
 }
 
-fn progress_bar(plan: &RunPlan, probes: usize) -> ProgressBar {
-    if !plan.show_progress {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(probes as u64);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} scanning [{bar:40}] {pos}/{len} probes ({per_sec}, eta {eta})",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
+/// How many TCP ports the scan found open.
+fn open_count(scan: &HostScan) -> usize {
+    scan.ports
+        .iter()
+        .filter(|p| p.state == PortState::Open)
+        .count()
 }
 
 #[cfg(test)]
@@ -563,7 +611,16 @@ mod tests {
             profile: "jc-star-1".into(),
             ports: "80".into(),
         };
-        let mut checks = ActiveChecks::new(Arc::clone(&profile), Journal::open(dir.path(), &run));
+        let hidden = Arc::new(Progress::new(
+            Mode::Hidden,
+            &["a".into(), "b".into()],
+            &[1, 1],
+        ));
+        let mut checks = ActiveChecks::new(
+            Arc::clone(&profile),
+            Journal::open(dir.path(), &run),
+            hidden,
+        );
         let crashing: IpAddr = [127, 0, 0, 7].into();
         let fine: IpAddr = [127, 0, 0, 8].into();
         let handle = checks.tasks.spawn(async move {
@@ -572,7 +629,7 @@ mod tests {
             }
             (crashing, ActiveOutcome::default())
         });
-        checks.devices.insert(handle.id(), crashing);
+        checks.devices.insert(handle.id(), (crashing, 0, 0));
         let handle = checks.tasks.spawn(async move {
             let outcome = ActiveOutcome {
                 findings: vec![Finding::new(
@@ -585,7 +642,7 @@ mod tests {
             };
             (fine, outcome)
         });
-        checks.devices.insert(handle.id(), fine);
+        checks.devices.insert(handle.id(), (fine, 1, 0));
         let mut stop = StopSignals::install();
         assert_eq!(checks.wait(&mut stop, None).await, None);
         let done = checks.finish().await;

@@ -138,31 +138,51 @@ pub struct ActiveOutcome {
 
 /// Runs every active check the profile enables against one device.
 pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveOutcome {
-    run_active_until(target, context, None).await
+    run_active_until(target, context, None, |_| {}).await
 }
 
-/// Like [`run_active`], within the device's time budget: a check still running at `deadline`
-/// is stopped, and it and the checks after it leave an `inconclusive` finding for their
-/// criteria; what the finished checks found is kept.
+/// Where one device's active checks are, for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckProgress {
+    /// The check about to run (its `[checks] enabled` name), or `None` once all are done.
+    pub running: Option<&'static str>,
+    /// Checks finished so far.
+    pub done: usize,
+    /// Checks the profile enables for the run.
+    pub total: usize,
+}
+
+/// Like [`run_active`], within the device's time budget, calling `observe` before each check
+/// and once when all are done. A check still running at `deadline` is stopped, and it and the
+/// checks after it leave an `inconclusive` finding for their criteria; what the finished
+/// checks found is kept.
 pub async fn run_active_until(
     target: ActiveTarget,
     context: ActiveContext,
     deadline: Option<tokio::time::Instant>,
+    mut observe: impl FnMut(CheckProgress) + Send,
 ) -> ActiveOutcome {
     let mut outcome = ActiveOutcome::default();
     let input = registry::ActiveInput {
         target: &target,
         context: &context,
     };
+    let enabled: Vec<_> = registry::ACTIVE
+        .iter()
+        .filter(|check| registry::enabled(**check, &context.profile))
+        .collect();
+    let total = enabled.len();
     let mut unfinished: Vec<CheckId> = Vec::new();
-    for check in registry::ACTIVE {
-        if !registry::enabled(check, &context.profile) {
-            continue;
-        }
+    for (done, check) in enabled.into_iter().enumerate() {
         if !unfinished.is_empty() {
             unfinished.extend(check.ids());
             continue;
         }
+        observe(CheckProgress {
+            running: check.ids().first().map(|id| id.name()),
+            done,
+            total,
+        });
         let run = check.run(&input, &mut outcome);
         let finished = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, run).await.is_ok(),
@@ -178,6 +198,11 @@ pub async fn run_active_until(
     if !unfinished.is_empty() {
         outcome.findings.push(time_budget_exceeded(&unfinished));
     }
+    observe(CheckProgress {
+        running: None,
+        done: total,
+        total,
+    });
     if let Some(why) = incomplete_scan(&target.scan) {
         // "Nothing to test" stands only on a complete look at the device.
         for finding in &mut outcome.findings {
@@ -359,7 +384,7 @@ mod tests {
         };
         let started = std::time::Instant::now();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(600);
-        let outcome = run_active_until(target, context, Some(deadline)).await;
+        let outcome = run_active_until(target, context, Some(deadline), |_| {}).await;
         assert!(
             started.elapsed() < std::time::Duration::from_secs(5),
             "{:?}",

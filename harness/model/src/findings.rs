@@ -181,6 +181,56 @@ pub struct CriterionResult {
     pub reason: String,
     /// Every finding bearing on the criterion.
     pub findings: Vec<Finding>,
+    /// The waiver that covers a `fail`, when a waivers file names this device and criterion.
+    /// It never changes the verdict: a waived criterion still fails; an expired waiver is
+    /// recorded so every report can say it no longer covers the failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverMark>,
+}
+
+/// Whether a waiver still covers the failure it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaiverStatus {
+    /// Not expired: the failure is accepted until the expiry date and does not fail the run.
+    Active,
+    /// Past its expiry date: the failure counts as any other.
+    Expired,
+}
+
+/// A waiver applied to one device's failing criterion, as recorded in `results.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverMark {
+    /// Active or expired.
+    pub status: WaiverStatus,
+    /// Why the failure is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub owner: String,
+    /// Last day the waiver covers, `YYYY-MM-DD`.
+    pub expires: String,
+    /// Where the waiver is written: `FILE:LINE`.
+    pub source: String,
+}
+
+impl CriterionResult {
+    /// True when the criterion fails and a waiver that has not expired covers it.
+    pub fn is_waived(&self) -> bool {
+        self.verdict == Verdict::Fail
+            && self
+                .waiver
+                .as_ref()
+                .is_some_and(|w| w.status == WaiverStatus::Active)
+    }
+
+    /// True when the criterion fails and the waiver naming it has expired.
+    pub fn waiver_expired(&self) -> bool {
+        self.verdict == Verdict::Fail
+            && self
+                .waiver
+                .as_ref()
+                .is_some_and(|w| w.status == WaiverStatus::Expired)
+    }
 }
 
 /// The reason given for a criterion that no check has produced a finding for.
@@ -204,6 +254,7 @@ pub fn aggregate(id: &str, title: &str, findings: Vec<Finding>) -> CriterionResu
         verdict,
         reason,
         findings,
+        waiver: None,
     }
 }
 

@@ -14,7 +14,7 @@ use jcstar_model::{CriterionResult, Finding, Verdict};
 const EVIDENCE_PREFIX: &str = "evidence.";
 
 /// Column keys, in order, in the messages' `[checklist]` table.
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 12] = [
     "device",
     "address",
     "criterion",
@@ -26,6 +26,7 @@ const COLUMNS: [&str; 11] = [
     "evidence",
     "inventory_field",
     "missing",
+    "waiver",
 ];
 
 /// Renders the checklist as CSV (UTF-8 with a byte-order mark, so spreadsheet programs such as
@@ -52,8 +53,9 @@ fn rows(
     spec: Option<&Criterion>,
     profile: &Profile,
     texts: &Texts,
-) -> Vec<[String; 11]> {
+) -> Vec<[String; 12]> {
     let title = title_of(result, profile, texts);
+    let waiver = crate::gate::waiver_note(result, texts);
     let row = |item: String,
                evaluation: &str,
                verdict: Verdict,
@@ -72,6 +74,7 @@ fn rows(
             evidence,
             field.to_string(),
             missing,
+            waiver.clone(),
         ]
     };
     let mut rows = Vec::new();

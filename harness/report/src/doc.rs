@@ -89,6 +89,12 @@ pub struct SummaryDoc {
     pub devices: usize,
     /// Devices with at least one failed criterion.
     pub devices_failed: usize,
+    /// Failing results covered by an active waiver.
+    #[serde(default)]
+    pub waived: usize,
+    /// Failing results whose waiver has expired.
+    #[serde(default)]
+    pub waivers_expired: usize,
     /// Device × criterion results per verdict.
     #[serde(default)]
     pub criteria: BTreeMap<Verdict, usize>,
@@ -215,6 +221,44 @@ impl ResultsDoc {
         }
         serde_json::from_value(value).map_err(|e| DocError::Schema(e.to_string()))
     }
+}
+
+/// Copies the waiver marks and counts of `doc` into the raw `results.json` value it was read
+/// from, leaving every other field as the run wrote it.
+pub fn write_waiver_marks(raw: &mut serde_json::Value, doc: &ResultsDoc) -> std::io::Result<()> {
+    let shape = || std::io::Error::other("results.json changed shape while being rewritten");
+    let devices = raw
+        .get_mut("devices")
+        .and_then(|d| d.as_array_mut())
+        .ok_or_else(shape)?;
+    for (raw_device, device) in devices.iter_mut().zip(&doc.devices) {
+        let criteria = raw_device
+            .get_mut("criteria")
+            .and_then(|c| c.as_array_mut())
+            .ok_or_else(shape)?;
+        for (raw_criterion, criterion) in criteria.iter_mut().zip(&device.criteria) {
+            let object = raw_criterion.as_object_mut().ok_or_else(shape)?;
+            match &criterion.waiver {
+                Some(mark) => {
+                    let value = serde_json::to_value(mark).map_err(std::io::Error::other)?;
+                    object.insert("waiver".to_string(), value);
+                }
+                None => {
+                    object.remove("waiver");
+                }
+            }
+        }
+    }
+    let summary = raw
+        .get_mut("summary")
+        .and_then(|s| s.as_object_mut())
+        .ok_or_else(shape)?;
+    summary.insert("waived".to_string(), doc.summary.waived.into());
+    summary.insert(
+        "waivers_expired".to_string(),
+        doc.summary.waivers_expired.into(),
+    );
+    Ok(())
 }
 
 /// Largest `results.json` read back (a run of thousands of devices stays far below it).

@@ -40,6 +40,8 @@ struct Cell {
     verdict: &'static str,
     label: String,
     title: String,
+    /// `waived`, `waiver_expired` or empty.
+    waiver: &'static str,
 }
 
 #[derive(Serialize)]
@@ -69,6 +71,8 @@ struct CriterionView {
     evaluation: String,
     verdict: &'static str,
     verdict_label: String,
+    waiver_class: &'static str,
+    waiver: String,
     meaning: String,
     reason: String,
     todo: String,
@@ -135,6 +139,7 @@ const UI_KEYS: &[&str] = &[
     "grid",
     "print_note",
     "reason_language_note",
+    "waiver",
 ];
 
 /// Renders the run as one HTML page.
@@ -193,6 +198,7 @@ pub fn render(
                 verdict: v.as_str(),
                 label: texts.verdict(*v).to_string(),
                 title: texts.verdict_meaning(*v).to_string(),
+                waiver: "",
             })
             .collect(),
         devices: doc
@@ -262,13 +268,14 @@ fn device_view(index: usize, d: &DeviceDoc, profile: &Profile, texts: &Texts) ->
                 id: format!("{anchor}-{}", c.id),
                 short: c.id.rsplit('-').next().unwrap_or(&c.id).to_string(),
                 verdict: c.verdict.as_str(),
-                label: texts.verdict(c.verdict).to_string(),
+                label: verdict_label(c, texts),
                 title: format!(
                     "{} {}: {}",
                     c.id,
                     title_of(c, profile, texts),
-                    texts.verdict(c.verdict)
+                    verdict_label(c, texts)
                 ),
+                waiver: waiver_class(c),
             })
             .collect(),
         criteria: d
@@ -277,6 +284,28 @@ fn device_view(index: usize, d: &DeviceDoc, profile: &Profile, texts: &Texts) ->
             .map(|c| criterion_view(&anchor, c, profile, texts))
             .collect(),
         anchor,
+    }
+}
+
+/// A criterion's verdict in words, saying when a waiver covers the failure or has expired.
+fn verdict_label(c: &CriterionResult, texts: &Texts) -> String {
+    if c.is_waived() {
+        texts.get("waiver", "verdict_waived").to_string()
+    } else if c.waiver_expired() {
+        texts.get("waiver", "verdict_expired").to_string()
+    } else {
+        texts.verdict(c.verdict).to_string()
+    }
+}
+
+/// The CSS class marking a waived or expired-waiver failure, else empty.
+fn waiver_class(c: &CriterionResult) -> &'static str {
+    if c.is_waived() {
+        "waived"
+    } else if c.waiver_expired() {
+        "waiver_expired"
+    } else {
+        ""
     }
 }
 
@@ -320,7 +349,9 @@ fn criterion_view(
             })
             .unwrap_or_default(),
         verdict: c.verdict.as_str(),
-        verdict_label: texts.verdict(c.verdict).to_string(),
+        verdict_label: verdict_label(c, texts),
+        waiver_class: waiver_class(c),
+        waiver: crate::gate::waiver_note(c, texts),
         meaning: texts.verdict_meaning(c.verdict).to_string(),
         reason: c.reason.clone(),
         todo: texts.verdict_todo(c.verdict).to_string(),

@@ -1,12 +1,15 @@
 //! JUnit XML: one testsuite per device, one testcase per criterion.
 //!
-//! `fail` → failure (with the evidence), `error` → error, `inconclusive` / `declared` /
+//! `fail` → failure (with the evidence; a fail covered by an active waiver → skipped, type
+//! `waived`, the waiver in the message; an expired waiver is named in the failure's message),
+//! `error` → error, `inconclusive` / `declared` /
 //! `not_applicable` → skipped with the reason, `pass` and `warn` → success (a warning is written
 //! to the testcase's system-out, since JUnit has no warning state).
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::doc::{DeviceDoc, ResultsDoc};
+use crate::texts::{Lang, Texts};
 use crate::RunReport;
 use jcstar_model::{CriterionResult, Finding, Verdict};
 
@@ -18,13 +21,15 @@ pub fn render(run: &RunReport) -> std::io::Result<String> {
 /// Renders a results document as JUnit XML.
 pub fn render_doc(run: &ResultsDoc) -> std::io::Result<String> {
     let mut report = Report::new(format!("jcstar {}", run.profile.name));
+    // JUnit is read by CI parsers: its words stay English whatever --lang says.
+    let texts = Texts::builtin(Lang::En);
     for device in &run.devices {
-        report.add_test_suite(device_suite(run, device));
+        report.add_test_suite(device_suite(run, device, &texts));
     }
     report.to_string().map_err(std::io::Error::other)
 }
 
-fn device_suite(run: &ResultsDoc, device: &DeviceDoc) -> TestSuite {
+fn device_suite(run: &ResultsDoc, device: &DeviceDoc, texts: &Texts) -> TestSuite {
     let mut suite = TestSuite::new(format!(
         "{} ({})",
         device.device.name, device.device.address
@@ -45,7 +50,7 @@ fn device_suite(run: &ResultsDoc, device: &DeviceDoc) -> TestSuite {
     for criterion in &device.criteria {
         let mut case = TestCase::new(
             format!("{} {}", criterion.id, criterion.title),
-            status_of(criterion),
+            status_of(criterion, texts),
         );
         case.set_classname(classname.as_str());
         let details = findings_text(&criterion.findings);
@@ -57,8 +62,21 @@ fn device_suite(run: &ResultsDoc, device: &DeviceDoc) -> TestSuite {
     suite
 }
 
-fn status_of(criterion: &CriterionResult) -> TestCaseStatus {
-    let message = format!("{}: {}", criterion.verdict, criterion.reason);
+fn status_of(criterion: &CriterionResult, texts: &Texts) -> TestCaseStatus {
+    let waiver = crate::gate::waiver_note(criterion, texts);
+    let message = if waiver.is_empty() {
+        format!("{}: {}", criterion.verdict, criterion.reason)
+    } else {
+        format!("{} ({waiver}): {}", criterion.verdict, criterion.reason)
+    };
+    if criterion.is_waived() {
+        // JUnit has no "accepted failure": a waived one is skipped, so CI does not fail on it,
+        // with the waiver and the failure in the message.
+        let mut status = TestCaseStatus::skipped();
+        status.set_message(message);
+        status.set_type("waived");
+        return status;
+    }
     let mut status = match criterion.verdict {
         Verdict::Pass | Verdict::Warn => return TestCaseStatus::success(),
         Verdict::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),

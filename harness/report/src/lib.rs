@@ -9,12 +9,14 @@
 pub mod checklist;
 pub mod diff;
 pub mod doc;
+pub mod gate;
 pub mod html;
 pub mod junit;
 pub mod readiness;
 pub mod summary;
 pub mod table;
 pub mod texts;
+pub mod waivers;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -122,8 +124,12 @@ pub struct ScanInfo {
 pub struct Summary {
     /// Devices in the run.
     pub devices: usize,
-    /// Devices with at least one failed criterion.
+    /// Devices with at least one failed criterion (waived or not).
     pub devices_failed: usize,
+    /// Failing device × criterion results covered by an active waiver.
+    pub waived: usize,
+    /// Failing device × criterion results whose waiver has expired.
+    pub waivers_expired: usize,
     /// How many device × criterion results have each verdict.
     pub criteria: BTreeMap<Verdict, usize>,
 }
@@ -189,6 +195,8 @@ impl Summary {
             }
             for criterion in &device.criteria {
                 *summary.criteria.entry(criterion.verdict).or_default() += 1;
+                summary.waived += usize::from(criterion.is_waived());
+                summary.waivers_expired += usize::from(criterion.waiver_expired());
             }
         }
         summary
@@ -238,6 +246,8 @@ pub struct RenderOptions<'a> {
     pub profile: &'a jcstar_model::profile::Profile,
     /// Report words in one language.
     pub texts: &'a texts::Texts,
+    /// The baseline run (`--baseline`): summary.md marks each failure new or pre-existing.
+    pub baseline: Option<&'a doc::ResultsDoc>,
 }
 
 /// Writes `results.json`, then every format rendered from it, into `dir` (created if needed).
@@ -274,12 +284,40 @@ pub enum RerenderError {
 /// Renders every format from `dir/results.json` again (e.g. in another language), leaving
 /// `results.json` itself untouched.
 pub fn rerender(dir: &Path, options: RenderOptions<'_>) -> Result<WrittenReports, RerenderError> {
+    rerender_with(dir, options, None).map(|(written, _, _)| written)
+}
+
+/// Like [`rerender`]; with `waivers` (and the day to judge their expiry by), the waivers are
+/// applied first, replacing the marks of earlier ones, and written into `results.json` too
+/// (its `waiver` fields and summary counts; nothing else in it changes). Returns the rendered
+/// document and what the waivers did.
+pub fn rerender_with(
+    dir: &Path,
+    options: RenderOptions<'_>,
+    waivers: Option<(&waivers::Waivers, chrono::NaiveDate)>,
+) -> Result<(WrittenReports, doc::ResultsDoc, waivers::Applied), RerenderError> {
     let json = dir.join("results.json");
-    let doc = doc::ResultsDoc::read(&json)?;
-    render_into(&doc, dir, options).map_err(|error| RerenderError::Write {
+    let mut doc = doc::ResultsDoc::read(&json)?;
+    let write_error = |error| RerenderError::Write {
         dir: dir.to_path_buf(),
         error,
-    })
+    };
+    let mut applied = waivers::Applied::default();
+    if let Some((waivers, today)) = waivers {
+        applied = waivers.apply_doc(&mut doc, today);
+        let text = jcstar_model::error::read_capped(&json, doc::MAX_RESULTS_BYTES)
+            .map_err(|e| write_error(std::io::Error::other(e.to_string())))?;
+        let mut raw: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| write_error(std::io::Error::other(e)))?;
+        doc::write_waiver_marks(&mut raw, &doc).map_err(write_error)?;
+        let mut bytes = serde_json::to_vec_pretty(&raw)
+            .map_err(std::io::Error::other)
+            .map_err(write_error)?;
+        bytes.push(b'\n');
+        write_atomic(&json, &bytes).map_err(write_error)?;
+    }
+    let written = render_into(&doc, dir, options).map_err(write_error)?;
+    Ok((written, doc, applied))
 }
 
 /// Writes `junit.xml`, `report.html`, `checklist.csv` and `summary.md` for `doc` into `dir`.
@@ -297,7 +335,11 @@ fn render_into(
     let rows = checklist::render(doc, options.profile, options.texts)?;
     write_atomic(&checklist, rows.as_bytes())?;
     let summary = dir.join("summary.md");
-    write_atomic(&summary, summary::render(doc, options.texts).as_bytes())?;
+    let gate = gate::Gate::evaluate(doc, options.baseline);
+    write_atomic(
+        &summary,
+        summary::render(doc, options.texts, &gate).as_bytes(),
+    )?;
     Ok(WrittenReports {
         json: dir.join("results.json"),
         junit,

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use crate::doc::ResultsDoc;
+use crate::gate::{waiver_note, Gate};
 use crate::texts::Texts;
 use jcstar_model::Verdict;
 
@@ -29,8 +30,9 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Renders the run as Markdown.
-pub fn render(doc: &ResultsDoc, texts: &Texts) -> String {
+/// Renders the run as Markdown; `gate` (see [`crate::gate`]) marks each failure new or
+/// pre-existing against a baseline, and waived or with an expired waiver.
+pub fn render(doc: &ResultsDoc, texts: &Texts, gate: &Gate) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", texts.get("summary", "title"));
     let scope = texts.fill(
@@ -92,15 +94,46 @@ pub fn render(doc: &ResultsDoc, texts: &Texts) -> String {
             count(&[Verdict::Inconclusive, Verdict::Error]),
         );
     }
+    if gate.has_news() {
+        let _ = writeln!(out, "\n## {}\n", texts.get("summary", "gate"));
+        out.push_str(&gate.render(doc, texts, true));
+    }
     let _ = writeln!(out, "\n## {}\n", texts.get("summary", "failures"));
     let mut any = false;
     for device in &doc.devices {
         for c in &device.criteria {
             if matches!(c.verdict, Verdict::Fail | Verdict::Warn | Verdict::Error) {
                 any = true;
+                let mut tags = Vec::new();
+                if let Some(in_baseline) = gate
+                    .item(&device.device.name, &c.id)
+                    .and_then(|i| i.in_baseline)
+                {
+                    tags.push(
+                        texts
+                            .get(
+                                "gate",
+                                if in_baseline {
+                                    "tag_pre_existing"
+                                } else {
+                                    "tag_new"
+                                },
+                            )
+                            .to_string(),
+                    );
+                }
+                let waiver = waiver_note(c, texts);
+                if !waiver.is_empty() {
+                    tags.push(escape(&waiver));
+                }
+                let tags = if tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", tags.join("; "))
+                };
                 let _ = writeln!(
                     out,
-                    "- **{}** {} {} — {}: {}",
+                    "- **{}** {} {} — {}{tags}: {}",
                     escape(&device.device.name),
                     c.id,
                     escape(texts.criterion_title(&c.id, &c.title)),

@@ -7,12 +7,19 @@ use crate::readiness::Readiness;
 use crate::texts::{Lang, Texts};
 use crate::RunReport;
 use jcstar_model::Verdict;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Width of one verdict cell.
 const CELL: usize = 5;
 
-fn cell(verdict: Verdict) -> &'static str {
-    match verdict {
+fn cell(criterion: &jcstar_model::CriterionResult) -> &'static str {
+    if criterion.is_waived() {
+        return "FAIL*";
+    }
+    if criterion.waiver_expired() {
+        return "FAIL!";
+    }
+    match criterion.verdict {
         Verdict::Pass => "pass",
         Verdict::Fail => "FAIL",
         Verdict::Warn => "warn",
@@ -46,36 +53,84 @@ pub fn counts_line(readiness: &Readiness, texts: &Texts) -> String {
     )
 }
 
+/// `text` cut to at most `width` terminal columns (a CJK character takes two).
+fn clip(text: &str, width: usize) -> String {
+    let mut used = 0;
+    text.chars()
+        .take_while(|c| {
+            used += c.width().unwrap_or(0);
+            used <= width
+        })
+        .collect()
+}
+
+/// `text` padded with spaces to `width` terminal columns, so columns line up whatever the
+/// script (`format!("{:<w$}")` counts characters, and a Japanese character is two columns wide).
+pub fn pad(text: &str, width: usize) -> String {
+    let shown = text.width();
+    format!("{text}{}", " ".repeat(width.saturating_sub(shown)))
+}
+
 /// Renders the summary of a results document in the language of `texts`.
 pub fn render_doc(doc: &ResultsDoc, texts: &Texts) -> String {
+    let device_word = texts.get("table", "device");
+    let address_word = texts.get("table", "address");
     let name_width = doc
         .devices
         .iter()
-        .map(|d| d.device.name.len().max(d.device.address.len()))
+        .map(|d| d.device.name.width())
+        .chain([device_word.width()])
         .max()
         .unwrap_or(6)
         .clamp(6, 32);
+    let address_width = doc
+        .devices
+        .iter()
+        .map(|d| d.device.address.width())
+        .chain([address_word.width(), 15])
+        .max()
+        .unwrap_or(15)
+        .min(40);
     let ids: Vec<&str> = doc
         .devices
         .first()
         .map(|d| d.criteria.iter().map(|c| c.id.as_str()).collect())
         .unwrap_or_default();
     let mut out = String::new();
-    let _ = write!(out, "{:<name_width$}  {:<15}", "device", "address");
+    let _ = write!(
+        out,
+        "{}  {}",
+        pad(device_word, name_width),
+        pad(address_word, address_width)
+    );
     for id in &ids {
         let short = id.rsplit('-').next().unwrap_or(id);
         let _ = write!(out, " {short:>CELL$}");
     }
     out.push('\n');
     for device in &doc.devices {
-        let name: String = device.device.name.chars().take(name_width).collect();
-        let _ = write!(out, "{name:<name_width$}  {:<15}", device.device.address);
+        let name = clip(&device.device.name, name_width);
+        let address = clip(&device.device.address, address_width);
+        let _ = write!(
+            out,
+            "{}  {}",
+            pad(&name, name_width),
+            pad(&address, address_width)
+        );
         for criterion in &device.criteria {
-            let _ = write!(out, " {:>CELL$}", cell(criterion.verdict));
+            let _ = write!(out, " {:>CELL$}", cell(criterion));
         }
         out.push('\n');
     }
     let _ = writeln!(out, "\n{}", texts.ui("table_columns"));
+    if doc
+        .devices
+        .iter()
+        .flat_map(|d| &d.criteria)
+        .any(|c| c.is_waived() || c.waiver_expired())
+    {
+        let _ = writeln!(out, "{}", texts.get("waiver", "cell_legend"));
+    }
     let _ = writeln!(out, "\n{}:", texts.ui("readiness"));
     for device in &doc.devices {
         let words = texts.readiness(device.readiness.verdict);
@@ -85,8 +140,8 @@ pub fn render_doc(doc: &ResultsDoc, texts: &Texts) -> String {
         };
         let _ = writeln!(
             out,
-            "  {:<name_width$}  {words}: {}",
-            device.device.name,
+            "  {}  {words}: {}",
+            pad(&device.device.name, name_width),
             counts_line(&device.readiness, texts)
         );
     }
@@ -105,9 +160,15 @@ pub fn render_doc(doc: &ResultsDoc, texts: &Texts) -> String {
                     Lang::En => String::new(),
                     Lang::Ja => format!(" {}", texts.criterion_title(&criterion.id, "")),
                 };
+                let waiver = crate::gate::waiver_note(criterion, texts);
+                let waiver = if waiver.is_empty() {
+                    waiver
+                } else {
+                    format!(" ({waiver})")
+                };
                 let _ = writeln!(
                     notes,
-                    "  {} {}{title} {verdict}: {}",
+                    "  {} {}{title} {verdict}{waiver}: {}",
                     device.device.name, criterion.id, criterion.reason
                 );
             }

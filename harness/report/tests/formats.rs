@@ -5,6 +5,7 @@ use std::path::Path;
 
 use jcstar_model::profile::Profile;
 use jcstar_report::doc::ResultsDoc;
+use jcstar_report::gate::Gate;
 use jcstar_report::texts::{Lang, Texts};
 use jcstar_report::{checklist, html, table, RenderOptions, RESULTS_SCHEMA};
 
@@ -142,6 +143,42 @@ fn terminal_summary_in_both_languages() {
     );
 }
 
+#[test]
+fn terminal_table_header_is_japanese_and_columns_line_up_with_wide_characters() {
+    use unicode_width::UnicodeWidthStr;
+    let mut doc = doc();
+    doc.devices[0].device.name = "玄関カメラ".to_string();
+    let ja = table::render_doc(&doc, &Texts::builtin(Lang::Ja));
+    let lines: Vec<&str> = ja.lines().take(4).collect();
+    assert!(lines[0].starts_with("機器"), "{ja}");
+    assert!(lines[0].contains("アドレス"), "{ja}");
+    assert!(
+        !lines[0].contains("device") && !lines[0].contains("address"),
+        "{ja}"
+    );
+    // Every row is as wide as the header in terminal columns, so the verdict cells sit under
+    // their criterion numbers even when a name is in Japanese.
+    let widths: Vec<usize> = lines.iter().map(|l| l.width()).collect();
+    assert!(widths.iter().all(|w| *w == widths[0]), "{widths:?}\n{ja}");
+    let header_end_of_01 = lines[0].find(" 01").expect("01") + 3;
+    let prefix = &lines[0][..header_end_of_01];
+    let row = lines[1];
+    let cells_start = row.find("玄関カメラ").expect("name");
+    assert_eq!(cells_start, 0);
+    let first_cell_end: usize = row
+        .char_indices()
+        .scan(0usize, |w, (i, c)| {
+            *w += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            Some((i + c.len_utf8(), *w))
+        })
+        .find(|(_, w)| *w == prefix.width())
+        .map(|(i, _)| i)
+        .expect("row as wide as the header prefix");
+    assert!(row[..first_cell_end].ends_with("FAIL"), "{row}");
+    let en = table::render_doc(&doc, &Texts::builtin(Lang::En));
+    assert!(en.starts_with("device"), "{en}");
+}
+
 fn checklist_rows(lang: Lang) -> Vec<Vec<String>> {
     let text =
         checklist::render(&doc(), &Profile::builtin(), &Texts::builtin(lang)).expect("renders");
@@ -245,7 +282,7 @@ fn checklist_in_japanese_has_japanese_columns_and_words() {
     let header = text.lines().next().expect("header");
     assert_eq!(
         header,
-        "\u{feff}機器,アドレス,適合基準,基準名,評価項目,評価方法,結果,基準の判定,証跡,インベントリの項目,不足しているもの"
+        "\u{feff}機器,アドレス,適合基準,基準名,評価項目,評価方法,結果,基準の判定,証跡,インベントリの項目,不足しているもの,免除"
     );
     let rows = checklist_rows(Lang::Ja);
     let vdp = row(&rows, "plain-sensor", "S1.1-05", "文書: vdp_url");
@@ -304,6 +341,7 @@ fn rerender_writes_every_format_from_results_json_and_names_a_bad_file() {
     let options = RenderOptions {
         profile: &profile,
         texts: &texts,
+        baseline: None,
     };
     let written = jcstar_report::rerender(dir.path(), options).expect("rerender");
     let html = std::fs::read_to_string(&written.html).expect("html");
@@ -345,7 +383,7 @@ fn rerender_writes_every_format_from_results_json_and_names_a_bad_file() {
 fn summary_markdown_lists_readiness_and_failures_with_device_text_escaped() {
     let mut doc = doc();
     doc.devices[0].device.name = "cam|<img src=x onerror=alert(1)>[link](http://x)".into();
-    let en = jcstar_report::summary::render(&doc, &Texts::builtin(Lang::En));
+    let en = jcstar_report::summary::render(&doc, &Texts::builtin(Lang::En), &Gate::default());
     assert!(en.starts_with("# jcstar ★1 summary\n"));
     assert!(
         en.contains("| hardened-device | 127.77.201.2 | needs evidence | 0 | 1 | 8 |"),
@@ -362,7 +400,7 @@ fn summary_markdown_lists_readiness_and_failures_with_device_text_escaped() {
     );
     assert!(!en.contains("<img"));
     assert!(en.contains("banner &lt;b&gt;bold&lt;/b&gt;"));
-    let ja = jcstar_report::summary::render(&doc, &Texts::builtin(Lang::Ja));
+    let ja = jcstar_report::summary::render(&doc, &Texts::builtin(Lang::Ja), &Gate::default());
     assert!(
         ja.contains("| plain-sensor | 127.77.201.27 | 未達 | 3 | 0 | 9 |"),
         "{ja}"

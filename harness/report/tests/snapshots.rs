@@ -5,6 +5,7 @@
 
 use jcstar_model::profile::Profile;
 use jcstar_report::doc::ResultsDoc;
+use jcstar_report::gate::Gate;
 use jcstar_report::texts::{Lang, Texts};
 use jcstar_report::{checklist, html, junit, summary, table};
 
@@ -54,7 +55,7 @@ fn checklist_csv_in_both_languages() {
 #[test]
 fn summary_markdown_in_both_languages() {
     for lang in [Lang::En, Lang::Ja] {
-        let text = summary::render(&doc(), &Texts::builtin(lang));
+        let text = summary::render(&doc(), &Texts::builtin(lang), &Gate::default());
         insta::assert_snapshot!(format!("summary_{}", lang.code()), text);
     }
 }

@@ -282,6 +282,29 @@ pub async fn scan_hosts_with_extra(
     limits: &Limits,
     progress: &ProgressBar,
     stop: &StopScan,
+    on_host: impl FnMut(usize, HostScan),
+) {
+    scan_hosts_observed(
+        hosts,
+        extra_ports,
+        config,
+        limits,
+        &|_| progress.clone(),
+        stop,
+        on_host,
+    )
+    .await
+}
+
+/// Like [`scan_hosts_with_extra`], with a progress bar per host: `progress(i)` is the bar
+/// `hosts[i]`'s port probes advance (once per probe), e.g. one line per device on a terminal.
+pub async fn scan_hosts_observed(
+    hosts: &[IpAddr],
+    extra_ports: &[Vec<u16>],
+    config: &ScanConfig,
+    limits: &Limits,
+    progress: &dyn Fn(usize) -> ProgressBar,
+    stop: &StopScan,
     mut on_host: impl FnMut(usize, HostScan),
 ) {
     let config = Arc::new(config.clone());
@@ -300,7 +323,7 @@ pub async fn scan_hosts_with_extra(
             Arc::clone(&ports),
             Arc::clone(&config),
             Arc::clone(&global),
-            progress.clone(),
+            progress(i),
         );
         let stop = stop.clone();
         let handle = tasks.spawn(async move { (i, host.run(&stop).await) });
