@@ -52,12 +52,34 @@ pub async fn connect(address: SocketAddr, bounds: &Bounds) -> io::Result<TcpStre
     Ok(stream)
 }
 
-/// Opens a plain or TLS connection; TLS accepts any certificate.
+/// Opens a plain or TLS connection; TLS accepts any certificate. A device whose TLS rustls
+/// cannot speak (TLS 1.0/1.1 only, CBC or RSA key-exchange suites: old cameras' web UIs) is
+/// reached on a second connection through OpenSSL with those legacy versions and suites
+/// allowed, so its login gets the same checks as a modern one.
 pub async fn open(address: SocketAddr, tls: bool, bounds: &Bounds) -> io::Result<BoxStream> {
-    let tcp = connect(address, bounds).await?;
     if !tls {
-        return Ok(Box::new(tcp));
+        return Ok(Box::new(connect(address, bounds).await?));
     }
+    match open_modern(address, bounds).await {
+        Err(e)
+            if e.kind() != io::ErrorKind::TimedOut
+                && e.kind() != io::ErrorKind::ConnectionRefused =>
+        {
+            tracing::debug!(%address, error = %e, "rustls handshake failed; trying legacy TLS");
+            open_legacy(address, bounds).await.map_err(|legacy| {
+                io::Error::new(
+                    legacy.kind(),
+                    format!("TLS handshake failed (modern: {e}; legacy TLS 1.0-1.2: {legacy})"),
+                )
+            })
+        }
+        other => other,
+    }
+}
+
+/// TLS 1.2/1.3 through rustls.
+async fn open_modern(address: SocketAddr, bounds: &Bounds) -> io::Result<BoxStream> {
+    let tcp = connect(address, bounds).await?;
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -71,6 +93,38 @@ pub async fn open(address: SocketAddr, tls: bool, bounds: &Bounds) -> io::Result
     let stream = tokio::time::timeout(bounds.connect, connector.connect(name, tcp))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+    Ok(Box::new(stream))
+}
+
+/// TLS 1.0 to 1.2 with every suite OpenSSL still has (security level 0), no verification:
+/// only to reach a device that speaks nothing newer.
+async fn open_legacy(address: SocketAddr, bounds: &Bounds) -> io::Result<BoxStream> {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(io::Error::other)?;
+    builder.set_verify(SslVerifyMode::NONE);
+    builder
+        .set_min_proto_version(Some(SslVersion::TLS1))
+        .map_err(io::Error::other)?;
+    builder
+        .set_max_proto_version(Some(SslVersion::TLS1_2))
+        .map_err(io::Error::other)?;
+    builder
+        .set_cipher_list("ALL:@SECLEVEL=0")
+        .map_err(io::Error::other)?;
+    let ssl = builder
+        .build()
+        .configure()
+        .map_err(io::Error::other)?
+        .verify_hostname(false)
+        .use_server_name_indication(false)
+        .into_ssl("device")
+        .map_err(io::Error::other)?;
+    let tcp = connect(address, bounds).await?;
+    let mut stream = tokio_openssl::SslStream::new(ssl, tcp).map_err(io::Error::other)?;
+    tokio::time::timeout(bounds.connect, std::pin::Pin::new(&mut stream).connect())
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?
+        .map_err(io::Error::other)?;
     Ok(Box::new(stream))
 }
 
@@ -238,5 +292,91 @@ mod tests {
     fn nonces_differ() {
         assert_ne!(nonce(8), nonce(8));
         assert_eq!(nonce(8).len(), 16);
+    }
+
+    /// `openssl s_server` speaking TLS 1.0 only (as old camera web UIs do), for at most
+    /// `accepts` connections and 30 s; killed when dropped.
+    struct LegacyServer {
+        child: std::process::Child,
+        address: SocketAddr,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Drop for LegacyServer {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn legacy_server(accepts: u32) -> LegacyServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["cam.lab".to_string()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        std::fs::write(dir.path().join("c.pem"), cert.pem()).expect("cert file");
+        std::fs::write(dir.path().join("k.pem"), key.serialize_pem()).expect("key file");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new("timeout")
+            .arg("30")
+            .arg("openssl")
+            .args([
+                "s_server",
+                "-quiet",
+                "-www",
+                "-tls1",
+                "-cipher",
+                "DEFAULT:@SECLEVEL=0",
+            ])
+            .args(["-accept", &format!("127.0.0.1:{port}")])
+            .args(["-naccept", &accepts.to_string()])
+            .arg("-cert")
+            .arg(dir.path().join("c.pem"))
+            .arg("-key")
+            .arg(dir.path().join("k.pem"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server runs (Debian package openssl, in tests/lab/packages.txt)");
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(address).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        LegacyServer {
+            child,
+            address,
+            _dir: dir,
+        }
+    }
+
+    /// A TLS 1.0-only web server (OpenSSL's s_server): rustls cannot speak to it, the legacy
+    /// path can, so HTTPS probes reach it.
+    #[tokio::test]
+    async fn a_tls_1_0_only_web_server_is_reached_through_the_legacy_path() {
+        // One accept is spent on the readiness probe above.
+        let server = legacy_server(4);
+        let bounds = Bounds {
+            connect: Duration::from_secs(5),
+            read: Duration::from_secs(5),
+            max_bytes: 64 * 1024,
+        };
+        assert!(
+            open_modern(server.address, &bounds).await.is_err(),
+            "rustls: no TLS 1.0"
+        );
+        let response = crate::probes::http::get(server.address, true, "/", None, &bounds)
+            .await
+            .expect("HTTPS over TLS 1.0");
+        assert_eq!(response.status, 200);
+        let page = String::from_utf8_lossy(&response.body);
+        assert!(page.contains("TLSv1"), "{page}");
     }
 }
