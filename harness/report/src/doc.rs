@@ -277,6 +277,6 @@ pub enum DocError {
     #[error("schema_version {} is not {}, the version this jcstar reads; render it with the jcstar that wrote it", .0.map_or("missing".to_string(), |v| v.to_string()), crate::SCHEMA_VERSION)]
     SchemaVersion(Option<u64>),
     /// The right schema and version, but a field does not follow it.
-    #[error("results.json does not follow schema jcstar.results 1: {0}")]
+    #[error("results.json does not follow schema jcstar.results {version}: {0}", version = crate::SCHEMA_VERSION)]
     Schema(String),
 }

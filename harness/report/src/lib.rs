@@ -30,7 +30,7 @@ use jcstar_model::{CriterionResult, Verdict};
 use jcstar_probe::scan::{HostStats, PortResult};
 
 /// Version of the `results.json` schema.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// JSON Schema (draft 2020-12) of `results.json`, as shipped in `harness/report/schema/`.
 pub const RESULTS_SCHEMA: &str = include_str!("../schema/results.schema.json");

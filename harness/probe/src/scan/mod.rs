@@ -157,7 +157,9 @@ pub struct PortResult {
     pub port: u16,
     /// What the probe found.
     pub state: PortState,
-    /// Handshake or refusal round trip, when there was an answer.
+    /// Handshake or refusal round trip, when there was an answer; in JSON `rtt_ms`,
+    /// milliseconds with microsecond precision.
+    #[serde(rename = "rtt_ms", with = "optional_ms", default)]
     pub rtt: Option<Duration>,
     /// Why the probe failed, for [`PortState::Error`].
     pub error: Option<String>,
@@ -711,6 +713,27 @@ enum Job {
     Ident(usize),
 }
 
+/// An optional [`Duration`] in JSON as milliseconds (a number with microsecond precision).
+mod optional_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, out: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => out.serialize_f64((d.as_micros() as f64) / 1000.0),
+            None => out.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Option<Duration>, D::Error> {
+        let ms: Option<f64> = Option::deserialize(input)?;
+        Ok(ms
+            .filter(|ms| ms.is_finite() && *ms >= 0.0)
+            .map(|ms| Duration::from_micros((ms * 1000.0).round() as u64)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1035,6 +1058,21 @@ mod tests {
         let unique: HashSet<u16> = ports.iter().copied().collect();
         assert_eq!(unique.len(), 65_535);
         assert!(!unique.contains(&0));
+    }
+
+    #[test]
+    fn round_trips_are_milliseconds_in_json() {
+        let result = PortResult {
+            port: 80,
+            state: PortState::Open,
+            rtt: Some(Duration::from_micros(1234)),
+            error: None,
+            service: None,
+        };
+        let json = serde_json::to_value(&result).unwrap();
+        assert_eq!(json["rtt_ms"], 1.234);
+        let back: PortResult = serde_json::from_value(json).unwrap();
+        assert_eq!(back, result);
     }
 
     #[test]
