@@ -99,4 +99,12 @@ fn a_resumed_run_keeps_finished_devices_and_completes_the_rest() {
     let output = jcstar(&other);
     assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("journal.jsonl"));
+
+    // Without results.json (a crash or power cut before the reports), `report` points at
+    // --resume instead of failing on the missing file.
+    std::fs::remove_file(out.join("results.json")).expect("remove results.json");
+    let output = jcstar(&["report", out_text]);
+    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--resume"), "{stderr}");
 }

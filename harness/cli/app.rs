@@ -501,6 +501,17 @@ fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
     let texts = Texts::load(args.lang, &args.profile)?;
     let json = results_path(&args.dir);
     let dir = json.parent().unwrap_or(Path::new(".")).to_path_buf();
+    if !json.exists() && dir.join(journal::FILE_NAME).is_file() {
+        // A run that crashed or lost power before writing its reports.
+        return Err(InputError::new(
+            Origin::file(&dir.join(journal::FILE_NAME)),
+            format!(
+                "this run ended before writing results.json; finish it with `jcstar scan --resume {}` and the same targets, which keeps what the journal holds and writes every report",
+                dir.display()
+            ),
+        )
+        .into());
+    }
     let doc = jcstar_report::doc::ResultsDoc::read(&json)?;
     if doc.profile.name != profile.profile.name {
         return Err(InputError::arg(format!(
