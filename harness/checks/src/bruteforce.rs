@@ -116,6 +116,8 @@ pub struct Measured {
     pub stopped: Option<String>,
     /// The lockout window the inventory declares for the valid credential, in seconds.
     pub declared_window: Option<u64>,
+    /// Connections jcstar had opened to the service (scan, every check) before this test.
+    pub connections_before: u32,
 }
 
 /// How long to wait for a locked account to recover: the declared lockout window plus a
@@ -178,6 +180,7 @@ pub async fn measure(
     let mut m = Measured {
         user: user.clone(),
         declared_window: valid.and_then(|c| c.lockout_window_s),
+        connections_before: jcstar_probe::ledger::opened(surface.address()),
         ..Measured::default()
     };
     if let Some(c) = valid {
@@ -467,9 +470,12 @@ pub fn judge(
             .iter()
             .any(|a| matches!(a.kind, Kind::TimedOut { connecting: true }));
         let why = if connecting {
-            "the service stopped accepting new connections in time: a connection-rate limit (which jcstar's own earlier connections to it may have tripped), a filter or a crash; a connection limit is not an account lockout"
+            format!(
+                "the service stopped accepting new connections in time: a connection-rate limit (which jcstar's own {} earlier connection(s) to it, from the scan and the other checks, may have tripped), a filter or a crash; a connection limit is not an account lockout",
+                m.connections_before
+            )
         } else {
-            "silence is not a defence: a tarpit, a crashed service and a network throttle look the same"
+            "silence is not a defence: a tarpit, a crashed service and a network throttle look the same".to_string()
         };
         return finding(
             Verdict::Inconclusive,

@@ -5,6 +5,7 @@
 //! verdicts; the wire formats come from `jcstar_wire`.
 
 pub mod discovery;
+pub mod ledger;
 pub mod probes;
 pub mod scan;
 pub mod sshinfo;

@@ -452,15 +452,22 @@ fn silence_and_dropped_connections_never_pass() {
         "{}",
         f.summary
     );
-    // A network throttle that drops new connections.
+    // A network throttle that drops new connections: the verdict says how many connections
+    // jcstar itself had opened to the service before.
     let m = Measured {
         user: "root".into(),
         series: series_then(Kind::TimedOut { connecting: true }),
+        connections_before: 37,
         ..Measured::default()
     };
     let f = judge(&surface, false, &m, &s);
     assert_eq!(f.verdict, Verdict::Inconclusive, "{}", f.summary);
     assert!(f.summary.contains("connection-rate limit"), "{}", f.summary);
+    assert!(
+        f.summary.contains("own 37 earlier connection(s)"),
+        "{}",
+        f.summary
+    );
     // Connections closed at once: a crash looks the same, unless the valid credential proves
     // the lockout (refused during it, accepted after it).
     let dropped = Measured {

@@ -45,6 +45,7 @@ pub type BoxStream = Box<dyn Stream>;
 
 /// Opens a TCP connection within the connect deadline.
 pub async fn connect(address: SocketAddr, bounds: &Bounds) -> io::Result<TcpStream> {
+    crate::ledger::note(address);
     let stream = tokio::time::timeout(bounds.connect, TcpStream::connect(address))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
@@ -355,6 +356,27 @@ mod tests {
             address,
             _dir: dir,
         }
+    }
+
+    /// Every connection a probe opens is counted for its service, so a verdict can say how
+    /// many of a device's connections were jcstar's own.
+    #[tokio::test]
+    async fn connections_are_counted_per_service() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            for _ in 0..3 {
+                let _ = listener.accept().await;
+            }
+        });
+        let bounds = Bounds::default();
+        let before = crate::ledger::opened(address);
+        for _ in 0..3 {
+            connect(address, &bounds).await.expect("connects");
+        }
+        assert_eq!(crate::ledger::opened(address), before + 3);
     }
 
     /// A TLS 1.0-only web server (OpenSSL's s_server): rustls cannot speak to it, the legacy

@@ -108,6 +108,7 @@ fn method_names(methods: &[russh::MethodKind]) -> Vec<String> {
 /// authentication itself succeeds), under one `deadline`.
 pub async fn auth_methods(addr: SocketAddr, deadline: Duration) -> Result<Vec<String>, String> {
     let probe = async {
+        crate::ledger::note(addr);
         let stream = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(|e| format!("connect: {e}"))?;
@@ -159,6 +160,7 @@ pub async fn host_key(
     };
     let algorithms = [host_key_algorithm.to_string()];
     let probe = async {
+        crate::ledger::note(addr);
         let stream = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(|e| format!("connect: {e}"))?;

@@ -133,6 +133,7 @@ impl Conn {
 }
 
 async fn open(addr: SocketAddr) -> Result<(Conn, String), ExchangeError> {
+    crate::ledger::note(addr);
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|e| ExchangeError::from_io(&e, Phase::Connect))?;

@@ -21,6 +21,7 @@ pub async fn exchange(addr: SocketAddr, hello: &[u8], deadline: Duration) -> Out
 }
 
 async fn exchange_inner(addr: SocketAddr, hello: &[u8]) -> Outcome {
+    crate::ledger::note(addr);
     let mut stream = match TcpStream::connect(addr).await {
         Ok(s) => s,
         Err(e) => return Outcome::Failed(Failure::Exchange(format!("connect: {e}"))),

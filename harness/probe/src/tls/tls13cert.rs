@@ -86,6 +86,7 @@ pub async fn chain(addr: SocketAddr, deadline: Duration) -> Result<Vec<Vec<u8>>,
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let name = ServerName::IpAddress(addr.ip().into());
     let handshake = async {
+        crate::ledger::note(addr);
         let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
         connector
             .connect(name, tcp)
