@@ -66,6 +66,11 @@ impl From<InputError> for Failure {
 }
 
 async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
+    let shard = args
+        .shard
+        .as_deref()
+        .map(crate::shard::Shard::parse)
+        .transpose()?;
     let profile = Profile::load(&args.run.profile)?;
     let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
@@ -106,7 +111,15 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     } else {
         expand(&specs, &exclusions, &options).await?
     };
-    let devices = resolve_devices(entries, cli_hosts, &options).await?;
+    let peers = resolve_devices(entries, cli_hosts, &options).await?;
+    let devices: Vec<_> = match shard {
+        Some(shard) => peers
+            .iter()
+            .filter(|d| shard.owns(&d.address))
+            .cloned()
+            .collect(),
+        None => peers.clone(),
+    };
     let gating = Gating::load(
         args.run.waivers.as_deref(),
         args.run.baseline.as_deref(),
@@ -119,7 +132,7 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
             Resumed::default(),
         ),
     };
-    let plan = plan_for(
+    let mut plan = plan_for(
         profile,
         devices,
         ports,
@@ -127,6 +140,8 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         verbose,
         (out.clone(), resumed),
     );
+    plan.peers = peers;
+    plan.shard = shard;
     let mut report = execute(&plan).await;
     gating.apply(&mut report);
     let options = RenderOptions {
@@ -450,6 +465,8 @@ fn plan_for(
         (profile.scan.host_timeout_s, profile.scan.max_duration_s);
     RunPlan {
         profile,
+        peers: devices.clone(),
+        shard: None,
         devices,
         ports,
         intrusive,

@@ -171,6 +171,11 @@ pub struct ScanArgs {
     /// same targets, profile and ports as the first run.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    /// Scan only slice I of N of the devices (1 <= I <= N), chosen by a fixed hash of each
+    /// device's address, so N machines each run one slice and `jcstar merge` joins them.
+    /// Adding a device moves no other. The reports say which slice they hold.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,

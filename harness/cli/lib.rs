@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod journal;
 pub mod progress;
 pub mod run;
+pub mod shard;
 pub mod targets;
 pub mod template;
 

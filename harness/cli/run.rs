@@ -37,6 +37,12 @@ pub struct RunPlan {
     pub profile: Profile,
     /// Devices to test, in report order.
     pub devices: Vec<Device>,
+    /// Every device of the whole run, `devices` among them: differs from `devices` only in a
+    /// sharded run (`--shard`). Checks comparing units (S1.1-02: one unit's initial password
+    /// opening another) see all of them, so a slice judges as the whole run would.
+    pub peers: Vec<Device>,
+    /// The slice of the run (`--shard I/N`), if sharded.
+    pub shard: Option<crate::shard::Shard>,
     /// TCP ports to probe on every device.
     pub ports: Vec<u16>,
     /// Whether intrusive checks may run.
@@ -200,7 +206,7 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     let context = ActiveContext {
         profile: Arc::new(plan.profile.clone()),
         intrusive: plan.intrusive.enabled,
-        peers: Arc::new(plan.devices.clone()),
+        peers: Arc::new(plan.peers.clone()),
     };
     let run_deadline = plan
         .max_duration
@@ -334,6 +340,9 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             let mut report =
                 device_report(device, by_address.get(&device.address), own, &plan.profile);
             report.udp_ports = udp_ports;
+            if plan.shard.is_some() {
+                report.position = plan.peers.iter().position(|p| p.address == device.address);
+            }
             report
         })
         .collect();
@@ -359,6 +368,11 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             global_in_flight: limits.global_in_flight,
             per_host_start: config.per_host_start,
         },
+        shard: plan.shard.map(|shard| jcstar_report::ShardRef {
+            index: shard.index,
+            count: shard.count,
+            devices_total: plan.peers.len(),
+        }),
         summary: Summary::of(&devices),
         devices,
     }
@@ -395,6 +409,7 @@ fn device_report(
         .collect();
     DeviceReport {
         device: device.clone(),
+        position: None,
         verdict: worst_verdict(&criteria),
         readiness: Readiness::of(&criteria, profile),
         ports: scan.map(port_summary).unwrap_or_default(),
