@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{
-    Cli, Command, DemoArgs, DiffArgs, ReportArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs,
+    Cli, Command, DemoArgs, DiffArgs, MergeArgs, ReportArgs, RequirementsArgs, RunArgs, ScanArgs,
+    TemplateArgs,
 };
 use crate::inventory;
 use crate::journal::{self, Resumed};
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> ExitStatus {
         Command::EvidenceTemplate(args) => evidence_template(args),
         Command::Report(args) => report(args),
         Command::Diff(args) => diff(args),
+        Command::Merge(args) => merge(args),
         Command::Schema => {
             print!("{}", jcstar_report::RESULTS_SCHEMA);
             Ok(ExitStatus::Clean)
@@ -507,6 +509,46 @@ fn diff(args: DiffArgs) -> Result<ExitStatus, Failure> {
     let diff = jcstar_report::diff::compare(&old, &new);
     print!("{}", jcstar_report::diff::render(&diff, &old, &new, &texts));
     Ok(if diff.has_regressions() {
+        ExitStatus::CriteriaFailed
+    } else {
+        ExitStatus::Clean
+    })
+}
+
+fn merge(args: MergeArgs) -> Result<ExitStatus, Failure> {
+    let profile = Profile::load(&args.profile)?;
+    let texts = Texts::load(args.lang, &args.profile)?;
+    let merged = crate::merge::merge_runs(&args.runs, &profile)?;
+    let out = prepare_out_dir(Some(&args.out))?;
+    let mut bytes = serde_json::to_vec_pretty(&merged).map_err(|e| Failure::Run(e.to_string()))?;
+    bytes.push(b'\n');
+    jcstar_report::write_atomic(&out.join("results.json"), &bytes)
+        .map_err(|e| Failure::Run(format!("cannot write reports to {}: {e}", out.display())))?;
+    let options = RenderOptions {
+        profile: &profile,
+        texts: &texts,
+        baseline: None,
+    };
+    let written = jcstar_report::rerender(&out, options).map_err(|e| match e {
+        jcstar_report::RerenderError::Input(e) => Failure::Input(e),
+        write => Failure::Run(write.to_string()),
+    })?;
+    let doc = ResultsDoc::read(&written.json)?;
+    println!("{}", jcstar_report::table::render_doc(&doc, &texts));
+    println!(
+        "merged {} run(s): {} device(s)",
+        args.runs.len(),
+        doc.devices.len()
+    );
+    println!("reports: {}", written.json.display());
+    println!("         {}", written.junit.display());
+    println!("         {}", written.html.display());
+    println!("         {}", written.checklist.display());
+    println!("         {}", written.summary.display());
+    let gate = Gate::evaluate(&doc, None);
+    Ok(if doc.interrupted {
+        ExitStatus::RunFailed
+    } else if gate.fails() {
         ExitStatus::CriteriaFailed
     } else {
         ExitStatus::Clean

@@ -49,6 +49,14 @@ pub enum Command {
     /// Render junit.xml, report.html, checklist.csv and summary.md again from DIR/results.json
     /// (e.g. in another language), and print the summary.
     Report(ReportArgs),
+    /// Join the results of shard runs (`jcstar scan --shard I/N`) into one run in OUT and write
+    /// every report format there.
+    ///
+    /// Refuses runs of another profile, port list or intrusive setting, a device in two inputs,
+    /// and a missing or repeated shard. Key reuse across devices (S1.1-11) is judged again over
+    /// all of them. Exit codes as for `jcstar scan`.
+    #[command(after_help = EXIT_CODES)]
+    Merge(MergeArgs),
     /// Print the JSON Schema of results.json.
     Schema,
     /// Show which criteria changed verdict between two runs (Markdown on stdout).
@@ -262,6 +270,23 @@ pub struct ReportArgs {
     /// the summary says which failures are new and which pre-existing.
     #[arg(long, value_name = "RUN")]
     pub baseline: Option<PathBuf>,
+}
+
+/// `jcstar merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Directory for the merged results.json and every report rendered from it.
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    /// The shard runs: their output directories or their results.json files.
+    #[arg(value_name = "DIR", required = true)]
+    pub runs: Vec<PathBuf>,
+    /// The profile the runs used: the built-in name `jc-star-1` or a TOML file.
+    #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
+    pub profile: String,
+    /// Language of report.html, checklist.csv, summary.md and the terminal summary: en or ja.
+    #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
+    pub lang: jcstar_report::texts::Lang,
 }
 
 /// `jcstar diff`.
