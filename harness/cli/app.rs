@@ -73,7 +73,8 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         .as_deref()
         .map(crate::shard::Shard::parse)
         .transpose()?;
-    let profile = Profile::load(&args.run.profile)?;
+    let mut profile = Profile::load(&args.run.profile)?;
+    select_checks(&mut profile, &args.run)?;
     let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
     let options = ExpandOptions {
@@ -211,7 +212,8 @@ fn note_unused(applied: &jcstar_report::waivers::Applied) {
 }
 
 async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
-    let profile = Profile::load(&args.run.profile)?;
+    let mut profile = Profile::load(&args.run.profile)?;
+    select_checks(&mut profile, &args.run)?;
     let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
     let gating = Gating::load(
@@ -422,6 +424,77 @@ fn evidence_template(args: TemplateArgs) -> Result<ExitStatus, Failure> {
     Ok(ExitStatus::Clean)
 }
 
+/// Narrows the profile's enabled checks by `--checks` and `--skip`, and checks `--max-hosts`.
+/// Names are [`CheckId`](jcstar_model::profile::CheckId) names, plus `ports` in `--checks`
+/// (the port scan alone); an unknown name is a one-line error listing the valid ones.
+fn select_checks(profile: &mut Profile, args: &RunArgs) -> Result<(), InputError> {
+    use jcstar_model::profile::CheckId;
+    let valid = || {
+        let mut names: Vec<&str> = vec!["ports"];
+        names.extend(CheckId::ALL.iter().map(|c| c.name()));
+        names.join(", ")
+    };
+    let parse = |flag: &str, list: &str, allow_ports: bool| -> Result<Vec<CheckId>, InputError> {
+        let mut checks = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match CheckId::from_name(name) {
+                Some(check) => checks.push(check),
+                None if name == "ports" && allow_ports => {}
+                None if name == "ports" => return Err(InputError::arg(format!(
+                    "{flag}: the port scan always runs; use --checks ports for the port scan alone"
+                ))),
+                None => {
+                    return Err(InputError::arg(format!(
+                        "{flag}: unknown check {name:?}; valid names: {}",
+                        valid()
+                    )))
+                }
+            }
+        }
+        Ok(checks)
+    };
+    if let Some(list) = &args.checks {
+        let wanted = parse("--checks", list, true)?;
+        if wanted.is_empty() && !list.split(',').any(|n| n.trim() == "ports") {
+            return Err(InputError::arg(format!(
+                "--checks: no check named; valid names: {}",
+                valid()
+            )));
+        }
+        profile
+            .checks
+            .enabled
+            .retain(|name| CheckId::from_name(name).is_some_and(|c| wanted.contains(&c)));
+    }
+    if let Some(list) = &args.skip {
+        let skipped = parse("--skip", list, false)?;
+        profile
+            .checks
+            .enabled
+            .retain(|name| !CheckId::from_name(name).is_some_and(|c| skipped.contains(&c)));
+    }
+    max_hosts(args)?;
+    Ok(())
+}
+
+/// `--max-hosts N`: a whole number of at least 1.
+fn max_hosts(args: &RunArgs) -> Result<Option<usize>, InputError> {
+    args.max_hosts
+        .as_deref()
+        .map(|text| {
+            text.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| {
+                    InputError::arg(format!(
+                        "--max-hosts {text:?}: give a whole number of devices, at least 1"
+                    ))
+                })
+        })
+        .transpose()
+}
+
 /// The ports to probe: `--ports` if given, else the profile's list. The profile's ports go
 /// first so the adaptive timeout learns from likely-open ports early.
 fn ports_for(args: &RunArgs, profile: &Profile) -> Result<Vec<u16>, InputError> {
@@ -473,6 +546,7 @@ fn plan_for(
         ports,
         intrusive,
         show_progress: !args.quiet,
+        max_hosts: max_hosts(args).ok().flatten(),
         verbose,
         host_timeout: budget(args.host_timeout, host_timeout_s),
         max_duration: budget(args.max_duration, max_duration_s),

@@ -143,6 +143,18 @@ pub struct RunArgs {
     /// the summary says which failures are new and which pre-existing.
     #[arg(long, value_name = "RUN")]
     pub baseline: Option<PathBuf>,
+    /// Run only these checks (comma-separated names: interfaces, declared_evidence,
+    /// unauthenticated_access, default_credentials, crypto, web_information, identity,
+    /// udp_services, brute_force) of those the profile enables; `ports` alone means the port
+    /// scan with no checks at all.
+    #[arg(long, value_name = "LIST")]
+    pub checks: Option<String>,
+    /// Do not run these checks (names as for --checks).
+    #[arg(long, value_name = "LIST")]
+    pub skip: Option<String>,
+    /// Devices worked on at once (port scan and service checks); default: all of them.
+    #[arg(long, value_name = "N")]
+    pub max_hosts: Option<String>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,

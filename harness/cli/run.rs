@@ -52,6 +52,8 @@ pub struct RunPlan {
     pub show_progress: bool,
     /// Print resource limits and timing detail.
     pub verbose: bool,
+    /// Devices worked on at once, port scan and service checks (`--max-hosts`); `None`: all.
+    pub max_hosts: Option<usize>,
     /// Time budget of each device (scan and checks together); `None`: none.
     pub host_timeout: Option<Duration>,
     /// Time budget of the whole run; `None`: none.
@@ -138,8 +140,14 @@ pub fn scan_config(profile: &Profile, ports: &[u16]) -> ScanConfig {
 pub async fn execute(plan: &RunPlan) -> RunReport {
     let started = Local::now();
     let clock = Instant::now();
+    // One gate for both phases: a device holds a permit while scanned, then again while its
+    // service checks run.
+    let host_gate = plan
+        .max_hosts
+        .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
     let config = ScanConfig {
         host_timeout: plan.host_timeout,
+        host_gate: host_gate.clone(),
         ..scan_config(&plan.profile, &plan.ports)
     };
     let limits = scan::prepare_limits(&config);
@@ -232,6 +240,7 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     // A device's service checks start as soon as its own port scan ends.
     let mut checks =
         ActiveChecks::new(Arc::clone(&context.profile), journal, Arc::clone(&progress));
+    checks.gate = host_gate;
     for (i, device) in plan.devices.iter().enumerate() {
         let address = device.address;
         if let (true, Some(scan), Some(outcome)) = (
@@ -453,6 +462,8 @@ struct ActiveChecks {
     /// Per task: the device's address, its index in the plan and its open TCP ports.
     devices: HashMap<tokio::task::Id, (IpAddr, usize, usize)>,
     done: BTreeMap<IpAddr, ActiveOutcome>,
+    /// `--max-hosts`: a device's checks wait for a permit (shared with the port scans).
+    gate: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl ActiveChecks {
@@ -464,6 +475,7 @@ impl ActiveChecks {
             tasks: JoinSet::new(),
             devices: HashMap::new(),
             done: BTreeMap::new(),
+            gate: None,
         }
     }
 
@@ -483,7 +495,12 @@ impl ActiveChecks {
         let address = device.address;
         let context = context.clone();
         let shown = self.progress.device(index).cloned();
+        let gate = self.gate.clone();
         let handle = self.tasks.spawn(async move {
+            let _permit = match gate {
+                Some(gate) => gate.acquire_owned().await.ok(),
+                None => None,
+            };
             let outcome = jcstar_checks::run_active_until(target, context, deadline, move |step| {
                 if let Some(shown) = &shown {
                     shown.check(step);
