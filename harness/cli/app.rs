@@ -440,9 +440,11 @@ fn select_checks(profile: &mut Profile, args: &RunArgs) -> Result<(), InputError
             match CheckId::from_name(name) {
                 Some(check) => checks.push(check),
                 None if name == "ports" && allow_ports => {}
-                None if name == "ports" => return Err(InputError::arg(format!(
+                None if name == "ports" => {
+                    return Err(InputError::arg(format!(
                     "{flag}: the port scan always runs; use --checks ports for the port scan alone"
-                ))),
+                )))
+                }
                 None => {
                     return Err(InputError::arg(format!(
                         "{flag}: unknown check {name:?}; valid names: {}",
