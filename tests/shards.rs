@@ -255,4 +255,28 @@ async fn four_merged_shards_equal_one_run() {
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("missing"), "{stderr}");
+
+    // A device in two inputs, a whole run among shards and another profile: one line each,
+    // naming the file.
+    let whole_text = whole.display().to_string();
+    let mut other = results(&whole);
+    other["profile"]["name"] = "another-profile".into();
+    let other_path = dir.path().join("other-results.json");
+    std::fs::write(&other_path, other.to_string()).expect("write");
+    let other_text = other_path.display().to_string();
+    for (inputs, expected) in [
+        (vec![whole_text.clone(), whole_text.clone()], "is also in"),
+        (vec![shard_dirs[0].clone(), whole_text.clone()], "whole run"),
+        (vec![other_text.clone()], "another-profile"),
+    ] {
+        let mut args = vec!["merge".to_string(), again.display().to_string()];
+        args.extend(inputs);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = jcstar(&args);
+        assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+        assert!(stderr.contains("results.json"), "names the file: {stderr}");
+    }
 }

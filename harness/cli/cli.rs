@@ -52,8 +52,8 @@ pub enum Command {
     /// Join the results of shard runs (`jcstar scan --shard I/N`) into one run in OUT and write
     /// every report format there.
     ///
-    /// Refuses runs of another profile, port list or intrusive setting, a device in two inputs,
-    /// and a missing or repeated shard. Key reuse across devices (S1.1-11) is judged again over
+    /// Refuses runs of another profile, port list, check selection or intrusive setting, a
+    /// device in two inputs, and a missing or repeated shard. Key reuse across devices (S1.1-11) is judged again over
     /// all of them. Exit codes as for `jcstar scan`.
     #[command(after_help = EXIT_CODES)]
     Merge(MergeArgs),

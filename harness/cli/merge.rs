@@ -155,7 +155,7 @@ pub fn merge_runs(dirs: &[PathBuf], profile: &Profile) -> Result<Value, InputErr
     Ok(merged)
 }
 
-/// Same profile, ports and intrusive setting in every input.
+/// Same profile, ports, checks and intrusive setting in every input.
 fn check_compatible(parts: &[Part], first: &Part, profile: &Profile) -> Result<(), InputError> {
     for part in parts {
         let refuse = |what: String| Err(InputError::new(Origin::file(&part.path), what));
@@ -179,6 +179,19 @@ fn check_compatible(parts: &[Part], first: &Part, profile: &Profile) -> Result<(
                 part.doc.scan.tcp_ports,
                 first.path.display(),
                 first.doc.scan.tcp_ports
+            ));
+        }
+        if part.doc.scan.checks != first.doc.scan.checks {
+            let list = |checks: &Option<Vec<String>>| {
+                checks
+                    .as_ref()
+                    .map_or_else(|| "(not recorded)".to_string(), |c| c.join(","))
+            };
+            return refuse(format!(
+                "ran checks {}, {} ran {}; give every shard the same --checks/--skip",
+                list(&part.doc.scan.checks),
+                first.path.display(),
+                list(&first.doc.scan.checks)
             ));
         }
         if part.doc.intrusive.enabled != first.doc.intrusive.enabled {

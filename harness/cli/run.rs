@@ -376,6 +376,7 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             nofile_soft: limits.nofile_soft,
             global_in_flight: limits.global_in_flight,
             per_host_start: config.per_host_start,
+            checks: plan.profile.checks.enabled.clone(),
         },
         shard: plan.shard.map(|shard| jcstar_report::ShardRef {
             index: shard.index,

@@ -131,6 +131,8 @@ pub struct ScanInfo {
     pub global_in_flight: usize,
     /// Per-host in-flight limit at the start.
     pub per_host_start: usize,
+    /// The checks enabled for the run: the profile's, narrowed by `--checks` / `--skip`.
+    pub checks: Vec<String>,
 }
 
 /// Counts over the run.
