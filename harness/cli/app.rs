@@ -143,6 +143,13 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         verbose,
         (out.clone(), resumed),
     );
+    if let (Some(shard), false) = (shard, args.run.quiet) {
+        eprintln!(
+            "jcstar: shard {shard}: {} of the run's {} device(s)",
+            plan.devices.len(),
+            peers.len()
+        );
+    }
     plan.peers = peers;
     plan.shard = shard;
     let mut report = execute(&plan).await;

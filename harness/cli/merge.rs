@@ -372,3 +372,100 @@ fn summary(devices: &[Value]) -> Result<Value, InputError> {
         "criteria": counts,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn device(name: &str, host: u8, findings: Vec<Value>) -> Value {
+        let s12: Vec<Value> = findings
+            .iter()
+            .filter(|f| f["criteria"][0] == "S1.1-12")
+            .cloned()
+            .collect();
+        let s11: Vec<Value> = findings
+            .iter()
+            .filter(|f| f["criteria"][0] == "S1.1-11")
+            .cloned()
+            .collect();
+        let verdict = if s11.is_empty() {
+            "inconclusive"
+        } else {
+            "fail"
+        };
+        json!({
+            "device": {"name": name, "address": format!("10.0.0.{host}"), "declared_services": null, "evidence": {}},
+            "position": host,
+            "verdict": verdict,
+            "readiness": {"verdict": "needs_evidence", "network_tested": {"pass": 0, "fail": 0, "warn": 0}, "document": {"declared": 0, "missing": 0}},
+            "criteria": [
+                {"id": "S1.1-11", "title": "t11", "verdict": verdict, "reason": "r", "findings": s11},
+                {"id": "S1.1-12", "title": "t12", "verdict": "pass", "reason": "r", "findings": s12},
+            ],
+        })
+    }
+
+    fn key(fingerprint: &str) -> Value {
+        json!({"check": "crypto.tls", "criteria": ["S1.1-12"], "verdict": "pass", "summary": "TLS 1.3 only",
+               "evidence": [{"label": "tls_key_sha256 443/tcp", "received": fingerprint}]})
+    }
+
+    fn stale(summary: &str) -> Value {
+        json!({"check": KEY_REUSE, "criteria": ["S1.1-11"], "verdict": "fail", "summary": summary,
+               "evidence": [{"label": "TLS public key SHA-256 on 443/tcp", "received": "aaaa"}]})
+    }
+
+    fn reuse(device: &Value) -> (String, Vec<String>) {
+        let s11 = &device["criteria"][0];
+        let summaries = s11["findings"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .filter(|f| f["check"] == KEY_REUSE)
+                    .map(|f| f["summary"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (s11["verdict"].as_str().unwrap_or("").to_string(), summaries)
+    }
+
+    /// A shard saw a and b share a key; c, in another shard, has it too: the merge replaces the
+    /// shard's finding with one naming all three; d's own key is no reuse.
+    #[test]
+    fn key_reuse_is_judged_again_over_every_shard() {
+        let mut devices = vec![
+            device(
+                "a",
+                1,
+                vec![key("aaaa"), stale("… shared by 2 devices: a, b")],
+            ),
+            device(
+                "b",
+                2,
+                vec![key("aaaa"), stale("… shared by 2 devices: a, b")],
+            ),
+            device("c", 3, vec![key("aaaa")]),
+            device("d", 4, vec![key("dddd")]),
+        ];
+        rejudge_cross_device(&mut devices, &Profile::builtin()).expect("merged");
+        for device in &devices[..3] {
+            let (verdict, summaries) = reuse(device);
+            assert_eq!(verdict, "fail");
+            assert_eq!(
+                summaries,
+                ["TLS public key SHA-256 aaaa is shared by 3 devices: a, b, c"]
+            );
+            assert_eq!(device["verdict"], "fail");
+            assert!(device.get("position").is_none());
+        }
+        let (verdict, summaries) = reuse(&devices[3]);
+        assert!(summaries.is_empty());
+        assert_ne!(verdict, "fail");
+    }
+
+    #[test]
+    fn no_runs_is_an_error() {
+        assert!(merge_runs(&[], &Profile::builtin()).is_err());
+    }
+}
