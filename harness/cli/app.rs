@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{
-    Cli, Command, DemoArgs, DiffArgs, ReportArgs, RequirementsArgs, RunArgs, ScanArgs, TemplateArgs,
+    Cli, Command, DemoArgs, DiffArgs, MergeArgs, ReportArgs, RequirementsArgs, RunArgs, ScanArgs,
+    TemplateArgs,
 };
 use crate::inventory;
 use crate::journal::{self, Resumed};
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> ExitStatus {
         Command::EvidenceTemplate(args) => evidence_template(args),
         Command::Report(args) => report(args),
         Command::Diff(args) => diff(args),
+        Command::Merge(args) => merge(args),
         Command::Schema => {
             print!("{}", jcstar_report::RESULTS_SCHEMA);
             Ok(ExitStatus::Clean)
@@ -66,7 +68,13 @@ impl From<InputError> for Failure {
 }
 
 async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
-    let profile = Profile::load(&args.run.profile)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(crate::shard::Shard::parse)
+        .transpose()?;
+    let mut profile = Profile::load(&args.run.profile)?;
+    select_checks(&mut profile, &args.run)?;
     let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
     let options = ExpandOptions {
@@ -106,7 +114,15 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     } else {
         expand(&specs, &exclusions, &options).await?
     };
-    let devices = resolve_devices(entries, cli_hosts, &options).await?;
+    let peers = resolve_devices(entries, cli_hosts, &options).await?;
+    let devices: Vec<_> = match shard {
+        Some(shard) => peers
+            .iter()
+            .filter(|d| shard.owns(&d.address))
+            .cloned()
+            .collect(),
+        None => peers.clone(),
+    };
     let gating = Gating::load(
         args.run.waivers.as_deref(),
         args.run.baseline.as_deref(),
@@ -119,7 +135,7 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
             Resumed::default(),
         ),
     };
-    let plan = plan_for(
+    let mut plan = plan_for(
         profile,
         devices,
         ports,
@@ -127,6 +143,15 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         verbose,
         (out.clone(), resumed),
     );
+    if let (Some(shard), false) = (shard, args.run.quiet) {
+        eprintln!(
+            "jcstar: shard {shard}: {} of the run's {} device(s)",
+            plan.devices.len(),
+            peers.len()
+        );
+    }
+    plan.peers = peers;
+    plan.shard = shard;
     let mut report = execute(&plan).await;
     gating.apply(&mut report);
     let options = RenderOptions {
@@ -194,7 +219,8 @@ fn note_unused(applied: &jcstar_report::waivers::Applied) {
 }
 
 async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
-    let profile = Profile::load(&args.run.profile)?;
+    let mut profile = Profile::load(&args.run.profile)?;
+    select_checks(&mut profile, &args.run)?;
     let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
     let gating = Gating::load(
@@ -405,6 +431,79 @@ fn evidence_template(args: TemplateArgs) -> Result<ExitStatus, Failure> {
     Ok(ExitStatus::Clean)
 }
 
+/// Narrows the profile's enabled checks by `--checks` and `--skip`, and checks `--max-hosts`.
+/// Names are [`CheckId`](jcstar_model::profile::CheckId) names, plus `ports` in `--checks`
+/// (the port scan alone); an unknown name is a one-line error listing the valid ones.
+fn select_checks(profile: &mut Profile, args: &RunArgs) -> Result<(), InputError> {
+    use jcstar_model::profile::CheckId;
+    let valid = || {
+        let mut names: Vec<&str> = vec!["ports"];
+        names.extend(CheckId::ALL.iter().map(|c| c.name()));
+        names.join(", ")
+    };
+    let parse = |flag: &str, list: &str, allow_ports: bool| -> Result<Vec<CheckId>, InputError> {
+        let mut checks = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match CheckId::from_name(name) {
+                Some(check) => checks.push(check),
+                None if name == "ports" && allow_ports => {}
+                None if name == "ports" => {
+                    return Err(InputError::arg(format!(
+                    "{flag}: the port scan always runs; use --checks ports for the port scan alone"
+                )))
+                }
+                None => {
+                    return Err(InputError::arg(format!(
+                        "{flag}: unknown check {name:?}; valid names: {}",
+                        valid()
+                    )))
+                }
+            }
+        }
+        Ok(checks)
+    };
+    if let Some(list) = &args.checks {
+        let wanted = parse("--checks", list, true)?;
+        if wanted.is_empty() && !list.split(',').any(|n| n.trim() == "ports") {
+            return Err(InputError::arg(format!(
+                "--checks: no check named; valid names: {}",
+                valid()
+            )));
+        }
+        profile
+            .checks
+            .enabled
+            .retain(|name| CheckId::from_name(name).is_some_and(|c| wanted.contains(&c)));
+    }
+    if let Some(list) = &args.skip {
+        let skipped = parse("--skip", list, false)?;
+        profile
+            .checks
+            .enabled
+            .retain(|name| !CheckId::from_name(name).is_some_and(|c| skipped.contains(&c)));
+    }
+    max_hosts(args)?;
+    Ok(())
+}
+
+/// `--max-hosts N`: a whole number of at least 1.
+fn max_hosts(args: &RunArgs) -> Result<Option<usize>, InputError> {
+    args.max_hosts
+        .as_deref()
+        .map(|text| {
+            text.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| {
+                    InputError::arg(format!(
+                        "--max-hosts {text:?}: give a whole number of devices, at least 1"
+                    ))
+                })
+        })
+        .transpose()
+}
+
 /// The ports to probe: `--ports` if given, else the profile's list. The profile's ports go
 /// first so the adaptive timeout learns from likely-open ports early.
 fn ports_for(args: &RunArgs, profile: &Profile) -> Result<Vec<u16>, InputError> {
@@ -450,10 +549,13 @@ fn plan_for(
         (profile.scan.host_timeout_s, profile.scan.max_duration_s);
     RunPlan {
         profile,
+        peers: devices.clone(),
+        shard: None,
         devices,
         ports,
         intrusive,
         show_progress: !args.quiet,
+        max_hosts: max_hosts(args).ok().flatten(),
         verbose,
         host_timeout: budget(args.host_timeout, host_timeout_s),
         max_duration: budget(args.max_duration, max_duration_s),
@@ -490,6 +592,46 @@ fn diff(args: DiffArgs) -> Result<ExitStatus, Failure> {
     let diff = jcstar_report::diff::compare(&old, &new);
     print!("{}", jcstar_report::diff::render(&diff, &old, &new, &texts));
     Ok(if diff.has_regressions() {
+        ExitStatus::CriteriaFailed
+    } else {
+        ExitStatus::Clean
+    })
+}
+
+fn merge(args: MergeArgs) -> Result<ExitStatus, Failure> {
+    let profile = Profile::load(&args.profile)?;
+    let texts = Texts::load(args.lang, &args.profile)?;
+    let merged = crate::merge::merge_runs(&args.runs, &profile)?;
+    let out = prepare_out_dir(Some(&args.out))?;
+    let mut bytes = serde_json::to_vec_pretty(&merged).map_err(|e| Failure::Run(e.to_string()))?;
+    bytes.push(b'\n');
+    jcstar_report::write_atomic(&out.join("results.json"), &bytes)
+        .map_err(|e| Failure::Run(format!("cannot write reports to {}: {e}", out.display())))?;
+    let options = RenderOptions {
+        profile: &profile,
+        texts: &texts,
+        baseline: None,
+    };
+    let written = jcstar_report::rerender(&out, options).map_err(|e| match e {
+        jcstar_report::RerenderError::Input(e) => Failure::Input(e),
+        write => Failure::Run(write.to_string()),
+    })?;
+    let doc = ResultsDoc::read(&written.json)?;
+    println!("{}", jcstar_report::table::render_doc(&doc, &texts));
+    println!(
+        "merged {} run(s): {} device(s)",
+        args.runs.len(),
+        doc.devices.len()
+    );
+    println!("reports: {}", written.json.display());
+    println!("         {}", written.junit.display());
+    println!("         {}", written.html.display());
+    println!("         {}", written.checklist.display());
+    println!("         {}", written.summary.display());
+    let gate = Gate::evaluate(&doc, None);
+    Ok(if doc.interrupted {
+        ExitStatus::RunFailed
+    } else if gate.fails() {
         ExitStatus::CriteriaFailed
     } else {
         ExitStatus::Clean

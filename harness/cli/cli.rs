@@ -49,6 +49,14 @@ pub enum Command {
     /// Render junit.xml, report.html, checklist.csv and summary.md again from DIR/results.json
     /// (e.g. in another language), and print the summary.
     Report(ReportArgs),
+    /// Join the results of shard runs (`jcstar scan --shard I/N`) into one run in OUT and write
+    /// every report format there.
+    ///
+    /// Refuses runs of another profile, port list, check selection or intrusive setting, a
+    /// device in two inputs, and a missing or repeated shard. Key reuse across devices (S1.1-11) is judged again over
+    /// all of them. Exit codes as for `jcstar scan`.
+    #[command(after_help = EXIT_CODES)]
+    Merge(MergeArgs),
     /// Print the JSON Schema of results.json.
     Schema,
     /// Show which criteria changed verdict between two runs (Markdown on stdout).
@@ -135,6 +143,18 @@ pub struct RunArgs {
     /// the summary says which failures are new and which pre-existing.
     #[arg(long, value_name = "RUN")]
     pub baseline: Option<PathBuf>,
+    /// Run only these checks (comma-separated names: interfaces, declared_evidence,
+    /// unauthenticated_access, default_credentials, crypto, web_information, identity,
+    /// udp_services, brute_force) of those the profile enables; `ports` alone means the port
+    /// scan with no checks at all.
+    #[arg(long, value_name = "LIST")]
+    pub checks: Option<String>,
+    /// Do not run these checks (names as for --checks).
+    #[arg(long, value_name = "LIST")]
+    pub skip: Option<String>,
+    /// Devices worked on at once (port scan and service checks); default: all of them.
+    #[arg(long, value_name = "N")]
+    pub max_hosts: Option<String>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -171,6 +191,11 @@ pub struct ScanArgs {
     /// same targets, profile and ports as the first run.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    /// Scan only slice I of N of the devices (1 <= I <= N), chosen by a fixed hash of each
+    /// device's address, so N machines each run one slice and `jcstar merge` joins them.
+    /// Adding a device moves no other. The reports say which slice they hold.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,
@@ -257,6 +282,23 @@ pub struct ReportArgs {
     /// the summary says which failures are new and which pre-existing.
     #[arg(long, value_name = "RUN")]
     pub baseline: Option<PathBuf>,
+}
+
+/// `jcstar merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Directory for the merged results.json and every report rendered from it.
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    /// The shard runs: their output directories or their results.json files.
+    #[arg(value_name = "DIR", required = true)]
+    pub runs: Vec<PathBuf>,
+    /// The profile the runs used: the built-in name `jc-star-1` or a TOML file.
+    #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
+    pub profile: String,
+    /// Language of report.html, checklist.csv, summary.md and the terminal summary: en or ja.
+    #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
+    pub lang: jcstar_report::texts::Lang,
 }
 
 /// `jcstar diff`.

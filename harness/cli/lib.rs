@@ -8,8 +8,10 @@ pub mod app;
 pub mod cli;
 pub mod inventory;
 pub mod journal;
+pub mod merge;
 pub mod progress;
 pub mod run;
+pub mod shard;
 pub mod targets;
 pub mod template;
 

@@ -37,6 +37,12 @@ pub struct RunPlan {
     pub profile: Profile,
     /// Devices to test, in report order.
     pub devices: Vec<Device>,
+    /// Every device of the whole run, `devices` among them: differs from `devices` only in a
+    /// sharded run (`--shard`). Checks comparing units (S1.1-02: one unit's initial password
+    /// opening another) see all of them, so a slice judges as the whole run would.
+    pub peers: Vec<Device>,
+    /// The slice of the run (`--shard I/N`), if sharded.
+    pub shard: Option<crate::shard::Shard>,
     /// TCP ports to probe on every device.
     pub ports: Vec<u16>,
     /// Whether intrusive checks may run.
@@ -46,6 +52,8 @@ pub struct RunPlan {
     pub show_progress: bool,
     /// Print resource limits and timing detail.
     pub verbose: bool,
+    /// Devices worked on at once, port scan and service checks (`--max-hosts`); `None`: all.
+    pub max_hosts: Option<usize>,
     /// Time budget of each device (scan and checks together); `None`: none.
     pub host_timeout: Option<Duration>,
     /// Time budget of the whole run; `None`: none.
@@ -132,8 +140,14 @@ pub fn scan_config(profile: &Profile, ports: &[u16]) -> ScanConfig {
 pub async fn execute(plan: &RunPlan) -> RunReport {
     let started = Local::now();
     let clock = Instant::now();
+    // One gate for both phases: a device holds a permit while scanned, then again while its
+    // service checks run.
+    let host_gate = plan
+        .max_hosts
+        .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
     let config = ScanConfig {
         host_timeout: plan.host_timeout,
+        host_gate: host_gate.clone(),
         ..scan_config(&plan.profile, &plan.ports)
     };
     let limits = scan::prepare_limits(&config);
@@ -200,7 +214,7 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     let context = ActiveContext {
         profile: Arc::new(plan.profile.clone()),
         intrusive: plan.intrusive.enabled,
-        peers: Arc::new(plan.devices.clone()),
+        peers: Arc::new(plan.peers.clone()),
     };
     let run_deadline = plan
         .max_duration
@@ -226,6 +240,7 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     // A device's service checks start as soon as its own port scan ends.
     let mut checks =
         ActiveChecks::new(Arc::clone(&context.profile), journal, Arc::clone(&progress));
+    checks.gate = host_gate;
     for (i, device) in plan.devices.iter().enumerate() {
         let address = device.address;
         if let (true, Some(scan), Some(outcome)) = (
@@ -334,6 +349,9 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             let mut report =
                 device_report(device, by_address.get(&device.address), own, &plan.profile);
             report.udp_ports = udp_ports;
+            if plan.shard.is_some() {
+                report.position = plan.peers.iter().position(|p| p.address == device.address);
+            }
             report
         })
         .collect();
@@ -358,7 +376,13 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             nofile_soft: limits.nofile_soft,
             global_in_flight: limits.global_in_flight,
             per_host_start: config.per_host_start,
+            checks: plan.profile.checks.enabled.clone(),
         },
+        shard: plan.shard.map(|shard| jcstar_report::ShardRef {
+            index: shard.index,
+            count: shard.count,
+            devices_total: plan.peers.len(),
+        }),
         summary: Summary::of(&devices),
         devices,
     }
@@ -395,6 +419,7 @@ fn device_report(
         .collect();
     DeviceReport {
         device: device.clone(),
+        position: None,
         verdict: worst_verdict(&criteria),
         readiness: Readiness::of(&criteria, profile),
         ports: scan.map(port_summary).unwrap_or_default(),
@@ -438,6 +463,8 @@ struct ActiveChecks {
     /// Per task: the device's address, its index in the plan and its open TCP ports.
     devices: HashMap<tokio::task::Id, (IpAddr, usize, usize)>,
     done: BTreeMap<IpAddr, ActiveOutcome>,
+    /// `--max-hosts`: a device's checks wait for a permit (shared with the port scans).
+    gate: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl ActiveChecks {
@@ -449,6 +476,7 @@ impl ActiveChecks {
             tasks: JoinSet::new(),
             devices: HashMap::new(),
             done: BTreeMap::new(),
+            gate: None,
         }
     }
 
@@ -468,7 +496,12 @@ impl ActiveChecks {
         let address = device.address;
         let context = context.clone();
         let shown = self.progress.device(index).cloned();
+        let gate = self.gate.clone();
         let handle = self.tasks.spawn(async move {
+            let _permit = match gate {
+                Some(gate) => gate.acquire_owned().await.ok(),
+                None => None,
+            };
             let outcome = jcstar_checks::run_active_until(target, context, deadline, move |step| {
                 if let Some(shown) = &shown {
                     shown.check(step);

@@ -80,6 +80,9 @@ pub struct ScanDoc {
     pub tcp_ports: String,
     /// How many TCP ports per device.
     pub tcp_port_count: usize,
+    /// The checks enabled for the run; `None` in documents written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<String>>,
 }
 
 /// Counts over the run.

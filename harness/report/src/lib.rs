@@ -58,10 +58,24 @@ pub struct RunReport {
     pub intrusive: IntrusiveInfo,
     /// What was scanned and with which limits.
     pub scan: ScanInfo,
+    /// The slice of the devices this run holds (`--shard I/N`); absent for a whole run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRef>,
     /// Counts over all devices.
     pub summary: Summary,
     /// One entry per device.
     pub devices: Vec<DeviceReport>,
+}
+
+/// Which slice of a sharded run a report holds, so `jcstar merge` can check it has them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ShardRef {
+    /// The slice, counted from 1.
+    pub index: u32,
+    /// How many slices the devices were split into.
+    pub count: u32,
+    /// Devices of the whole run, every slice together.
+    pub devices_total: usize,
 }
 
 /// Tool identity.
@@ -117,6 +131,8 @@ pub struct ScanInfo {
     pub global_in_flight: usize,
     /// Per-host in-flight limit at the start.
     pub per_host_start: usize,
+    /// The checks enabled for the run: the profile's, narrowed by `--checks` / `--skip`.
+    pub checks: Vec<String>,
 }
 
 /// Counts over the run.
@@ -139,6 +155,10 @@ pub struct Summary {
 pub struct DeviceReport {
     /// The device and what was declared about it (credentials are never included).
     pub device: Device,
+    /// In a sharded run (`--shard`), the device's place (from 0) in the whole run's device
+    /// list, so `jcstar merge` restores the order of an unsharded run; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
     /// Worst criterion verdict for the device.
     pub verdict: Verdict,
     /// Counts and the ★1 readiness verdict.

@@ -76,6 +76,11 @@ pub struct ScanConfig {
     /// Longest time one host's scan may take; the ports not settled by then are reported
     /// as errors ([`NOT_PROBED_BUDGET`]). `None`: no limit.
     pub host_timeout: Option<Duration>,
+    /// Shared limit on devices worked on at once (`--max-hosts`): each host's scan holds a
+    /// permit while it runs; the caller may hold the same permits for later work (service
+    /// checks). `None`: every host at once.
+    #[serde(skip)]
+    pub host_gate: Option<Arc<Semaphore>>,
 }
 
 /// The error of a port left unprobed because the host's time budget ran out.
@@ -98,6 +103,7 @@ impl Default for ScanConfig {
             grab_banners: true,
             filtered_retries: 1,
             host_timeout: None,
+            host_gate: None,
         }
     }
 }
@@ -328,7 +334,15 @@ pub async fn scan_hosts_observed(
             progress(i),
         );
         let stop = stop.clone();
-        let handle = tasks.spawn(async move { (i, host.run(&stop).await) });
+        let gate = config.host_gate.clone();
+        let handle = tasks.spawn(async move {
+            // A closed gate (never closed by jcstar) lets the host through rather than skip it.
+            let _permit = match gate {
+                Some(gate) => gate.acquire_owned().await.ok(),
+                None => None,
+            };
+            (i, host.run(&stop).await)
+        });
         task_hosts.insert(handle.id(), (i, address, ports));
     }
     while let Some(joined) = tasks.join_next_with_id().await {
