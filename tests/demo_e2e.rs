@@ -19,7 +19,7 @@ fn demo_reports_match_the_simulated_lab() {
     assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
     let results = results(&out_dir);
     assert_eq!(results["schema"], "jcstar.results");
-    assert_eq!(results["schema_version"], 1);
+    assert_eq!(results["schema_version"], 2);
     assert_eq!(results["interrupted"], false);
     for (name, readiness) in [
         ("weak-camera", "not_ready"),
