@@ -4,29 +4,9 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::{criterion, jcstar, results, transcript};
-
-/// A loopback port that accepts up to 500 connections and never sends a byte; the thread
-/// holds them for 120 s at most, then ends.
-fn tarpit() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let started = Instant::now();
-        let mut held = Vec::new();
-        while started.elapsed() < Duration::from_secs(120) && held.len() < 500 {
-            match listener.accept() {
-                Ok((stream, _)) => held.push(stream),
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    });
-    port
-}
 
 fn scan(port: u16, budget_flag: &str, budget: &str, out: &std::path::Path) -> std::process::Output {
     let port = port.to_string();
@@ -46,7 +26,7 @@ fn scan(port: u16, budget_flag: &str, budget: &str, out: &std::path::Path) -> st
 
 #[test]
 fn host_timeout_finishes_a_tarpit_device_with_inconclusive_criteria() {
-    let port = tarpit();
+    let port = common::tarpit("127.0.0.1");
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
     let output = scan(port, "--host-timeout", "3s", dir.path());
@@ -77,7 +57,7 @@ fn host_timeout_finishes_a_tarpit_device_with_inconclusive_criteria() {
 
 #[test]
 fn max_duration_stops_the_run_and_still_writes_every_report() {
-    let port = tarpit();
+    let port = common::tarpit("127.0.0.1");
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
     let output = scan(port, "--max-duration", "3s", dir.path());
@@ -104,7 +84,7 @@ fn max_duration_stops_the_run_and_still_writes_every_report() {
 #[test]
 fn an_unwritable_out_directory_is_refused_before_any_probe() {
     let file = tempfile::NamedTempFile::new().expect("temp file");
-    let port = tarpit();
+    let port = common::tarpit("127.0.0.1");
     let started = Instant::now();
     let output = scan(port, "--host-timeout", "60s", file.path());
     assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));

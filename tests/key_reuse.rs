@@ -3,33 +3,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{criterion, device, jcstar_beside_lab, results, transcript};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-
-/// A TLS 1.3 acceptor serving a fresh ECDSA P-256 key.
-fn acceptor() -> TlsAcceptor {
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = rcgen::CertificateParams::new(vec!["unit.lab".to_string()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("certificate");
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .expect("TLS 1.3")
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![cert.der().clone()],
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    )
-    .expect("server config");
-    TlsAcceptor::from(Arc::new(config))
-}
 
 /// Serves TLS handshakes on `address` until the test ends; returns the port.
 async fn serve(address: &str, acceptor: TlsAcceptor) -> u16 {
@@ -54,11 +30,11 @@ async fn serve(address: &str, acceptor: TlsAcceptor) -> u16 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn units_sharing_a_tls_key_fail_s1_1_11_and_a_unique_key_does_not() {
-    let shared = acceptor();
+    let shared = common::tls_acceptor();
     let ports = [
         serve("127.0.0.4", shared.clone()).await,
         serve("127.0.0.5", shared).await,
-        serve("127.0.0.6", acceptor()).await,
+        serve("127.0.0.6", common::tls_acceptor()).await,
     ];
     let dir = tempfile::tempdir().expect("tempdir");
     let inventory = dir.path().join("inv.toml");

@@ -4,32 +4,11 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::time::{Duration, Instant};
-
 use common::{device, jcstar, results, transcript};
-
-/// A port on 127.0.0.2 that accepts and never answers, held for 120 s at most.
-fn tarpit() -> u16 {
-    let listener = TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
-    let port = listener.local_addr().expect("address").port();
-    listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let started = Instant::now();
-        let mut held = Vec::new();
-        while started.elapsed() < Duration::from_secs(120) && held.len() < 500 {
-            match listener.accept() {
-                Ok((stream, _)) => held.push(stream),
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    });
-    port
-}
 
 #[test]
 fn a_resumed_run_keeps_finished_devices_and_completes_the_rest() {
-    let port = tarpit().to_string();
+    let port = common::tarpit("127.0.0.2").to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     // Identification of the silent port waits 10 s per probe: the first run cannot finish it.
     let profile = dir.path().join("slow.toml");

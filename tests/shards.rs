@@ -10,37 +10,14 @@
 mod common;
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use common::{jcstar, jcstar_beside_lab, results, transcript};
 use jcstar::shard::shard_of;
 use jcstar_lab::{DemoLab, LabOptions};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 const SUBNET: u8 = 215;
-
-/// A TLS 1.3 acceptor serving a fresh ECDSA P-256 key.
-fn acceptor() -> TlsAcceptor {
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = rcgen::CertificateParams::new(vec!["unit.lab".to_string()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("certificate");
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .expect("TLS 1.3")
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![cert.der().clone()],
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    )
-    .expect("server config");
-    TlsAcceptor::from(Arc::new(config))
-}
 
 /// Serves TLS handshakes on `address` until the test ends; returns the port.
 async fn serve(address: IpAddr, acceptor: TlsAcceptor) -> u16 {
@@ -131,11 +108,15 @@ async fn four_merged_shards_equal_one_run() {
         .copied()
         .find(|&a| a != second)
         .expect("a third address");
-    let shared = acceptor();
+    let shared = common::tls_acceptor();
     let units = [
         ("key-unit-a", first, serve(first, shared.clone()).await),
         ("key-unit-b", second, serve(second, shared).await),
-        ("key-unit-c", third, serve(third, acceptor()).await),
+        (
+            "key-unit-c",
+            third,
+            serve(third, common::tls_acceptor()).await,
+        ),
     ];
     let dir = tempfile::tempdir().expect("tempdir");
     let mut text = lab.inventory_toml();

@@ -70,3 +70,45 @@ pub fn finding_text(criterion: &serde_json::Value) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// A port on `ip` (loopback) that accepts up to 500 connections and never sends a byte: a
+/// tarpit. The thread holds them for 120 s at most, then ends.
+pub fn tarpit(ip: &str) -> u16 {
+    use std::time::{Duration, Instant};
+    let listener = std::net::TcpListener::bind((ip, 0)).expect("bind a loopback tarpit");
+    let port = listener.local_addr().expect("address").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let mut held = Vec::new();
+        while started.elapsed() < Duration::from_secs(120) && held.len() < 500 {
+            match listener.accept() {
+                Ok((stream, _)) => held.push(stream),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    port
+}
+
+/// A TLS 1.3 acceptor serving a fresh ECDSA P-256 key (each call a different key).
+pub fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["unit.lab".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate");
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .expect("TLS 1.3")
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
+    .expect("server config");
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+}

@@ -41,13 +41,19 @@ pub fn get_request_for(version: u32, community: &str, request_id: u32, oids: &[&
         .iter()
         .flat_map(|oid| tlv(0x30, &[tlv(0x06, oid), vec![0x05, 0x00]].concat()))
         .collect();
+    message(version, community, 0xa0, request_id, &varbinds)
+}
+
+/// A v1/v2c message: `version`, `community` and a PDU of `kind` (0xa0 Get, 0xa3 Set) with
+/// `request_id`, no error, and the encoded variable bindings `varbinds`.
+fn message(version: u32, community: &str, kind: u8, request_id: u32, varbinds: &[u8]) -> Vec<u8> {
     let pdu = tlv(
-        0xa0,
+        kind,
         &[
             integer(request_id),
             integer(0),
             integer(0),
-            tlv(0x30, &varbinds),
+            tlv(0x30, varbinds),
         ]
         .concat(),
     );
@@ -179,20 +185,7 @@ pub fn set_request(
     value: &[u8],
 ) -> Vec<u8> {
     let varbind = tlv(0x30, &[tlv(0x06, oid), tlv(0x04, value)].concat());
-    let pdu = tlv(
-        0xa3,
-        &[
-            integer(request_id),
-            integer(0),
-            integer(0),
-            tlv(0x30, &varbind),
-        ]
-        .concat(),
-    );
-    tlv(
-        0x30,
-        &[integer(version), tlv(0x04, community.as_bytes()), pdu].concat(),
-    )
+    message(version, community, 0xa3, request_id, &varbind)
 }
 
 /// The (BER-encoded OID, value) bindings of a GetResponse to `request_id` without error, at
