@@ -1027,6 +1027,44 @@ mod tests {
             .any(|r| r.error.as_deref() == Some(NOT_PROBED_INTERRUPTED)));
     }
 
+    /// `host_gate` (`--max-hosts`): no host is scanned while every permit is taken elsewhere
+    /// (the service checks of other devices), and each scan gives its permit back.
+    #[tokio::test]
+    async fn host_scans_wait_for_the_host_gate() {
+        let (_listeners, _open, closed) = open_and_closed(IpAddr::V4(Ipv4Addr::LOCALHOST), 1);
+        let gate = Arc::new(Semaphore::new(1));
+        let config = ScanConfig {
+            host_gate: Some(Arc::clone(&gate)),
+            ..scan_config(closed)
+        };
+        let limits = prepare_limits(&config);
+        let hosts: Vec<IpAddr> = (1..=3u8).map(|h| IpAddr::from([127, 0, 0, h])).collect();
+        let held = Arc::clone(&gate).acquire_owned().await.unwrap();
+        let (_stop_sender, stop) = StopScan::new();
+        let mut seen = Vec::new();
+        let bar = ProgressBar::hidden();
+        {
+            let scanning =
+                scan_hosts_with_extra(&hosts, &[], &config, &limits, &bar, &stop, |i, _| {
+                    seen.push(i)
+                });
+            tokio::pin!(scanning);
+            // Three one-port loopback scans take milliseconds; with the permit held none
+            // starts.
+            assert!(
+                tokio::time::timeout(Duration::from_millis(300), &mut scanning)
+                    .await
+                    .is_err(),
+                "the scan must wait for the gate"
+            );
+            drop(held);
+            scanning.await;
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, [0, 1, 2]);
+        assert_eq!(gate.available_permits(), 1);
+    }
+
     /// A host with more open ports than the identification cap: every port is reported open,
     /// the first [`MAX_IDENT_PER_HOST`] identified, and the count of the rest is kept.
     #[tokio::test]
