@@ -547,6 +547,7 @@ fn plan_for(
     };
     let (host_timeout_s, max_duration_s) =
         (profile.scan.host_timeout_s, profile.scan.max_duration_s);
+    let (max_rate, service_rate) = (profile.scan.max_rate, profile.scan.service_rate_per_minute);
     RunPlan {
         profile,
         peers: devices.clone(),
@@ -559,9 +560,16 @@ fn plan_for(
         verbose,
         host_timeout: budget(args.host_timeout, host_timeout_s),
         max_duration: budget(args.max_duration, max_duration_s),
+        max_rate: nonzero(args.max_rate, max_rate),
+        service_rate: nonzero(args.service_rate, service_rate),
         out_dir,
         resumed,
     }
+}
+
+/// A rate from the command line, else the profile's; zero means none.
+fn nonzero(flag: Option<u32>, profile: u32) -> Option<u32> {
+    Some(flag.unwrap_or(profile)).filter(|&n| n > 0)
 }
 
 /// A budget from the command line, else the profile's (seconds); zero means none.

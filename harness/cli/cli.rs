@@ -155,6 +155,17 @@ pub struct RunArgs {
     /// Devices worked on at once (port scan and service checks); default: all of them.
     #[arg(long, value_name = "N")]
     pub max_hosts: Option<String>,
+    /// New connections per second over the whole run, port scan and checks together (0: no
+    /// limit). Default: the profile's max_rate.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub max_rate: Option<u32>,
+    /// New connections per minute to any one service (address and port) from the checks and
+    /// service identification, for devices that throttle new connections: jcstar then never
+    /// trips the throttle itself, and time it waits is not read as the device's (0: no
+    /// limit). Slows TLS enumeration and credential checks on every service. Default: the
+    /// profile's service_rate_per_minute.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=60_000))]
+    pub service_rate: Option<u32>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,

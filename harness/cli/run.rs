@@ -58,6 +58,10 @@ pub struct RunPlan {
     pub host_timeout: Option<Duration>,
     /// Time budget of the whole run; `None`: none.
     pub max_duration: Option<Duration>,
+    /// New connections per second over the run (`--max-rate`); `None`: no limit.
+    pub max_rate: Option<u32>,
+    /// New connections per minute to one service (`--service-rate`); `None`: no limit.
+    pub service_rate: Option<u32>,
     /// Where the reports and the journal go.
     pub out_dir: PathBuf,
     /// What an earlier, interrupted run of this plan measured (`--resume`); empty otherwise.
@@ -151,6 +155,14 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         ..scan_config(&plan.profile, &plan.ports)
     };
     let limits = scan::prepare_limits(&config);
+    // One connection budget for the scan and every check of the run.
+    jcstar_probe::budget::install(jcstar_probe::budget::Budget::new(
+        jcstar_probe::budget::BudgetSettings {
+            max_sockets: limits.global_in_flight,
+            max_rate: plan.max_rate.map(f64::from),
+            service_per_minute: plan.service_rate,
+        },
+    ));
     if plan.verbose {
         eprintln!(
             "jcstar: RLIMIT_NOFILE soft {} (hard {}); {} connects in flight at most, {} per host at the start",
@@ -376,6 +388,8 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             nofile_soft: limits.nofile_soft,
             global_in_flight: limits.global_in_flight,
             per_host_start: config.per_host_start,
+            max_rate: plan.max_rate,
+            service_rate_per_minute: plan.service_rate,
             checks: plan.profile.checks.enabled.clone(),
         },
         shard: plan.shard.map(|shard| jcstar_report::ShardRef {

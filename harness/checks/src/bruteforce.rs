@@ -109,6 +109,9 @@ pub struct Measured {
     pub parallel: Vec<Attempt>,
     /// Wall time of the parallel batch, start to last answer.
     pub parallel_wall: Duration,
+    /// Whether jcstar's own connection budget (`--max-rate`, `--service-rate`) held back part
+    /// of the parallel batch, so its combined rate says nothing about the device.
+    pub parallel_paced: bool,
     /// Correct logins while waiting for the lock to lift, and the time it took from the last
     /// wrong password.
     pub recovery: Option<(Vec<Attempt>, Option<Duration>)>,
@@ -259,11 +262,12 @@ pub async fn measure(
             let (surface, user, bounds) = (surface.clone(), user.clone(), *bounds);
             tasks.spawn(async move {
                 let wrong = format!("jcs-wrong-{}", jcstar_probe::probes::io::nonce(5));
-                attempt::run(&surface, &user, &wrong, &bounds).await
+                jcstar_probe::budget::track(attempt::run(&surface, &user, &wrong, &bounds)).await
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            if let Ok(a) = joined {
+            if let Ok((a, waited)) = joined {
+                m.parallel_paced |= !waited.is_zero();
                 m.parallel.push(a);
             }
         }
@@ -578,9 +582,15 @@ pub fn judge(
         0.0
     };
     let threshold_rate = 1000.0 / settings.min_delay_ms as f64;
+    let mut paced = None;
     if locked && m.parallel.iter().any(|a| bypassed(a, settings)) {
         bypasses.push(format!(
             "{} parallel connections get fast plain answers",
+            m.parallel.len()
+        ));
+    } else if !locked && m.parallel_paced {
+        paced = Some(format!(
+            "the {} parallel connections were paced by jcstar's own connection budget (--max-rate / --service-rate), so whether the delay can be escaped in parallel is not measured",
             m.parallel.len()
         ));
     } else if !locked && parallel_rate > threshold_rate {
@@ -658,6 +668,17 @@ pub fn judge(
     } else {
         0.0
     };
+    if let Some(why) = paced {
+        notes.push(why);
+        return finding(
+            Verdict::Inconclusive,
+            format!(
+                "wrong passwords for {:?} are {how} after failure {from}, but not every bypass was measured: {}",
+                m.user,
+                notes.join("; ")
+            ),
+        );
+    }
     finding(
         Verdict::Pass,
         format!(

@@ -4,6 +4,7 @@
 //! protocol and the UDP discovery probes. Each returns observations (`jcstar_model`), never
 //! verdicts; the wire formats come from `jcstar_wire`.
 
+pub mod budget;
 pub mod discovery;
 pub mod ledger;
 pub mod probes;

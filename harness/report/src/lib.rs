@@ -131,6 +131,12 @@ pub struct ScanInfo {
     pub global_in_flight: usize,
     /// Per-host in-flight limit at the start.
     pub per_host_start: usize,
+    /// New connections per second over the run (`--max-rate`), if limited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_rate: Option<u32>,
+    /// New connections per minute to one service (`--service-rate`), if limited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_rate_per_minute: Option<u32>,
     /// The checks enabled for the run: the profile's, narrowed by `--checks` / `--skip`.
     pub checks: Vec<String>,
 }

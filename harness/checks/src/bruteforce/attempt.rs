@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::access::surface::Surface;
+use jcstar_probe::budget;
 use jcstar_probe::probes::io::Bounds;
 use jcstar_probe::probes::{ftp, http, ssh, telnet, ExchangeError, LoginOutcome, Phase};
 
@@ -112,17 +113,18 @@ fn from_error(error: ExchangeError) -> Kind {
     }
 }
 
-/// One attempt on `surface`, timed end to end, under an overall deadline.
+/// One attempt on `surface`, timed end to end under an overall deadline. Time spent waiting
+/// for jcstar's own connection budget is neither timed nor held against the deadline: only the
+/// device's time is.
 pub async fn run(surface: &Surface, user: &str, password: &str, bounds: &Bounds) -> Attempt {
     let start = Instant::now();
     // Every probe bounds its own connects and reads; this is the backstop.
     let deadline = bounds.connect + bounds.read * 3;
-    let kind = match tokio::time::timeout(deadline, once(surface, user, password, bounds)).await {
-        Ok(kind) => kind,
-        Err(_) => Kind::TimedOut { connecting: false },
-    };
+    let attempt = budget::timeout(deadline, once(surface, user, password, bounds));
+    let (kind, waited) = budget::track(attempt).await;
+    let kind = kind.unwrap_or(Kind::TimedOut { connecting: false });
     Attempt {
-        elapsed: start.elapsed(),
+        elapsed: start.elapsed().saturating_sub(waited),
         kind,
     }
 }
@@ -227,10 +229,11 @@ pub async fn run_session(
     // Every probe bounds its connect and reads; this is the backstop.
     let backstop = bounds.connect + bounds.read * (2 * passwords.len() as u32 + 2);
     let start = Instant::now();
-    match tokio::time::timeout(backstop, series).await {
+    let (series, waited) = budget::track(budget::timeout(backstop, series)).await;
+    match series {
         Ok(series) => series,
         Err(_) => Some(vec![Attempt {
-            elapsed: start.elapsed(),
+            elapsed: start.elapsed().saturating_sub(waited),
             kind: Kind::TimedOut { connecting: false },
         }]),
     }

@@ -545,3 +545,28 @@ async fn echoed_input_is_not_an_instant_refusal() {
     let f = judge(&surface, false, &measured, &settings);
     assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
 }
+
+/// A delay defence whose parallel batch jcstar itself paced (`--max-rate`, `--service-rate`)
+/// is inconclusive, not pass: the combined rate of the batch measured our pacing, not the
+/// device. The same batch unpaced and slow passes.
+#[test]
+fn a_paced_parallel_batch_never_makes_a_pass() {
+    let s = settings();
+    let surface = Surface::Ssh(SocketAddr::from(([127, 0, 0, 1], 22)));
+    let defended: Vec<Attempt> = (0..8)
+        .map(|i| at(if i < 5 { 100 } else { 1500 }, Kind::Rejected))
+        .collect();
+    let measured = |paced| Measured {
+        user: "root".into(),
+        series: defended.clone(),
+        parallel: (0..4).map(|_| at(1500, Kind::Rejected)).collect(),
+        parallel_wall: Duration::from_secs(20),
+        parallel_paced: paced,
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &measured(false), &s);
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    let f = judge(&surface, false, &measured(true), &s);
+    assert_eq!(f.verdict, Verdict::Inconclusive, "{}", f.summary);
+    assert!(f.summary.contains("paced by jcstar"), "{}", f.summary);
+}

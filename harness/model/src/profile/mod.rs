@@ -162,6 +162,15 @@ pub struct ScanSettings {
     /// on Ctrl-C and writes what was measured.
     #[serde(default)]
     pub max_duration_s: u64,
+    /// New connections per second over the whole run, port scan and checks together; 0 for no
+    /// limit. `--max-rate` overrides it.
+    #[serde(default)]
+    pub max_rate: u32,
+    /// New connections per minute to any one service from the checks and service
+    /// identification (a device's connection-rate limit is then not tripped by jcstar itself);
+    /// 0 for no limit. `--service-rate` overrides it.
+    #[serde(default)]
+    pub service_rate_per_minute: u32,
 }
 
 /// Which checks run and the data they use.
@@ -353,6 +362,21 @@ impl Profile {
                 "banner_bytes must be between 1 and 1048576",
             ));
         }
+        for (key, rate, most) in [
+            ("max_rate", scan.max_rate, MAX_RATE),
+            (
+                "service_rate_per_minute",
+                scan.service_rate_per_minute,
+                MAX_SERVICE_RATE,
+            ),
+        ] {
+            if rate > most {
+                return Err(InputError::new(
+                    at(key),
+                    format!("{key} must be at most {most}; 0 means no limit"),
+                ));
+            }
+        }
         for (key, seconds) in [
             ("host_timeout_s", scan.host_timeout_s),
             ("max_duration_s", scan.max_duration_s),
@@ -479,6 +503,10 @@ impl ScanSettings {
 
 /// Longest time budget a profile or the command line may set: 7 days.
 pub const MAX_BUDGET_S: u64 = 7 * 24 * 3600;
+/// Largest `max_rate` (new connections per second) a profile may set.
+pub const MAX_RATE: u32 = 1_000_000;
+/// Largest `service_rate_per_minute` a profile may set.
+pub const MAX_SERVICE_RATE: u32 = 60_000;
 
 /// Turns a TOML parse error into a one-line input error with file and line.
 pub fn toml_error(text: &str, path: &Path, error: &toml::de::Error) -> InputError {

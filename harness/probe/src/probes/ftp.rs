@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use tokio::net::TcpStream;
+use crate::budget::Connection;
 use tokio::time::Instant;
 
 use super::io::{self, Bounds, ReadEnd};
@@ -19,7 +19,7 @@ pub const ANONYMOUS_PASSWORD: &str = "jcstar@example.invalid";
 
 /// One complete reply (code, text), multi-line replies included, or how reading it ended
 /// without one.
-async fn reply(stream: &mut TcpStream, bounds: &Bounds) -> Result<(u16, Vec<u8>), ReadEnd> {
+async fn reply(stream: &mut Connection, bounds: &Bounds) -> Result<(u16, Vec<u8>), ReadEnd> {
     let deadline = Instant::now() + bounds.read;
     let mut raw = Vec::new();
     let end = io::read_until(
@@ -56,7 +56,7 @@ pub async fn login(
 }
 
 /// Reads the server greeting: `Ok` on 220, else the login outcome it means.
-async fn greeting(stream: &mut TcpStream, bounds: &Bounds) -> Result<(), LoginOutcome> {
+async fn greeting(stream: &mut Connection, bounds: &Bounds) -> Result<(), LoginOutcome> {
     match reply(stream, bounds).await {
         Ok((220, _)) => Ok(()),
         Ok((421, text)) => Err(LoginOutcome::RateLimited(Evidence::observed(
@@ -105,7 +105,7 @@ pub async fn login_series(
 
 /// USER/PASS on an open control connection.
 async fn user_pass(
-    stream: &mut TcpStream,
+    stream: &mut Connection,
     user: &str,
     password: &str,
     bounds: &Bounds,

@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::budget::Connection;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
 use jcstar_model::outcome::{ExchangeError, Phase};
@@ -43,14 +43,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 /// A boxed [`Stream`].
 pub type BoxStream = Box<dyn Stream>;
 
-/// Opens a TCP connection within the connect deadline.
-pub async fn connect(address: SocketAddr, bounds: &Bounds) -> io::Result<TcpStream> {
-    crate::ledger::note(address);
-    let stream = tokio::time::timeout(bounds.connect, TcpStream::connect(address))
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
+/// Opens a TCP connection within the connect deadline, once the run's connection budget
+/// admits it (the wait for the budget is not part of the deadline).
+pub async fn connect(address: SocketAddr, bounds: &Bounds) -> io::Result<Connection> {
+    crate::budget::connect(address, Some(bounds.connect)).await
 }
 
 /// Opens a plain or TLS connection; TLS accepts any certificate. A device whose TLS rustls

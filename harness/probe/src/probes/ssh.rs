@@ -99,7 +99,7 @@ pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
             Err(e) => Err(ssh_error(e, Phase::Answer)),
         }
     };
-    match tokio::time::timeout(attempt_deadline(bounds), probe).await {
+    match crate::budget::timeout(attempt_deadline(bounds), probe).await {
         Ok(Ok(exposure)) => exposure,
         Ok(Err(e)) => Exposure::Unknown(e.to_string()),
         Err(_) => Exposure::Unknown("SSH probe timed out".into()),
@@ -113,7 +113,7 @@ pub async fn login(
     password: &str,
     bounds: &Bounds,
 ) -> LoginOutcome {
-    match tokio::time::timeout(
+    match crate::budget::timeout(
         attempt_deadline(bounds),
         attempt(address, user, password, bounds),
     )
@@ -195,27 +195,29 @@ pub async fn login_series(
 ) -> Vec<(Duration, LoginOutcome)> {
     let mut series = Series::start();
     let opened =
-        tokio::time::timeout(bounds.connect + bounds.read, open_session(address, bounds)).await;
+        crate::budget::timeout(bounds.connect + bounds.read, open_session(address, bounds)).await;
     let mut session = match opened {
         Ok(Ok(session)) => session,
         Ok(Err(e)) => return series.end(e.into()),
         Err(_) => return series.end(timed_out(Phase::Greeting)),
     };
     for password in passwords {
-        let login =
-            match tokio::time::timeout(bounds.read * 2, authenticate(&mut session, user, password))
-                .await
-            {
-                Ok(login) => login,
-                Err(_) => timed_out(Phase::Answer),
-            };
+        let login = match crate::budget::timeout(
+            bounds.read * 2,
+            authenticate(&mut session, user, password),
+        )
+        .await
+        {
+            Ok(login) => login,
+            Err(_) => timed_out(Phase::Answer),
+        };
         if !series.record(login, |t, l| {
             matches!(l, LoginOutcome::Rejected) && more(t, l)
         }) {
             break;
         }
     }
-    let _ = tokio::time::timeout(
+    let _ = crate::budget::timeout(
         bounds.read,
         session.disconnect(russh::Disconnect::ByApplication, "", "en"),
     )

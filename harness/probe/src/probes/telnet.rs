@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 
+use crate::budget::Connection;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::io::{self, Bounds, ReadEnd};
@@ -30,7 +30,7 @@ const LOCKOUT_MARKERS: &[&str] = &["locked", "too many", "try again later", "blo
 
 /// A telnet connection that strips and refuses option negotiation.
 struct Session {
-    stream: TcpStream,
+    stream: Connection,
     /// Text received so far, telnet commands removed.
     text: Vec<u8>,
     /// Every byte received, for evidence.

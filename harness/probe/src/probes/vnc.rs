@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use tokio::net::TcpStream;
+use crate::budget::Connection;
 use tokio::time::Instant;
 
 use super::io::{self, Bounds};
@@ -30,7 +30,7 @@ impl HandshakeError {
 /// After the version handshake: the offered security types and whether the client chooses one
 /// (RFB 3.7 and later), or why there are none.
 async fn handshake(
-    stream: &mut TcpStream,
+    stream: &mut Connection,
     bounds: &Bounds,
 ) -> Result<(Vec<u8>, bool), HandshakeError> {
     let deadline = Instant::now() + bounds.read;

@@ -317,7 +317,11 @@ pub async fn scan_hosts_observed(
 ) {
     let config = Arc::new(config.clone());
     let common = unique(config.ports.iter().copied());
-    let global = Arc::new(Semaphore::new(limits.global_in_flight.max(1)));
+    // One pool for the scan and the checks when the run installed a connection budget.
+    let global = match crate::budget::installed() {
+        Some(budget) => budget.sockets(),
+        None => Arc::new(Semaphore::new(limits.global_in_flight.max(1))),
+    };
 
     let mut tasks = JoinSet::new();
     let mut task_hosts = std::collections::HashMap::new();
@@ -578,6 +582,7 @@ impl HostRun {
                 let addr = SocketAddr::new(self.address, self.ports[pending.idx]);
                 let deadline = self.rtt.timeout();
                 tasks.spawn(async move {
+                    crate::budget::budget().pace_run().await;
                     let outcome = connect::probe(addr, deadline).await;
                     drop(permit);
                     Done::Probe(pending, outcome)

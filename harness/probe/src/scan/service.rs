@@ -107,7 +107,7 @@ fn info(kind: ServiceKind, bytes: &[u8], probe: Probe) -> ServiceInfo {
 
 /// Runs one probe on a fresh connection; `None` if the connection failed.
 async fn run_probe(addr: SocketAddr, probe: Probe, config: &ScanConfig) -> Option<Vec<u8>> {
-    crate::ledger::note(addr);
+    crate::budget::budget().admit_held(addr).await;
     let (mut stream, _) = match connect::connect(addr, config.max_timeout).await {
         Ok(ok) => ok,
         Err(ConnectFail::Timeout) => return None,

@@ -108,8 +108,7 @@ fn method_names(methods: &[russh::MethodKind]) -> Vec<String> {
 /// authentication itself succeeds), under one `deadline`.
 pub async fn auth_methods(addr: SocketAddr, deadline: Duration) -> Result<Vec<String>, String> {
     let probe = async {
-        crate::ledger::note(addr);
-        let stream = tokio::net::TcpStream::connect(addr)
+        let stream = crate::budget::connect(addr, None)
             .await
             .map_err(|e| format!("connect: {e}"))?;
         let handler = Capture {
@@ -131,7 +130,7 @@ pub async fn auth_methods(addr: SocketAddr, deadline: Duration) -> Result<Vec<St
             Err(e) => Err(format!("none authentication: {e}")),
         }
     };
-    tokio::time::timeout(deadline, probe)
+    crate::budget::timeout(deadline, probe)
         .await
         .unwrap_or_else(|_| Err(format!("no answer within {} ms", deadline.as_millis())))
 }
@@ -160,8 +159,7 @@ pub async fn host_key(
     };
     let algorithms = [host_key_algorithm.to_string()];
     let probe = async {
-        crate::ledger::note(addr);
-        let stream = tokio::net::TcpStream::connect(addr)
+        let stream = crate::budget::connect(addr, None)
             .await
             .map_err(|e| format!("connect: {e}"))?;
         client::connect_stream(config(&algorithms, deadline), stream, handler)
@@ -169,7 +167,7 @@ pub async fn host_key(
             .map(|_| ())
             .map_err(|e| e.to_string())
     };
-    let outcome = tokio::time::timeout(deadline, probe).await;
+    let outcome = crate::budget::timeout(deadline, probe).await;
     let blob = slot.lock().ok().and_then(|mut s| s.take());
     match (blob, outcome) {
         (Some(blob), _) => {

@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use jcstar_model::outcome::{ExchangeError, Phase};
 
@@ -61,7 +60,7 @@ const CLIENT_ID: &[u8] = b"SSH-2.0-jcstar_0.1\r\n";
 
 /// A connection in the clear: bytes received but not yet consumed.
 struct Conn {
-    stream: TcpStream,
+    stream: crate::budget::Connection,
     pending: Vec<u8>,
 }
 
@@ -133,8 +132,7 @@ impl Conn {
 }
 
 async fn open(addr: SocketAddr) -> Result<(Conn, String), ExchangeError> {
-    crate::ledger::note(addr);
-    let stream = TcpStream::connect(addr)
+    let stream = crate::budget::connect(addr, None)
         .await
         .map_err(|e| ExchangeError::from_io(&e, Phase::Connect))?;
     let mut conn = Conn {
@@ -239,7 +237,7 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
         port: addr.port(),
         ..SshInfo::default()
     };
-    match tokio::time::timeout(limits.connection_timeout, first_contact(addr)).await {
+    match crate::budget::timeout(limits.connection_timeout, first_contact(addr)).await {
         Ok(Ok((id, kexinit))) => {
             info.protocol1 = id.starts_with("SSH-1.");
             info.identification = jcstar_model::bounded(&id);
@@ -287,7 +285,7 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
             }
             continue;
         }
-        match tokio::time::timeout(deadline, host_key(addr, &info.kexinit, &algorithm)).await {
+        match crate::budget::timeout(deadline, host_key(addr, &info.kexinit, &algorithm)).await {
             Ok(Ok(key)) => info.host_keys.push(key),
             Ok(Err(reason)) => info
                 .incomplete

@@ -5,13 +5,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 pub use jcstar_wire::tls::flight::*;
 
 /// Sends `hello` to `addr` and reads the answer within `deadline`.
 pub async fn exchange(addr: SocketAddr, hello: &[u8], deadline: Duration) -> Outcome {
-    match tokio::time::timeout(deadline, exchange_inner(addr, hello)).await {
+    match crate::budget::timeout(deadline, exchange_inner(addr, hello)).await {
         Ok(outcome) => outcome,
         Err(_) => Outcome::Failed(Failure::Exchange(format!(
             "no complete answer within {} ms",
@@ -21,8 +20,7 @@ pub async fn exchange(addr: SocketAddr, hello: &[u8], deadline: Duration) -> Out
 }
 
 async fn exchange_inner(addr: SocketAddr, hello: &[u8]) -> Outcome {
-    crate::ledger::note(addr);
-    let mut stream = match TcpStream::connect(addr).await {
+    let mut stream = match crate::budget::connect(addr, None).await {
         Ok(s) => s,
         Err(e) => return Outcome::Failed(Failure::Exchange(format!("connect: {e}"))),
     };

@@ -8,7 +8,6 @@ use std::time::Duration;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use tokio::net::TcpStream;
 
 /// Records every chain it is shown; signatures are still checked with the ring provider.
 #[derive(Debug)]
@@ -86,15 +85,16 @@ pub async fn chain(addr: SocketAddr, deadline: Duration) -> Result<Vec<Vec<u8>>,
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let name = ServerName::IpAddress(addr.ip().into());
     let handshake = async {
-        crate::ledger::note(addr);
-        let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let tcp = crate::budget::connect(addr, None)
+            .await
+            .map_err(|e| e.to_string())?;
         connector
             .connect(name, tcp)
             .await
             .map(drop)
             .map_err(|e| e.to_string())
     };
-    let result = tokio::time::timeout(deadline, handshake)
+    let result = crate::budget::timeout(deadline, handshake)
         .await
         .map_err(|_| format!("TLS 1.3 handshake took over {} ms", deadline.as_millis()))
         .and_then(|r| r);
