@@ -86,7 +86,7 @@ impl Hostile {
         Hostile::ALL.into_iter().find(|h| h.name() == name)
     }
 
-    /// What each TCP port does, with a short label for the port.
+    /// What each of the persona's own TCP ports does (the many-ports persona binds its own).
     fn tcp_behaviours(self) -> Vec<Behaviour> {
         use stream::{Drip, Flood};
         use tls::Lie;
