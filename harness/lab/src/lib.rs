@@ -9,6 +9,7 @@ mod coap;
 mod debug_port;
 mod ftp;
 mod guarded;
+pub mod hostile;
 mod http;
 mod legacy_tls;
 mod limits;

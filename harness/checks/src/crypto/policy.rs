@@ -325,15 +325,31 @@ pub fn tls_findings(policy: &TlsPolicy, port: &PortTls) -> Vec<Finding> {
         format!("tls {p} handshakes"),
         format!("{} in {} ms", port.handshakes, port.elapsed.as_millis()),
     ));
-    let summary = if worst == Rating::Pass {
-        format!(
-            "port {p}: TLS {} with {suites} suites, all within the policy",
-            versions.join(", ")
+    // An incomplete enumeration saw only part of what the port accepts: what it saw can fail
+    // the port, never pass it (a server that lies mid-enumeration must not earn a pass).
+    let (summary, port_verdict) = if worst > Rating::Pass {
+        (
+            format!("port {p}: TLS {} with {suites} suites", versions.join(", ")),
+            verdict(worst),
+        )
+    } else if port.incomplete.is_empty() {
+        (
+            format!(
+                "port {p}: TLS {} with {suites} suites, all within the policy",
+                versions.join(", ")
+            ),
+            Verdict::Pass,
         )
     } else {
-        format!("port {p}: TLS {} with {suites} suites", versions.join(", "))
+        (
+            format!(
+                "port {p}: TLS {} with {suites} suites seen, all within the policy, but the enumeration is incomplete",
+                versions.join(", ")
+            ),
+            Verdict::Inconclusive,
+        )
     };
-    let mut f = Finding::new("crypto.tls", S1_1_12, verdict(worst), summary);
+    let mut f = Finding::new("crypto.tls", S1_1_12, port_verdict, summary);
     f.evidence = evidence;
     findings.push(f);
     findings
@@ -457,6 +473,70 @@ pub fn ssh_findings(policy: &SshPolicy, info: &SshInfo) -> Vec<Finding> {
     f.evidence = evidence;
     findings.push(f);
     findings
+}
+
+#[cfg(test)]
+mod incomplete_tests {
+    use super::*;
+    use jcstar_probe::tls::VersionSuites;
+
+    fn port(incomplete: &[&str]) -> PortTls {
+        PortTls {
+            port: 443,
+            versions: vec![VersionSuites {
+                version: Version::Tls13,
+                suites: vec![0x1301],
+            }],
+            incomplete: incomplete.iter().map(|s| s.to_string()).collect(),
+            ..PortTls::default()
+        }
+    }
+
+    fn port_summary(port: &PortTls) -> Finding {
+        let policy = jcstar_model::profile::Profile::builtin().tls_policy();
+        let findings = tls_findings(&policy, port);
+        findings
+            .into_iter()
+            .rfind(|f| f.summary.starts_with("port 443/tcp: TLS TLSv1.3"))
+            .expect("the port's summary finding")
+    }
+
+    #[test]
+    fn a_complete_enumeration_within_the_policy_passes() {
+        assert_eq!(port_summary(&port(&[])).verdict, Verdict::Pass);
+    }
+
+    /// A HelloRetryRequest liar: TLS 1.3 "accepts" one good suite, then chooses a suite that
+    /// was not offered. What was seen is within the policy, but the port is not judged.
+    #[test]
+    fn an_incomplete_enumeration_within_the_policy_is_inconclusive_not_pass() {
+        let liar = port(&["TLSv1.3: the server chose suite 0x1301, which was not offered"]);
+        let summary = port_summary(&liar);
+        assert_eq!(
+            summary.verdict,
+            Verdict::Inconclusive,
+            "{}",
+            summary.summary
+        );
+    }
+
+    #[test]
+    fn an_incomplete_enumeration_still_fails_on_what_it_saw() {
+        let mut weak = port(&["port deadline of 20 s reached"]);
+        weak.versions = vec![VersionSuites {
+            version: Version::Tls10,
+            suites: vec![0x000a],
+        }];
+        let findings = tls_findings(
+            &jcstar_model::profile::Profile::builtin().tls_policy(),
+            &weak,
+        );
+        assert!(
+            findings.iter().any(|f| f.verdict == Verdict::Fail),
+            "{findings:#?}"
+        );
+        assert!(findings.iter().all(|f| f.verdict != Verdict::Pass));
+    }
 }
 
 #[cfg(test)]
