@@ -1,6 +1,7 @@
 //! `--resume DIR`: a run stopped part-way (here by `--max-duration`) left every finished device
 //! in `journal.jsonl`; the resumed run does not probe those again, finishes the others and
-//! writes complete reports. Traffic goes to 127.0.0.2 and 127.0.0.3 only.
+//! writes complete reports, which `jcstar report` can rebuild from the journal alone. Traffic
+//! goes to 127.0.0.2 and 127.0.0.3 only.
 
 mod common;
 
@@ -79,11 +80,24 @@ fn a_resumed_run_keeps_finished_devices_and_completes_the_rest() {
     assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("journal.jsonl"));
 
-    // Without results.json (a crash or power cut before the reports), `report` points at
-    // --resume instead of failing on the missing file.
+    // Without results.json (a crash or power cut before the reports), `report` rebuilds every
+    // report from the journal; this run finished every device, so it is complete.
     std::fs::remove_file(out.join("results.json")).expect("remove results.json");
-    let output = jcstar(&["report", out_text]);
-    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--resume"), "{stderr}");
+    let output = jcstar(&["report", out_text, "--profile", profile]);
+    assert!(
+        matches!(output.status.code(), Some(0)),
+        "{}",
+        transcript(&output)
+    );
+    let rebuilt = results(&out);
+    assert_eq!(rebuilt["interrupted"], false);
+    assert!(rebuilt.get("stopped").is_none(), "{rebuilt}");
+    assert_eq!(
+        device(&rebuilt, "slow")["ports"]["open"][0]["port"].to_string(),
+        port
+    );
+    assert_eq!(
+        device(&rebuilt, "quick")["scan_stats"]["elapsed_ms"],
+        quick_elapsed
+    );
 }

@@ -631,11 +631,7 @@ fn merge(args: MergeArgs) -> Result<ExitStatus, Failure> {
         args.runs.len(),
         doc.devices.len()
     );
-    println!("reports: {}", written.json.display());
-    println!("         {}", written.junit.display());
-    println!("         {}", written.html.display());
-    println!("         {}", written.checklist.display());
-    println!("         {}", written.summary.display());
+    print_written(&written, true);
     let gate = Gate::evaluate(&doc, None);
     Ok(if doc.interrupted {
         ExitStatus::RunFailed
@@ -652,15 +648,7 @@ fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
     let json = results_path(&args.dir);
     let dir = json.parent().unwrap_or(Path::new(".")).to_path_buf();
     if !json.exists() && dir.join(journal::FILE_NAME).is_file() {
-        // A run that crashed or lost power before writing its reports.
-        return Err(InputError::new(
-            Origin::file(&dir.join(journal::FILE_NAME)),
-            format!(
-                "this run ended before writing results.json; finish it with `jcstar scan --resume {}` and the same targets, which keeps what the journal holds and writes every report",
-                dir.display()
-            ),
-        )
-        .into());
+        return report_from_journal(&args, &dir, profile, &texts);
     }
     let doc = jcstar_report::doc::ResultsDoc::read(&json)?;
     if doc.profile.name != profile.profile.name {
@@ -691,15 +679,77 @@ fn report(args: ReportArgs) -> Result<ExitStatus, Failure> {
     if gate.has_news() {
         println!("{}", gate.render(&doc, &texts, false));
     }
-    println!("reports: {}", written.junit.display());
-    println!("         {}", written.html.display());
-    println!("         {}", written.checklist.display());
-    println!("         {}", written.summary.display());
-    Ok(if gating.given() && gate.fails() {
+    print_written(&written, false);
+    Ok(report_status(doc.interrupted, gating.given(), &gate))
+}
+
+/// `jcstar report DIR` for a run that ended before writing results.json: every format, and
+/// results.json itself, rebuilt from its journal.
+fn report_from_journal(
+    args: &ReportArgs,
+    dir: &Path,
+    profile: Profile,
+    texts: &Texts,
+) -> Result<ExitStatus, Failure> {
+    let (mut report, profile) = crate::replay::rebuild(dir, profile)?;
+    let gating = Gating::load(args.waivers.as_deref(), args.baseline.as_deref(), &profile)?;
+    gating.apply(&mut report);
+    let options = RenderOptions {
+        profile: &profile,
+        texts,
+        baseline: gating.baseline.as_ref(),
+    };
+    let written = write_reports(&report, dir, options)?;
+    let gate = print_summary(&report, &written, texts, gating.baseline.as_ref());
+    let unfinished = report
+        .devices
+        .iter()
+        .filter(|d| d.unfinished.is_some())
+        .count();
+    if report.interrupted {
+        eprintln!(
+            "jcstar: rebuilt from {}: the run ended before writing its reports; {unfinished} of {} device(s) not finished (inconclusive). `jcstar scan --resume {}` with the same targets finishes them",
+            dir.join(journal::FILE_NAME).display(),
+            report.devices.len(),
+            dir.display()
+        );
+    } else {
+        eprintln!(
+            "jcstar: rebuilt from {}: every device had finished",
+            dir.join(journal::FILE_NAME).display()
+        );
+    }
+    Ok(report_status(report.interrupted, gating.given(), &gate))
+}
+
+/// `jcstar report`'s exit status: a run that did not complete exits 3 as `scan` did; else 0
+/// unless `--waivers` or `--baseline` make it exit by the gate.
+fn report_status(interrupted: bool, gated: bool, gate: &Gate) -> ExitStatus {
+    if interrupted {
+        ExitStatus::RunFailed
+    } else if gated && gate.fails() {
         ExitStatus::CriteriaFailed
     } else {
         ExitStatus::Clean
-    })
+    }
+}
+
+/// Lists the report files written (results.json too when `with_json`).
+fn print_written(written: &jcstar_report::WrittenReports, with_json: bool) {
+    let mut paths = vec![
+        &written.junit,
+        &written.html,
+        &written.checklist,
+        &written.xlsx,
+        &written.summary,
+    ];
+    if with_json {
+        paths.insert(0, &written.json);
+    }
+    for (i, path) in paths.iter().enumerate() {
+        let label = if i == 0 { "reports:" } else { "        " };
+        println!("{label} {}", path.display());
+    }
 }
 
 fn write_reports(
@@ -725,6 +775,12 @@ fn resume_from(
         ));
     }
     let resumed = journal::read(dir)?;
+    if let Some(line) = resumed.torn_line {
+        eprintln!(
+            "jcstar: note: {}:{line}: the last line was cut off mid-write and is skipped; that measurement is made again",
+            dir.join(journal::FILE_NAME).display()
+        );
+    }
     let ports = jcstar_model::ports::format_port_ranges(ports);
     let journal = dir.join(journal::FILE_NAME);
     match &resumed.run {
@@ -826,10 +882,6 @@ fn print_summary(
                 .unwrap_or("disabled")
         );
     }
-    println!("reports: {}", written.json.display());
-    println!("         {}", written.junit.display());
-    println!("         {}", written.html.display());
-    println!("         {}", written.checklist.display());
-    println!("         {}", written.summary.display());
+    print_written(written, true);
     gate
 }

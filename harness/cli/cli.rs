@@ -10,7 +10,8 @@ Exit codes:
   1  the run completed and at least one criterion failed on some device
   2  bad input: targets, inventory, profile or flags (the message names file, line and fix)
   3  the run itself failed or did not complete: interrupted (SIGINT/SIGTERM; the partial
-     reports are still written), could not write reports, could not start the demo lab
+     reports are still written; `jcstar report` of such a run, or of one rebuilt from its
+     journal), could not write reports, could not start the demo lab
 
 Scan only devices you are authorised to test. jcstar sends traffic only to the targets given.";
 
@@ -18,7 +19,7 @@ Scan only devices you are authorised to test. jcstar sends traffic only to the t
 ///
 /// Probes devices on a lab LAN concurrently, maps what it finds to the 16 ★1 criteria
 /// (S1.1-01 … S1.1-16) and writes JSON, JUnit XML, an HTML report, the self-assessment
-/// checklist (CSV), a Markdown summary and a terminal summary, in English or Japanese.
+/// checklist (CSV and XLSX), a Markdown summary and a terminal summary, in English or Japanese.
 #[derive(Debug, Parser)]
 #[command(name = "jcstar", version, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -46,8 +47,14 @@ pub enum Command {
     /// Print an inventory skeleton with every evidence field of the profile for the devices of
     /// an inventory (values already declared are kept), to fill in once.
     EvidenceTemplate(TemplateArgs),
-    /// Render junit.xml, report.html, checklist.csv and summary.md again from DIR/results.json
-    /// (e.g. in another language), and print the summary.
+    /// Render junit.xml, report.html, checklist.csv, checklist.xlsx and summary.md again from
+    /// DIR/results.json (e.g. in another language), and print the summary.
+    ///
+    /// For a run that ended before writing results.json (a crash, a kill, a power cut), every
+    /// format, results.json too, is rebuilt from DIR/journal.jsonl: devices the run did not
+    /// finish are listed as not finished, their unmeasured criteria inconclusive, and the run is
+    /// marked interrupted (exit 3). A torn last journal line is skipped with a note.
+    #[command(after_help = EXIT_CODES)]
     Report(ReportArgs),
     /// Join the results of shard runs (`jcstar scan --shard I/N`) into one run in OUT and write
     /// every report format there.
@@ -115,10 +122,10 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub ports: Option<String>,
-    /// Directory for results.json, junit.xml, report.html, checklist.csv and summary.md. Default: reports/<timestamp>/.
+    /// Directory for results.json, junit.xml, report.html, checklist.csv, checklist.xlsx and summary.md. Default: reports/<timestamp>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Language of report.html, checklist.csv, summary.md and the terminal summary: en or ja.
+    /// Language of report.html, checklist.csv/.xlsx, summary.md and the terminal summary: en or ja.
     #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
     pub lang: jcstar_report::texts::Lang,
     /// Skip intrusive checks (credential guessing, lockout tests); the report says they were skipped.
@@ -274,10 +281,11 @@ pub fn utf8_args(
 /// `jcstar report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A run's output directory (it holds results.json), or that results.json.
+    /// A run's output directory (it holds results.json, or only journal.jsonl when the run
+    /// ended before writing its reports), or that results.json.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// Language of report.html, checklist.csv, summary.md and the terminal summary: en or ja.
+    /// Language of report.html, checklist.csv/.xlsx, summary.md and the terminal summary: en or ja.
     #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
     pub lang: jcstar_report::texts::Lang,
     /// The profile the run used: the built-in name `jc-star-1` or a TOML file.
@@ -307,7 +315,7 @@ pub struct MergeArgs {
     /// The profile the runs used: the built-in name `jc-star-1` or a TOML file.
     #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
     pub profile: String,
-    /// Language of report.html, checklist.csv, summary.md and the terminal summary: en or ja.
+    /// Language of report.html, checklist.csv/.xlsx, summary.md and the terminal summary: en or ja.
     #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
     pub lang: jcstar_report::texts::Lang,
 }

@@ -1,7 +1,8 @@
 //! The run journal: `journal.jsonl` in the output directory, one JSON line per finished
 //! measurement (a device's port scan, a device's service checks), appended and synced as each
 //! completes. An interrupt, a crash or a power cut keeps everything measured, and
-//! `jcstar scan --resume DIR` continues the run without probing finished devices again.
+//! `jcstar scan --resume DIR` continues the run without probing finished devices again, and
+//! `jcstar report DIR` rebuilds every report from the journal alone (see [`crate::replay`]).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -12,8 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use jcstar_checks::ActiveOutcome;
+use jcstar_model::device::Device;
 use jcstar_model::error::{read_capped, InputError, Origin};
 use jcstar_probe::scan::HostScan;
+use jcstar_report::{IntrusiveInfo, ScanInfo, ShardRef};
 
 /// The journal's file name in the output directory.
 pub const FILE_NAME: &str = "journal.jsonl";
@@ -33,6 +36,9 @@ pub enum Record {
         profile: String,
         /// The TCP ports probed on every device, in nmap syntax.
         ports: String,
+        /// What the run set out to do; absent in journals written before jcstar recorded it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan: Option<Box<RunLine>>,
     },
     /// A device's finished port scan.
     Scan {
@@ -46,6 +52,42 @@ pub enum Record {
         /// What the checks found.
         outcome: ActiveOutcome,
     },
+}
+
+/// What a run set out to do, written first so that its reports can be rebuilt from the
+/// journal alone. Credentials are not in it (devices serialise without them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunLine {
+    /// RFC 3339 start time.
+    pub started: String,
+    /// The profile's name.
+    pub profile: String,
+    /// The TCP ports probed on every device, in probing order.
+    pub ports: Vec<u16>,
+    /// Whether intrusive checks were allowed.
+    pub intrusive: IntrusiveInfo,
+    /// The scan's scope and limits, as results.json records them.
+    pub scan: ScanInfo,
+    /// The slice of a sharded run (`--shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRef>,
+    /// The devices of this run, in report order.
+    pub devices: Vec<Device>,
+    /// In a sharded run, every device address of the whole run; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<IpAddr>,
+}
+
+impl Record {
+    /// The run line for `plan`.
+    pub fn run(plan: RunLine) -> Record {
+        Record::Run {
+            tool: env!("CARGO_PKG_VERSION").to_string(),
+            profile: plan.profile.clone(),
+            ports: jcstar_model::ports::format_port_ranges(&plan.ports),
+            plan: Some(Box::new(plan)),
+        }
+    }
 }
 
 /// The journal being written.
@@ -100,6 +142,10 @@ pub struct Resumed {
     pub scans: BTreeMap<IpAddr, HostScan>,
     /// Finished service checks by device address.
     pub checks: BTreeMap<IpAddr, ActiveOutcome>,
+    /// What the last run line says the run set out to do, when it says it.
+    pub plan: Option<RunLine>,
+    /// The number of a torn last line (a power cut mid-write) that was skipped.
+    pub torn_line: Option<usize>,
 }
 
 impl Resumed {
@@ -116,7 +162,7 @@ pub fn read(dir: &Path) -> Result<Resumed, InputError> {
     let text = read_capped(&path, MAX_JOURNAL_BYTES).map_err(|e| {
         InputError::new(
             Origin::file(&path),
-            format!("cannot read it: {e}; --resume takes the output directory of an earlier run"),
+            format!("cannot read it: {e}; give the output directory of an earlier run"),
         )
     })?;
     let lines: Vec<&str> = text.lines().collect();
@@ -127,7 +173,10 @@ pub fn read(dir: &Path) -> Result<Resumed, InputError> {
         }
         let record: Record = match serde_json::from_str(line) {
             Ok(record) => record,
-            Err(_) if index + 1 == lines.len() && !text.ends_with('\n') => break,
+            Err(_) if index + 1 == lines.len() && !text.ends_with('\n') => {
+                resumed.torn_line = Some(index + 1);
+                break;
+            }
             Err(e) => {
                 return Err(InputError::new(
                     Origin::file_line(&path, index + 1),
@@ -136,7 +185,15 @@ pub fn read(dir: &Path) -> Result<Resumed, InputError> {
             }
         };
         match record {
-            Record::Run { profile, ports, .. } => resumed.run = Some((profile, ports)),
+            Record::Run {
+                profile,
+                ports,
+                plan,
+                ..
+            } => {
+                resumed.run = Some((profile, ports));
+                resumed.plan = plan.map(|plan| *plan);
+            }
             Record::Scan { scan } => {
                 resumed.scans.insert(scan.address, scan);
             }
@@ -158,6 +215,7 @@ mod tests {
             tool: "test".into(),
             profile: "jc-star-1".into(),
             ports: "22,80".into(),
+            plan: None,
         }
     }
 
@@ -187,6 +245,7 @@ mod tests {
         text.push_str("{\"record\":\"checks\",\"addr");
         std::fs::write(&path, &text).expect("tear");
         let resumed = read(dir.path()).expect("readable");
+        assert_eq!(resumed.torn_line, Some(5));
         assert_eq!(
             resumed.run,
             Some(("jc-star-1".to_string(), "22,80".to_string()))

@@ -5,11 +5,13 @@
 //! writes JUnit XML, JSON and a terminal summary.
 
 pub mod app;
+pub mod assemble;
 pub mod cli;
 pub mod inventory;
 pub mod journal;
 pub mod merge;
 pub mod progress;
+pub mod replay;
 pub mod run;
 pub mod shard;
 pub mod targets;

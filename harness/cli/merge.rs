@@ -150,6 +150,10 @@ pub fn merge_runs(dirs: &[PathBuf], profile: &Profile) -> Result<Value, InputErr
         "interrupted".into(),
         parts.iter().any(|p| p.doc.interrupted).into(),
     );
+    object.remove("stopped");
+    if let Some(why) = parts.iter().find_map(|p| p.doc.stopped.clone()) {
+        object.insert("stopped".into(), why.into());
+    }
     object.insert("summary".into(), summary(&devices)?);
     object.insert("devices".into(), Value::Array(devices));
     Ok(merged)

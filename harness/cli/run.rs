@@ -15,20 +15,17 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::inventory::InventoryEntry;
-use crate::journal::{Journal, Record, Resumed};
+use crate::journal::{Journal, Record, Resumed, RunLine};
 use crate::progress::{Mode, Progress};
 use crate::targets::spec::{expand, ExpandOptions, SpecSource, TargetHost};
-use jcstar_checks::{ActiveContext, ActiveOutcome, ActiveTarget, Observation};
+use jcstar_checks::{ActiveContext, ActiveOutcome, ActiveTarget};
 use jcstar_model::device::Device;
 use jcstar_model::error::InputError;
 use jcstar_model::ports::format_port_ranges;
 use jcstar_model::profile::{Profile, ScanSettings};
-use jcstar_model::{aggregate, Finding};
 use jcstar_probe::scan::{self, HostScan, PortState, ScanConfig};
-use jcstar_report::readiness::Readiness;
 use jcstar_report::{
-    worst_verdict, DeviceReport, IntrusiveInfo, PortSummary, ProfileRef, RunReport, ScanInfo,
-    Summary, ToolInfo, SCHEMA_VERSION,
+    IntrusiveInfo, ProfileRef, RunReport, ScanInfo, Summary, ToolInfo, SCHEMA_VERSION,
 };
 
 /// Everything a run needs, decided before any packet is sent.
@@ -171,7 +168,11 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     }
     // Every declared TCP service is scanned too, whatever the port list: a service the vendor
     // documents is a login surface and an interface to judge.
-    let declared: Vec<Vec<u16>> = plan.devices.iter().map(declared_tcp_ports).collect();
+    let declared: Vec<Vec<u16>> = plan
+        .devices
+        .iter()
+        .map(crate::assemble::declared_tcp_ports)
+        .collect();
     // Devices an interrupted run finished (`--resume`) are not probed again.
     let (addresses, to_scan_declared): (Vec<IpAddr>, Vec<Vec<u16>>) = plan
         .devices
@@ -241,13 +242,38 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         .map(|(i, d)| (d.address, i))
         .collect();
     let mut by_address: BTreeMap<IpAddr, HostScan> = BTreeMap::new();
+    let scan_info = ScanInfo {
+        tcp_ports: format_port_ranges(&plan.ports),
+        tcp_port_count: plan.ports.len(),
+        nofile_soft: limits.nofile_soft,
+        global_in_flight: limits.global_in_flight,
+        per_host_start: config.per_host_start,
+        max_rate: plan.max_rate,
+        service_rate_per_minute: plan.service_rate,
+        checks: plan.profile.checks.enabled.clone(),
+    };
+    let shard = plan.shard.map(|shard| jcstar_report::ShardRef {
+        index: shard.index,
+        count: shard.count,
+        devices_total: plan.peers.len(),
+    });
+    // In a sharded run, each device's place in the whole run's list.
+    let peers: Vec<IpAddr> = match plan.shard {
+        Some(_) => plan.peers.iter().map(|p| p.address).collect(),
+        None => Vec::new(),
+    };
     let journal = Journal::open(
         &plan.out_dir,
-        &Record::Run {
-            tool: env!("CARGO_PKG_VERSION").to_string(),
+        &Record::run(RunLine {
+            started: started.to_rfc3339_opts(SecondsFormat::Millis, false),
             profile: plan.profile.profile.name.clone(),
-            ports: format_port_ranges(&plan.ports),
-        },
+            ports: plan.ports.clone(),
+            intrusive: plan.intrusive.clone(),
+            scan: scan_info.clone(),
+            shard,
+            devices: plan.devices.clone(),
+            peers: peers.clone(),
+        }),
     );
     // A device's service checks start as soon as its own port scan ends.
     let mut checks =
@@ -320,53 +346,16 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     let active = checks.finish().await;
     progress.clear();
     let interrupted = stopped.is_some();
-    let not_finished = stopped.unwrap_or("the run was interrupted");
-    let today = started.date_naive();
-    let mut findings: Vec<Vec<Finding>> = plan
-        .devices
-        .iter()
-        .zip(&declared)
-        .map(|(device, extra)| {
-            let scan = by_address.get(&device.address);
-            let mut scanned_ports = plan.ports.clone();
-            scanned_ports.extend(extra.iter().filter(|p| !plan.ports.contains(p)));
-            let observation = Observation {
-                device,
-                scan,
-                scanned_ports: &scanned_ports,
-                today,
-            };
-            let mut own = jcstar_checks::run_passive(&observation, &plan.profile);
-            match active.get(&device.address) {
-                Some(outcome) => own.extend(outcome.findings.iter().cloned()),
-                None if scan.is_some() => own.push(jcstar_checks::active_not_finished(
-                    &plan.profile,
-                    not_finished,
-                )),
-                None => {}
-            }
-            own
-        })
-        .collect();
-    jcstar_checks::run_cross_device(&plan.devices, &mut findings, &plan.profile);
-    let devices: Vec<DeviceReport> = plan
-        .devices
-        .iter()
-        .zip(findings)
-        .map(|(device, own)| {
-            let udp_ports = active
-                .get(&device.address)
-                .map(|outcome| outcome.udp_ports.clone())
-                .unwrap_or_default();
-            let mut report =
-                device_report(device, by_address.get(&device.address), own, &plan.profile);
-            report.udp_ports = udp_ports;
-            if plan.shard.is_some() {
-                report.position = plan.peers.iter().position(|p| p.address == device.address);
-            }
-            report
-        })
-        .collect();
+    let devices = crate::assemble::device_reports(&crate::assemble::Measured {
+        profile: &plan.profile,
+        devices: &plan.devices,
+        peers: &peers,
+        ports: &plan.ports,
+        scans: &by_address,
+        checks: &active,
+        stopped,
+        today: started.date_naive(),
+    });
     let finished = Local::now();
     RunReport {
         schema: "jcstar.results",
@@ -381,79 +370,12 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         finished: finished.to_rfc3339_opts(SecondsFormat::Millis, false),
         duration_ms: clock.elapsed().as_millis() as u64,
         interrupted,
+        stopped: stopped.map(str::to_string),
         intrusive: plan.intrusive.clone(),
-        scan: ScanInfo {
-            tcp_ports: format_port_ranges(&plan.ports),
-            tcp_port_count: plan.ports.len(),
-            nofile_soft: limits.nofile_soft,
-            global_in_flight: limits.global_in_flight,
-            per_host_start: config.per_host_start,
-            max_rate: plan.max_rate,
-            service_rate_per_minute: plan.service_rate,
-            checks: plan.profile.checks.enabled.clone(),
-        },
-        shard: plan.shard.map(|shard| jcstar_report::ShardRef {
-            index: shard.index,
-            count: shard.count,
-            devices_total: plan.peers.len(),
-        }),
+        scan: scan_info,
+        shard,
         summary: Summary::of(&devices),
         devices,
-    }
-}
-
-/// The TCP ports `device` declares services on.
-fn declared_tcp_ports(device: &Device) -> Vec<u16> {
-    device
-        .declared_services
-        .iter()
-        .flatten()
-        .filter(|s| s.transport == jcstar_model::device::Transport::Tcp)
-        .map(|s| s.port)
-        .collect()
-}
-
-fn device_report(
-    device: &Device,
-    scan: Option<&HostScan>,
-    findings: Vec<Finding>,
-    profile: &Profile,
-) -> DeviceReport {
-    let criteria: Vec<_> = profile
-        .criteria
-        .iter()
-        .map(|criterion| {
-            let own: Vec<Finding> = findings
-                .iter()
-                .filter(|f| f.criteria.contains(&criterion.id))
-                .cloned()
-                .collect();
-            aggregate(&criterion.id, &criterion.report_title(), own)
-        })
-        .collect();
-    DeviceReport {
-        device: device.clone(),
-        position: None,
-        verdict: worst_verdict(&criteria),
-        readiness: Readiness::of(&criteria, profile),
-        ports: scan.map(port_summary).unwrap_or_default(),
-        udp_ports: Vec::new(),
-        scan_stats: scan.map(|s| s.stats.clone()),
-        criteria,
-    }
-}
-
-fn port_summary(scan: &HostScan) -> PortSummary {
-    let in_state = |state: PortState| scan.ports.iter().filter(move |p| p.state == state);
-    PortSummary {
-        open: in_state(PortState::Open).cloned().collect(),
-        filtered: format_port_ranges(
-            &in_state(PortState::Filtered)
-                .map(|p| p.port)
-                .collect::<Vec<_>>(),
-        ),
-        closed_count: in_state(PortState::Closed).count(),
-        errors: in_state(PortState::Error).cloned().collect(),
     }
 }
 
@@ -657,6 +579,7 @@ mod tests {
             tool: "test".into(),
             profile: "jc-star-1".into(),
             ports: "80".into(),
+            plan: None,
         };
         let hidden = Arc::new(Progress::new(
             Mode::Hidden,
@@ -679,7 +602,7 @@ mod tests {
         checks.devices.insert(handle.id(), (crashing, 0, 0));
         let handle = checks.tasks.spawn(async move {
             let outcome = ActiveOutcome {
-                findings: vec![Finding::new(
+                findings: vec![jcstar_model::Finding::new(
                     "test",
                     "S1.1-13",
                     jcstar_model::Verdict::Pass,

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Transport protocol of a declared service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// TCP.
@@ -39,6 +39,22 @@ impl fmt::Display for DeclaredService {
 impl Serialize for DeclaredService {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+/// Reads back the `443/tcp` form it is serialised as (the run journal keeps the devices).
+impl<'de> Deserialize<'de> for DeclaredService {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let invalid = || serde::de::Error::custom(format!("not a service like 443/tcp: {text:?}"));
+        let (port, transport) = text.split_once('/').ok_or_else(invalid)?;
+        let transport = match transport {
+            "tcp" => Transport::Tcp,
+            "udp" => Transport::Udp,
+            _ => return Err(invalid()),
+        };
+        let port = port.parse().map_err(|_| invalid())?;
+        Ok(DeclaredService { port, transport })
     }
 }
 
@@ -88,7 +104,7 @@ pub struct Credential {
 }
 
 /// A declared evidence value: text, or a list of texts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum EvidenceValue {
     /// A single text value (URL, date, description).
@@ -151,8 +167,9 @@ impl fmt::Display for EvidenceValue {
     }
 }
 
-/// A device to test, after its address is resolved.
-#[derive(Debug, Clone, Serialize)]
+/// A device to test, after its address is resolved. It reads back from its serialised form
+/// without credentials, which are never written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Device {
     /// Name (from the inventory, else the address).
     pub name: String,
@@ -166,8 +183,8 @@ pub struct Device {
     pub model: Option<String>,
     /// Declared services; `None` when the vendor declared none.
     pub declared_services: Option<Vec<DeclaredService>>,
-    /// Operator-supplied credentials (passwords redacted when serialised).
-    #[serde(skip_serializing)]
+    /// Operator-supplied credentials: never serialised, empty when read back.
+    #[serde(skip)]
     pub credentials: Vec<Credential>,
     /// Declared vendor evidence by field name.
     pub evidence: BTreeMap<String, EvidenceValue>,
@@ -236,5 +253,44 @@ mod tests {
         let json = serde_json::to_string(&credential).expect("serialise");
         assert!(!json.contains("hunter2"));
         assert!(json.contains("<redacted>"));
+    }
+
+    #[test]
+    fn a_device_reads_back_without_its_credentials() {
+        let mut device = Device::bare([127, 0, 0, 9].into(), None);
+        device.model = Some("カメラ".into());
+        device.declared_services = Some(vec![
+            DeclaredService {
+                port: 443,
+                transport: Transport::Tcp,
+            },
+            DeclaredService {
+                port: 161,
+                transport: Transport::Udp,
+            },
+        ]);
+        device
+            .evidence
+            .insert("sbom".into(), EvidenceValue::List(vec!["a".into()]));
+        device
+            .evidence
+            .insert("vdp".into(), EvidenceValue::Text("x".into()));
+        device.credentials.push(Credential {
+            service: "telnet".into(),
+            username: "root".into(),
+            password: Secret::new("hunter2".into()),
+            initial: true,
+            lockout_window_s: None,
+        });
+        let json = serde_json::to_string(&device).expect("serialise");
+        assert!(
+            !json.contains("hunter2") && !json.contains("root"),
+            "{json}"
+        );
+        let back: Device = serde_json::from_str(&json).expect("read back");
+        assert_eq!(serde_json::to_string(&back).expect("again"), json);
+        assert!(back.credentials.is_empty());
+        let bad = json.replace("161/udp", "161/sctp");
+        assert!(serde_json::from_str::<Device>(&bad).is_err());
     }
 }

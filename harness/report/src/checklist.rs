@@ -2,7 +2,8 @@
 //! self-assessment checklist a vendor fills in. Items are the profile's evidence fields
 //! (document evaluation, one row each) and jcstar's own device test (one row when a network
 //! check produced a finding, or when the criterion has no evidence field to document it).
-//! Column headers come from the language's messages.
+//! Column headers come from the language's messages. The same table is written as
+//! `checklist.xlsx` ([`crate::xlsx`]).
 
 use crate::doc::{DeviceDoc, ResultsDoc};
 use crate::html::title_of;
@@ -29,18 +30,38 @@ const COLUMNS: [&str; 12] = [
     "waiver",
 ];
 
-/// Renders the checklist as CSV (UTF-8 with a byte-order mark, so spreadsheet programs such as
-/// Excel open Japanese text correctly).
-pub fn render(doc: &ResultsDoc, profile: &Profile, texts: &Texts) -> Result<String, csv::Error> {
-    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-    writer.write_record(COLUMNS.iter().map(|k| texts.get("checklist", k)))?;
+/// The checklist as a table: the header row, then one row per device × criterion × item.
+pub fn table(
+    doc: &ResultsDoc,
+    profile: &Profile,
+    texts: &Texts,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = COLUMNS
+        .iter()
+        .map(|k| texts.get("checklist", k).to_string())
+        .collect();
+    let mut body = Vec::new();
     for device in &doc.devices {
         for result in &device.criteria {
             let spec = profile.criteria.iter().find(|c| c.id == result.id);
-            for row in rows(device, result, spec, profile, texts) {
-                writer.write_record(row.iter().map(|cell| inert(cell).into_owned()))?;
-            }
+            body.extend(
+                rows(device, result, spec, profile, texts)
+                    .into_iter()
+                    .map(Vec::from),
+            );
         }
+    }
+    (header, body)
+}
+
+/// Renders the checklist as CSV (UTF-8 with a byte-order mark, so spreadsheet programs such as
+/// Excel open Japanese text correctly).
+pub fn render(doc: &ResultsDoc, profile: &Profile, texts: &Texts) -> Result<String, csv::Error> {
+    let (header, body) = table(doc, profile, texts);
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    writer.write_record(&header)?;
+    for row in &body {
+        writer.write_record(row.iter().map(|cell| inert(cell).into_owned()))?;
     }
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;
     // Every cell was a String: the bytes are UTF-8.
@@ -56,6 +77,12 @@ fn rows(
 ) -> Vec<[String; 12]> {
     let title = title_of(result, profile, texts);
     let waiver = crate::gate::waiver_note(result, texts);
+    // A device the run did not finish says so on every row: what is missing first of all is
+    // the rest of its test.
+    let unfinished = device
+        .unfinished
+        .as_ref()
+        .map(|reason| texts.fill("checklist", "unfinished", &[("reason", reason.clone())]));
     let row = |item: String,
                evaluation: &str,
                verdict: Verdict,
@@ -73,7 +100,11 @@ fn rows(
             texts.verdict(result.verdict).to_string(),
             evidence,
             field.to_string(),
-            missing,
+            match &unfinished {
+                Some(note) if missing.is_empty() => note.clone(),
+                Some(note) => format!("{note}\n{missing}"),
+                None => missing,
+            },
             waiver.clone(),
         ]
     };
@@ -164,7 +195,7 @@ fn rows(
 /// A cell a spreadsheet cannot run: text starting with `=`, `+`, `-`, `@`, a tab or a carriage
 /// return (a formula to Excel and LibreOffice) gets a leading apostrophe, as OWASP advises for
 /// CSV injection. Device names, declared values and evidence may come from the device.
-fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
         _ => cell.into(),

@@ -33,6 +33,9 @@ pub struct ResultsDoc {
     pub duration_ms: u64,
     /// True when the run was interrupted.
     pub interrupted: bool,
+    /// Why the run did not complete, when it did not (and the writer recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     /// Whether intrusive checks ran.
     pub intrusive: IntrusiveDoc,
     /// What the scan covered.
@@ -118,6 +121,9 @@ pub struct DeviceDoc {
     /// UDP ports probed, as written by the run.
     #[serde(default)]
     pub udp_ports: Vec<serde_json::Value>,
+    /// Why the device's measurements are incomplete, when the run stopped before it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<String>,
     /// One result per criterion, in catalogue order.
     pub criteria: Vec<CriterionResult>,
 }

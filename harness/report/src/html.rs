@@ -24,6 +24,7 @@ struct Page<'a> {
     finished: &'a str,
     duration: String,
     interrupted: bool,
+    stopped: Option<&'a str>,
     intrusive: String,
     targets: Vec<String>,
     tcp_ports: &'a str,
@@ -49,6 +50,7 @@ struct DeviceView {
     anchor: String,
     name: String,
     address: String,
+    unfinished: Option<String>,
     model: Option<String>,
     hostname: Option<String>,
     declared_services: String,
@@ -111,6 +113,7 @@ const UI_KEYS: &[&str] = &[
     "finished",
     "duration",
     "interrupted",
+    "unfinished",
     "devices",
     "device",
     "address",
@@ -182,6 +185,7 @@ pub fn render(
             texts.ui("seconds")
         ),
         interrupted: doc.interrupted,
+        stopped: doc.stopped.as_deref(),
         intrusive,
         targets: doc
             .devices
@@ -225,6 +229,7 @@ fn device_view(index: usize, d: &DeviceDoc, profile: &Profile, texts: &Texts) ->
     DeviceView {
         name: d.device.name.clone(),
         address: d.device.address.clone(),
+        unfinished: d.unfinished.clone(),
         model: d.device.model.clone(),
         hostname: d.device.hostname.clone(),
         declared_services: match &d.device.declared_services {

@@ -42,6 +42,14 @@ fn device_suite(run: &ResultsDoc, device: &DeviceDoc, texts: &Texts) -> TestSuit
         suite.add_property(Property::new("hostname", hostname.as_str()));
     }
     suite.add_property(Property::new("profile", run.profile.name.as_str()));
+    if run.interrupted {
+        // CI parsers read properties: the run did not complete, and this device perhaps not.
+        let why = run.stopped.as_deref().unwrap_or("interrupted");
+        suite.add_property(Property::new("interrupted", why));
+    }
+    if let Some(why) = &device.unfinished {
+        suite.add_property(Property::new("unfinished", why.as_str()));
+    }
     suite.add_property(Property::new(
         "readiness",
         device.readiness.verdict.as_text(),

@@ -1,5 +1,5 @@
 //! Run reports: the versioned JSON document, JUnit XML, the HTML report, the self-assessment
-//! checklist (CSV), a Markdown summary for CI, run-to-run diffs and the terminal summary.
+//! checklist (CSV and XLSX), a Markdown summary for CI, run-to-run diffs and the terminal summary.
 //!
 //! `results.json` follows [`SCHEMA_VERSION`]; its fields are documented on the types below, in
 //! `reports/README.md` and in the JSON Schema [`RESULTS_SCHEMA`]. A change that removes or
@@ -17,6 +17,7 @@ pub mod summary;
 pub mod table;
 pub mod texts;
 pub mod waivers;
+pub mod xlsx;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -54,6 +55,10 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// True when the run was interrupted; devices not finished say so in their criteria.
     pub interrupted: bool,
+    /// Why the run did not complete (a signal, the time budget, a crash seen in the journal);
+    /// absent for a complete run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     /// Whether intrusive checks were allowed, and why not if they were not.
     pub intrusive: IntrusiveInfo,
     /// What was scanned and with which limits.
@@ -109,7 +114,7 @@ pub struct ProfileRef {
 }
 
 /// Whether intrusive checks ran.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct IntrusiveInfo {
     /// True when intrusive checks were allowed.
     pub enabled: bool,
@@ -119,7 +124,7 @@ pub struct IntrusiveInfo {
 }
 
 /// What the scan covered.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ScanInfo {
     /// The TCP ports probed, as nmap-style ranges.
     pub tcp_ports: String,
@@ -175,6 +180,10 @@ pub struct DeviceReport {
     pub udp_ports: Vec<jcstar_model::observed::UdpPort>,
     /// Scanner statistics for the host.
     pub scan_stats: Option<HostStats>,
+    /// Why this device's measurements are incomplete (not scanned, or its service checks not
+    /// finished) when the run stopped early; absent for a finished device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<String>,
     /// One result per criterion of the profile, in catalogue order.
     pub criteria: Vec<CriterionResult>,
 }
@@ -260,6 +269,8 @@ pub struct WrittenReports {
     pub html: PathBuf,
     /// `checklist.csv`.
     pub checklist: PathBuf,
+    /// `checklist.xlsx`: the same rows as an Excel workbook.
+    pub xlsx: PathBuf,
     /// `summary.md`.
     pub summary: PathBuf,
 }
@@ -346,7 +357,8 @@ pub fn rerender_with(
     Ok((written, doc, applied))
 }
 
-/// Writes `junit.xml`, `report.html`, `checklist.csv` and `summary.md` for `doc` into `dir`.
+/// Writes `junit.xml`, `report.html`, `checklist.csv`, `checklist.xlsx` and `summary.md` for
+/// `doc` into `dir`.
 fn render_into(
     doc: &doc::ResultsDoc,
     dir: &Path,
@@ -360,6 +372,10 @@ fn render_into(
     let checklist = dir.join("checklist.csv");
     let rows = checklist::render(doc, options.profile, options.texts)?;
     write_atomic(&checklist, rows.as_bytes())?;
+    let xlsx = dir.join("checklist.xlsx");
+    let workbook =
+        xlsx::render(doc, options.profile, options.texts).map_err(std::io::Error::other)?;
+    write_atomic(&xlsx, &workbook)?;
     let summary = dir.join("summary.md");
     let gate = gate::Gate::evaluate(doc, options.baseline);
     write_atomic(
@@ -371,6 +387,7 @@ fn render_into(
         junit,
         html,
         checklist,
+        xlsx,
         summary,
     })
 }

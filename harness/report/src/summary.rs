@@ -55,6 +55,9 @@ pub fn render(doc: &ResultsDoc, texts: &Texts, gate: &Gate) -> String {
     let _ = writeln!(out, "{scope}\n");
     if doc.interrupted {
         let _ = writeln!(out, "**{}**\n", texts.ui("interrupted"));
+        if let Some(why) = &doc.stopped {
+            let _ = writeln!(out, "{}\n", escape(why));
+        }
     }
     if !doc.intrusive.enabled {
         let why = escape(doc.intrusive.disabled_by.as_deref().unwrap_or("-"));
@@ -88,7 +91,14 @@ pub fn render(doc: &ResultsDoc, texts: &Texts, gate: &Gate) -> String {
             "| {} | {} | {} | {} | {} | {} |",
             escape(&device.device.name),
             escape(&device.device.address),
-            texts.readiness(device.readiness.verdict),
+            match &device.unfinished {
+                Some(_) => format!(
+                    "{} ({})",
+                    texts.readiness(device.readiness.verdict),
+                    texts.ui("unfinished")
+                ),
+                None => texts.readiness(device.readiness.verdict).to_string(),
+            },
             count(&[Verdict::Fail]),
             count(&[Verdict::Warn]),
             count(&[Verdict::Inconclusive, Verdict::Error]),
