@@ -133,6 +133,25 @@ pub struct ScanInfo {
     pub per_host_start: usize,
     /// The checks enabled for the run: the profile's, narrowed by `--checks` / `--skip`.
     pub checks: Vec<String>,
+    /// The `-T` timing preset given, e.g. `T4 (aggressive)`; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing: Option<String>,
+    /// Connect timeout before any RTT sample, in force for the run.
+    pub initial_timeout_ms: u64,
+    /// Floor of the adaptive connect timeout.
+    pub min_timeout_ms: u64,
+    /// Ceiling of the adaptive connect timeout.
+    pub max_timeout_ms: u64,
+    /// Most in-flight connects per host.
+    pub per_host_max: usize,
+    /// Deadline of every banner read.
+    pub banner_timeout_ms: u64,
+    /// Time budget of each device; absent for none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_timeout_ms: Option<u64>,
+    /// Devices worked on at once; absent for all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_hosts: Option<usize>,
 }
 
 /// Counts over the run.
