@@ -74,6 +74,7 @@ async fn scan(args: ScanArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         .map(crate::shard::Shard::parse)
         .transpose()?;
     let mut profile = Profile::load(&args.run.profile)?;
+    apply_timing(&mut profile, &args.run)?;
     select_checks(&mut profile, &args.run)?;
     let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
@@ -220,6 +221,7 @@ fn note_unused(applied: &jcstar_report::waivers::Applied) {
 
 async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     let mut profile = Profile::load(&args.run.profile)?;
+    apply_timing(&mut profile, &args.run)?;
     select_checks(&mut profile, &args.run)?;
     let texts = texts_for(&args.run)?;
     let ports = ports_for(&args.run, &profile)?;
@@ -228,27 +230,32 @@ async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
         args.run.baseline.as_deref(),
         &profile,
     )?;
-    let lab = DemoLab::start_with_limits(
-        LabOptions {
-            subnet: args.subnet,
-        },
-        demo_limits(),
-    )
-    .await
-    .map_err(|e| Failure::Run(format!("cannot start the demo lab: {e}")))?;
-    println!("jcstar demo: simulated lab running on loopback:");
-    for device in lab.devices() {
-        let listening: Vec<String> = lab_ports(device);
-        println!(
-            "  {:<16} {:<12} {:<12} listening on {}",
-            device.name,
-            device.address,
-            device.model,
-            listening.join(", ")
-        );
+    let lab = match args.devices {
+        Some(count) => start_fleet(count, &args, &mut profile).await?,
+        None => DemoLab::start_with_limits(
+            LabOptions {
+                subnet: args.subnet,
+            },
+            demo_limits(),
+        )
+        .await
+        .map_err(|e| Failure::Run(format!("cannot start the demo lab: {e}")))?,
+    };
+    print_lab(&lab);
+    if let Some(path) = &args.write_inventory {
+        std::fs::write(path, lab.inventory_toml()).map_err(|e| {
+            Failure::Run(format!(
+                "cannot write the lab inventory to {}: {e}",
+                path.display()
+            ))
+        })?;
     }
     if args.serve {
-        println!("serving until Ctrl-C; scan it with: jcstar scan --targets targets/example.toml");
+        let inventory = args
+            .write_inventory
+            .as_deref()
+            .map_or("targets/example.toml".into(), |p| p.display().to_string());
+        println!("serving until Ctrl-C; scan it with: jcstar scan --targets {inventory}");
         let _ = tokio::signal::ctrl_c().await;
         lab.shutdown().await;
         return Ok(ExitStatus::Clean);
@@ -288,6 +295,96 @@ async fn demo(args: DemoArgs, verbose: bool) -> Result<ExitStatus, Failure> {
     } else {
         ExitStatus::Clean
     })
+}
+
+/// Lists the lab's devices; a fleet of more than a screenful is summarised by persona.
+fn print_lab(lab: &DemoLab) {
+    let devices = lab.devices();
+    if devices.len() > 40 {
+        let (first, last) = (&devices[0], &devices[devices.len() - 1]);
+        println!(
+            "jcstar demo: fleet of {} simulated devices on loopback, {} to {}:",
+            devices.len(),
+            first.address,
+            last.address
+        );
+        let mut personas: Vec<(&str, usize, String)> = Vec::new();
+        for device in devices {
+            match personas.iter_mut().find(|(p, ..)| *p == device.persona) {
+                Some((_, count, _)) => *count += 1,
+                None => personas.push((&device.persona, 1, lab_ports(device).join(", "))),
+            }
+        }
+        for (persona, count, ports) in personas {
+            println!("  {count:>6} x {persona:<16} listening on {ports}");
+        }
+        return;
+    }
+    println!("jcstar demo: simulated lab running on loopback:");
+    for device in devices {
+        let listening: Vec<String> = lab_ports(device);
+        println!(
+            "  {:<16} {:<12} {:<12} listening on {}",
+            device.name,
+            device.address,
+            device.model,
+            listening.join(", ")
+        );
+    }
+}
+
+/// Connections an in-process scan of a fleet keeps in flight at least; each takes two open
+/// files (the scanner's socket and the device's accepted one).
+const FLEET_MIN_IN_FLIGHT: u64 = 256;
+
+/// Starts `jcstar demo --devices N`. Unless only serving, the scan runs in this process too: its
+/// connections are bounded so that they and the fleet's listeners fit under the open-file limit.
+async fn start_fleet(
+    count: usize,
+    args: &DemoArgs,
+    profile: &mut Profile,
+) -> Result<DemoLab, Failure> {
+    if count == 0 || count > jcstar_lab::MAX_FLEET_DEVICES {
+        return Err(InputError::arg(format!(
+            "--devices {count}: give 1 to {} devices",
+            jcstar_lab::MAX_FLEET_DEVICES
+        ))
+        .into());
+    }
+    let block = 78u8.checked_add(args.subnet).ok_or_else(|| {
+        InputError::arg(format!(
+            "--subnet {} with --devices: give at most 177 (the fleet lives at 127.(78+subnet).x.y)",
+            args.subnet
+        ))
+    })?;
+    let spare_files = if args.serve {
+        0
+    } else {
+        // The scanner's own reserve of files, then two per connection in flight.
+        256 + 2 * FLEET_MIN_IN_FLIGHT
+    };
+    let lab = DemoLab::start_fleet(
+        jcstar_lab::FleetOptions {
+            devices: count,
+            block,
+            spare_files,
+        },
+        demo_limits(),
+    )
+    .await
+    .map_err(|e| Failure::Run(format!("cannot start the demo lab: {e}")))?;
+    if !args.serve {
+        let soft = jcstar_lab::raise_open_files();
+        let free = soft.saturating_sub(jcstar_lab::fleet_files(count) + 256) / 2;
+        let free = usize::try_from(free.max(FLEET_MIN_IN_FLIGHT)).unwrap_or(usize::MAX);
+        let limit = &mut profile.scan.global_limit;
+        *limit = if *limit == 0 {
+            free
+        } else {
+            (*limit).min(free)
+        };
+    }
+    Ok(lab)
 }
 
 /// The demo command's lab: the guarded logins (S1.1-04) lock for 10 s instead of 30 s and
@@ -486,6 +583,39 @@ fn select_checks(profile: &mut Profile, args: &RunArgs) -> Result<(), InputError
     Ok(())
 }
 
+/// `-T<0-5>`: writes the preset into the profile's [scan] keys the --profile FILE leaves out
+/// (the built-in profile leaves them all to it).
+fn apply_timing(profile: &mut Profile, args: &RunArgs) -> Result<(), InputError> {
+    let Some(preset) = args.timing else {
+        return Ok(());
+    };
+    let kept = if args.profile == jcstar_model::profile::BUILTIN_NAME {
+        std::collections::BTreeSet::new()
+    } else {
+        // The file parsed as a profile a moment ago; read which [scan] keys it sets.
+        let text = std::fs::read_to_string(&args.profile)
+            .map_err(|e| InputError::arg(format!("cannot read profile {:?}: {e}", args.profile)))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e| InputError::arg(format!("profile {:?}: {e}", args.profile)))?;
+        table
+            .get("scan")
+            .and_then(toml::Value::as_table)
+            .map(|scan| scan.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    preset.apply(&mut profile.scan, &kept);
+    Ok(())
+}
+
+/// `--max-hosts N`, else the timing preset's bound; `None`: every device at once.
+fn effective_max_hosts(args: &RunArgs) -> Option<usize> {
+    max_hosts(args)
+        .ok()
+        .flatten()
+        .or_else(|| args.timing.and_then(|preset| preset.values().max_hosts))
+}
+
 /// `--max-hosts N`: a whole number of at least 1.
 fn max_hosts(args: &RunArgs) -> Result<Option<usize>, InputError> {
     args.max_hosts
@@ -556,7 +686,8 @@ fn plan_for(
         ports,
         intrusive,
         show_progress: !args.quiet,
-        max_hosts: max_hosts(args).ok().flatten(),
+        max_hosts: effective_max_hosts(args),
+        timing: args.timing,
         verbose,
         host_timeout: budget(args.host_timeout, host_timeout_s),
         max_duration: budget(args.max_duration, max_duration_s),

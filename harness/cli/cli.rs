@@ -173,9 +173,32 @@ pub struct RunArgs {
     /// profile's service_rate_per_minute.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=60_000))]
     pub service_rate: Option<u32>,
+    /// Timing preset, as nmap's -T0 … -T5 (or paranoid, sneaky, polite, normal, aggressive,
+    /// insane): sets the profile's [scan] timing keys and the devices worked on at once.
+    ///
+    ///   -T  connect timeout ms  window      banner  host      devices
+    ///       initial/min/max     start/max   ms      timeout   at once
+    ///   0   5000/1000/10000     1/1         10000   profile   1
+    ///   1   3000/500/5000       1/4         5000    profile   1
+    ///   2   1500/200/3000       4/64        3000    profile   4
+    ///   3   1000/100/1500       64/1024     1500    profile   all
+    ///   4   500/100/1250        128/2048    1500    profile   all
+    ///   5   250/50/300          256/4096    750     15m       all
+    ///
+    /// What wins, strongest first: --host-timeout and --max-hosts; a key the --profile FILE
+    /// sets in its [scan] table; the preset; the built-in profile (which is -T3).
+    #[arg(short = 'T', long = "timing", value_name = "0-5", value_parser = parse_timing, verbatim_doc_comment)]
+    pub timing: Option<jcstar_model::profile::TimingPreset>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// A timing preset: `0` … `5` or its nmap name.
+fn parse_timing(text: &str) -> Result<jcstar_model::profile::TimingPreset, String> {
+    jcstar_model::profile::TimingPreset::parse(text).ok_or_else(|| {
+        format!("{text:?} is not a timing preset; give 0-5 (-T4) or paranoid, sneaky, polite, normal, aggressive, insane")
+    })
 }
 
 /// `jcstar scan`.
@@ -229,6 +252,17 @@ pub struct DemoArgs {
     /// (e.g. `--targets targets/example.toml`).
     #[arg(long)]
     pub serve: bool,
+    /// Serve a fleet of N cheap simulated devices instead of the persona lab, at
+    /// 127.(78+subnet).0.1, .0.2, … (254 per /24, up to 65,024): single-port personas (FTP,
+    /// MQTT, SSH, legacy TLS, VNC) in turn, for scale runs. Each device is one listening socket;
+    /// the soft open-file limit is raised to the hard one, and a fleet that does not fit is
+    /// refused with the limit and the fix.
+    #[arg(long, value_name = "N")]
+    pub devices: Option<usize>,
+    /// Write the lab's inventory (TOML) to FILE, e.g. to scan a `--serve` lab with
+    /// `jcstar scan --targets FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub write_inventory: Option<PathBuf>,
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,

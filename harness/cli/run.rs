@@ -51,6 +51,8 @@ pub struct RunPlan {
     pub verbose: bool,
     /// Devices worked on at once, port scan and service checks (`--max-hosts`); `None`: all.
     pub max_hosts: Option<usize>,
+    /// The `-T` preset the profile's timing came from, if one was given.
+    pub timing: Option<jcstar_model::profile::TimingPreset>,
     /// Time budget of each device (scan and checks together); `None`: none.
     pub host_timeout: Option<Duration>,
     /// Time budget of the whole run; `None`: none.
@@ -251,6 +253,14 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         max_rate: plan.max_rate,
         service_rate_per_minute: plan.service_rate,
         checks: plan.profile.checks.enabled.clone(),
+        timing: plan.timing.map(|preset| preset.to_string()),
+        initial_timeout_ms: plan.profile.scan.initial_timeout_ms,
+        min_timeout_ms: plan.profile.scan.min_timeout_ms,
+        max_timeout_ms: plan.profile.scan.max_timeout_ms,
+        per_host_max: plan.profile.scan.per_host_max,
+        banner_timeout_ms: plan.profile.scan.banner_timeout_ms,
+        host_timeout_ms: plan.host_timeout.map(|d| d.as_millis() as u64),
+        max_hosts: plan.max_hosts,
     };
     let shard = plan.shard.map(|shard| jcstar_report::ShardRef {
         index: shard.index,

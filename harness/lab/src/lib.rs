@@ -7,6 +7,7 @@ mod auth;
 mod ber;
 mod coap;
 mod debug_port;
+mod fleet;
 mod ftp;
 mod guarded;
 pub mod hostile;
@@ -40,6 +41,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+pub use fleet::{fleet_address, fleet_files, raise_open_files, FleetOptions, MAX_FLEET_DEVICES};
 use http::Site;
 pub use limits::Limits;
 use personas::{Persona, Protocol};
@@ -71,6 +73,24 @@ pub enum LabError {
         device: String,
         /// What went wrong.
         reason: String,
+    },
+    /// A fleet of this size is not served (see [`MAX_FLEET_DEVICES`]).
+    #[error("--devices {requested}: give 1 to {max} devices")]
+    FleetSize {
+        /// The number of devices asked for.
+        requested: usize,
+        /// The most one fleet serves.
+        max: usize,
+    },
+    /// The fleet's listeners (and the caller's spare files) do not fit under RLIMIT_NOFILE.
+    #[error("--devices {devices} needs about {needed} open files but the open-file limit (RLIMIT_NOFILE) is {limit}; raise it (ulimit -n {needed}, or LimitNOFILE= for a service) or ask for fewer devices")]
+    OpenFiles {
+        /// The number of devices asked for.
+        devices: usize,
+        /// Open files needed: listeners, the caller's spare files and a reserve.
+        needed: u64,
+        /// The soft limit, already raised to the hard one where allowed.
+        limit: u64,
     },
 }
 

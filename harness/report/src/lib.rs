@@ -143,7 +143,32 @@ pub struct ScanInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_rate_per_minute: Option<u32>,
     /// The checks enabled for the run: the profile's, narrowed by `--checks` / `--skip`.
+    #[serde(default)]
     pub checks: Vec<String>,
+    /// The `-T` timing preset given, e.g. `T4 (aggressive)`; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing: Option<String>,
+    /// Connect timeout before any RTT sample, in force for the run.
+    #[serde(default)]
+    pub initial_timeout_ms: u64,
+    /// Floor of the adaptive connect timeout.
+    #[serde(default)]
+    pub min_timeout_ms: u64,
+    /// Ceiling of the adaptive connect timeout.
+    #[serde(default)]
+    pub max_timeout_ms: u64,
+    /// Most in-flight connects per host.
+    #[serde(default)]
+    pub per_host_max: usize,
+    /// Deadline of every banner read.
+    #[serde(default)]
+    pub banner_timeout_ms: u64,
+    /// Time budget of each device; absent for none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_timeout_ms: Option<u64>,
+    /// Devices worked on at once; absent for all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_hosts: Option<usize>,
 }
 
 /// Counts over the run.

@@ -13,11 +13,13 @@ use crate::ports::parse_port_spec;
 pub mod access;
 pub mod brute_force;
 mod checks;
+pub mod timing;
 pub mod udp;
 pub mod vocabulary;
 pub mod web;
 
 pub use checks::CheckId;
+pub use timing::TimingPreset;
 
 /// Name of the embedded ★1 profile.
 pub const BUILTIN_NAME: &str = "jc-star-1";
@@ -137,14 +139,19 @@ pub struct ScanSettings {
     /// Default TCP ports in nmap syntax.
     pub tcp_ports: String,
     /// Connect timeout before any RTT sample.
+    #[serde(default = "timing::default_initial_timeout_ms")]
     pub initial_timeout_ms: u64,
     /// Floor of the adaptive connect timeout.
+    #[serde(default = "timing::default_min_timeout_ms")]
     pub min_timeout_ms: u64,
     /// Ceiling of the adaptive connect timeout.
+    #[serde(default = "timing::default_max_timeout_ms")]
     pub max_timeout_ms: u64,
     /// In-flight connects per host at the start.
+    #[serde(default = "timing::default_per_host_start")]
     pub per_host_start: usize,
     /// Most in-flight connects per host while the host keeps up.
+    #[serde(default = "timing::default_per_host_max")]
     pub per_host_max: usize,
     /// In-flight connects over all hosts; 0 derives it from RLIMIT_NOFILE.
     pub global_limit: usize,
@@ -153,6 +160,7 @@ pub struct ScanSettings {
     /// Byte cap of every banner read.
     pub banner_bytes: usize,
     /// Deadline of every banner read.
+    #[serde(default = "timing::default_banner_timeout_ms")]
     pub banner_timeout_ms: u64,
     /// Time budget of one device, port scan and service checks together, in seconds; 0 for
     /// none. A device past it is finished with what was measured.
