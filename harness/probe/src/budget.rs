@@ -132,22 +132,18 @@ impl Budget {
     /// Waits for a socket and a turn under the run's rate: a port-scan probe, which is not
     /// paced per service (each port is probed once or twice).
     pub async fn admit_probe(&self) -> Ticket {
-        let _waiting = Waiting::start();
-        let permit = Arc::clone(&self.sockets).acquire_owned().await.ok();
-        if let Some(rate) = &self.rate {
-            tokio::time::sleep_until(rate.reserve()).await;
-        }
+        let permit = self.socket().await;
+        self.pace_run().await;
         Ticket { _permit: permit }
     }
 
     /// Waits for `address`'s turn under the per-service pace, then for a socket and a turn
     /// under the run's rate, and counts the connection in the [`crate::ledger`].
     pub async fn admit(&self, address: SocketAddr) -> Ticket {
-        let _waiting = Waiting::start();
         if let Some(pacer) = &self.per_service {
-            tokio::time::sleep_until(pacer.reserve(address)).await;
+            wait_until(pacer.reserve(address)).await;
         }
-        let permit = Arc::clone(&self.sockets).acquire_owned().await.ok();
+        let permit = self.socket().await;
         self.pace_run().await;
         crate::ledger::note(address);
         Ticket { _permit: permit }
@@ -156,9 +152,8 @@ impl Budget {
     /// Like [`Budget::admit`] for a caller that already holds a socket of this budget (service
     /// identification inside the port scan): the paces and the count, no second socket.
     pub async fn admit_held(&self, address: SocketAddr) {
-        let _waiting = Waiting::start();
         if let Some(pacer) = &self.per_service {
-            tokio::time::sleep_until(pacer.reserve(address)).await;
+            wait_until(pacer.reserve(address)).await;
         }
         self.pace_run().await;
         crate::ledger::note(address);
@@ -167,14 +162,34 @@ impl Budget {
     /// Waits for a turn under the run's rate only (a port-scan probe that holds its socket).
     pub async fn pace_run(&self) {
         if let Some(rate) = &self.rate {
-            let _waiting = Waiting::start();
-            tokio::time::sleep_until(rate.reserve()).await;
+            wait_until(rate.reserve()).await;
+        }
+    }
+
+    /// A socket of the pool; only a caller that finds none free waits (and that is counted).
+    async fn socket(&self) -> Option<OwnedSemaphorePermit> {
+        match Arc::clone(&self.sockets).try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(tokio::sync::TryAcquireError::Closed) => None,
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                let _waiting = Waiting::start();
+                Arc::clone(&self.sockets).acquire_owned().await.ok()
+            }
         }
     }
 
     /// The socket pool, for the port scan's own in-flight accounting.
     pub fn sockets(&self) -> Arc<Semaphore> {
         Arc::clone(&self.sockets)
+    }
+}
+
+/// Sleeps until `slot`, counted as a wait only when the slot is still ahead: a caller whose
+/// turn has come goes at once and its timing stays the device's alone.
+async fn wait_until(slot: Instant) {
+    if slot > Instant::now() {
+        let _waiting = Waiting::start();
+        tokio::time::sleep_until(slot).await;
     }
 }
 
@@ -474,5 +489,45 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(2)),
         );
         assert_eq!(slow.await, Err(Elapsed));
+    }
+
+    /// Without a limit in the way nothing is counted as a wait, or every measurement would
+    /// look paced; a real wait for a socket is counted.
+    #[tokio::test]
+    async fn only_a_real_wait_is_counted() {
+        let budget = Budget::new(settings(None, Some(60_000)));
+        let a = SocketAddr::from(([127, 8, 0, 3], 22));
+        let (tickets, waited) = track(async {
+            let mut tickets = Vec::new();
+            for port in 1..=8 {
+                tickets.push(budget.admit(SocketAddr::new(a.ip(), port)).await);
+            }
+            tickets
+        })
+        .await;
+        assert_eq!(waited, Duration::ZERO);
+        drop(tickets);
+        let full = Arc::new(Budget::new(BudgetSettings {
+            max_sockets: MIN_SOCKETS,
+            max_rate: None,
+            service_per_minute: None,
+        }));
+        let held: Vec<Ticket> = hold_sockets(&full, MIN_SOCKETS).await;
+        let waiter = {
+            let full = Arc::clone(&full);
+            tokio::spawn(track(async move { full.admit_probe().await }))
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(held);
+        let (_ticket, waited) = waiter.await.expect("joined");
+        assert!(waited > Duration::ZERO);
+    }
+
+    async fn hold_sockets(budget: &Budget, n: usize) -> Vec<Ticket> {
+        let mut held = Vec::new();
+        for _ in 0..n {
+            held.push(budget.admit_probe().await);
+        }
+        held
     }
 }
