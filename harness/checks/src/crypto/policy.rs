@@ -457,19 +457,34 @@ pub fn ssh_findings(policy: &SshPolicy, info: &SshInfo) -> Vec<Finding> {
             info.incomplete.join("; "),
         ));
     }
-    let summary = if worst == Rating::Pass {
-        format!(
-            "port {p}: SSH algorithms all within the policy ({})",
-            info.identification
+    // A host key not obtained leaves its size unjudged: that can never pass the port.
+    let (summary, port_verdict) = if worst > Rating::Pass {
+        (
+            format!(
+                "port {p}: SSH {} offers {} weak algorithms",
+                info.identification,
+                weak.len()
+            ),
+            verdict(worst),
+        )
+    } else if info.rsa_key_missing() {
+        (
+            format!(
+                "port {p}: SSH algorithms all within the policy ({}), but its RSA host key was not obtained, so the key size (>= {} bits) is not judged",
+                info.identification, policy.rsa_min_bits
+            ),
+            Verdict::Inconclusive,
         )
     } else {
-        format!(
-            "port {p}: SSH {} offers {} weak algorithms",
-            info.identification,
-            weak.len()
+        (
+            format!(
+                "port {p}: SSH algorithms all within the policy ({})",
+                info.identification
+            ),
+            Verdict::Pass,
         )
     };
-    let mut f = Finding::new("crypto.ssh", S1_1_12, verdict(worst), summary);
+    let mut f = Finding::new("crypto.ssh", S1_1_12, port_verdict, summary);
     f.evidence = evidence;
     findings.push(f);
     findings
@@ -562,5 +577,51 @@ mod vocabulary_tests {
                 suite.name
             );
         }
+    }
+
+    /// An SSH port whose algorithms are all within the policy passes only when its RSA host
+    /// key was obtained and measured; without it the key size is unknown.
+    #[test]
+    fn an_ssh_port_without_its_rsa_key_is_inconclusive_not_pass() {
+        let policy = jcstar_model::profile::Profile::builtin().ssh_policy();
+        let rsa = jcstar_wire::ssh::HostKey {
+            algorithm: "rsa-sha2-512".into(),
+            key_type: "ssh-rsa".into(),
+            bits: 3072,
+            fingerprint: "SHA256:x".into(),
+        };
+        let mut info = SshInfo {
+            port: 22,
+            identification: "SSH-2.0-OpenSSH_9.2".into(),
+            kexinit: jcstar_wire::ssh::KexInit {
+                kex: vec!["curve25519-sha256".into()],
+                host_key: vec!["rsa-sha2-512".into()],
+                ciphers_c2s: vec!["aes128-gcm@openssh.com".into()],
+                ciphers_s2c: vec!["aes128-gcm@openssh.com".into()],
+                macs_c2s: vec!["hmac-sha2-256-etm@openssh.com".into()],
+                macs_s2c: vec!["hmac-sha2-256-etm@openssh.com".into()],
+                ..Default::default()
+            },
+            host_keys: vec![rsa],
+            ..SshInfo::default()
+        };
+        let port_verdict = |info: &SshInfo| {
+            ssh_findings(&policy, info)
+                .into_iter()
+                .rfind(|f| f.summary.starts_with("port 22/tcp: SSH"))
+                .expect("port finding")
+        };
+        let measured = port_verdict(&info);
+        assert_eq!(measured.verdict, Verdict::Pass, "{}", measured.summary);
+        info.host_keys.clear();
+        info.keys_missing = vec!["rsa-sha2-512".into()];
+        info.incomplete = vec!["host key rsa-sha2-512: no reply within 5000 ms".into()];
+        let unmeasured = port_verdict(&info);
+        assert_eq!(
+            unmeasured.verdict,
+            Verdict::Inconclusive,
+            "{}",
+            unmeasured.summary
+        );
     }
 }

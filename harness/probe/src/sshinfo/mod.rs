@@ -51,6 +51,24 @@ pub struct SshInfo {
     pub auth_methods: Option<Vec<String>>,
     /// Why parts of the inspection could not finish.
     pub incomplete: Vec<String>,
+    /// Host key algorithms the server offers whose key was not obtained.
+    pub keys_missing: Vec<String>,
+}
+
+impl SshInfo {
+    /// Whether the server offers an RSA host key that was not obtained, so its size is
+    /// unknown.
+    pub fn rsa_key_missing(&self) -> bool {
+        self.keys_missing.iter().any(|a| key_family(a) == "rsa")
+    }
+}
+
+/// The key a host key algorithm signs with: the RSA algorithms share one key.
+fn key_family(algorithm: &str) -> &str {
+    match algorithm {
+        "ssh-rsa" | "rsa-sha2-256" | "rsa-sha2-512" => "rsa",
+        other => other,
+    }
 }
 
 /// Most lines a server may send before its identification.
@@ -214,12 +232,14 @@ fn host_key_probes(algorithms: &[String]) -> Vec<String> {
     let mut probes = Vec::new();
     for algorithm in algorithms {
         let family = match algorithm.as_str() {
-            "ssh-rsa" | "rsa-sha2-256" | "rsa-sha2-512" => "rsa",
-            "ssh-ed25519"
+            "ssh-rsa"
+            | "rsa-sha2-256"
+            | "rsa-sha2-512"
+            | "ssh-ed25519"
             | "ssh-dss"
             | "ecdsa-sha2-nistp256"
             | "ecdsa-sha2-nistp384"
-            | "ecdsa-sha2-nistp521" => algorithm.as_str(),
+            | "ecdsa-sha2-nistp521" => key_family(algorithm),
             _ => continue,
         };
         if !families.contains(&family) {
@@ -261,7 +281,8 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
     // Set when a russh key exchange got no reply: the next would not either (a server that
     // stops after KEXINIT), so the remaining ones are skipped instead of each waiting.
     let mut russh_stalled = false;
-    for algorithm in host_key_probes(&info.kexinit.host_key) {
+    let probes = host_key_probes(&info.kexinit.host_key);
+    for algorithm in &probes {
         let left = (started + limits.port_deadline).saturating_duration_since(Instant::now());
         let deadline = limits.connection_timeout.min(left);
         if !modern {
@@ -272,7 +293,7 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
                 ));
                 continue;
             }
-            match auth::host_key(addr, &algorithm, deadline).await {
+            match auth::host_key(addr, algorithm, deadline).await {
                 Ok(key) => info.host_keys.push(key),
                 Err(auth::Failure::TimedOut(reason)) => {
                     russh_stalled = true;
@@ -285,7 +306,7 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
             }
             continue;
         }
-        match crate::budget::timeout(deadline, host_key(addr, &info.kexinit, &algorithm)).await {
+        match crate::budget::timeout(deadline, host_key(addr, &info.kexinit, algorithm)).await {
             Ok(Ok(key)) => info.host_keys.push(key),
             Ok(Err(reason)) => info
                 .incomplete
@@ -296,6 +317,15 @@ pub async fn inspect(addr: SocketAddr, limits: &SshLimits) -> SshInfo {
             )),
         }
     }
+    info.keys_missing = probes
+        .into_iter()
+        .filter(|probe| {
+            !info
+                .host_keys
+                .iter()
+                .any(|key| key_family(&key.key_type) == key_family(probe))
+        })
+        .collect();
     if russh_stalled {
         info.incomplete
             .push("auth methods: skipped, an earlier key exchange got no reply".to_string());
