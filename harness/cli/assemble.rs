@@ -87,6 +87,9 @@ pub fn device_reports(measured: &Measured<'_>) -> Vec<DeviceReport> {
                 (Some(why), Some(_), None) => Some(format!(
                     "port scan only, service checks not finished: {why}"
                 )),
+                (Some(why), Some(_), Some(outcome)) if outcome.interrupted => Some(format!(
+                    "service checks stopped part-way (the finished ones are kept): {why}"
+                )),
                 _ => None,
             };
             if !measured.peers.is_empty() {

@@ -149,9 +149,14 @@ pub struct Resumed {
 }
 
 impl Resumed {
-    /// Devices finished in both stages: these are not probed again.
+    /// Devices finished in both stages, every check run to its end: these are not probed
+    /// again.
     pub fn finished(&self, address: &IpAddr) -> bool {
-        self.scans.contains_key(address) && self.checks.contains_key(address)
+        self.scans.contains_key(address)
+            && self
+                .checks
+                .get(address)
+                .is_some_and(|outcome| !outcome.interrupted)
     }
 }
 

@@ -53,10 +53,9 @@ pub fn rebuild(dir: &Path, mut profile: Profile) -> Result<(RunReport, Profile),
     }
     // The run's own check selection (--checks / --skip), so passive checks judge as it did.
     profile.checks.enabled = plan.scan.checks.clone();
-    let complete = plan
-        .devices
-        .iter()
-        .all(|d| scans.contains_key(&d.address) && checks.contains_key(&d.address));
+    let complete = plan.devices.iter().all(|d| {
+        scans.contains_key(&d.address) && checks.get(&d.address).is_some_and(|o| !o.interrupted)
+    });
     let stopped = (!complete).then_some(STOPPED);
     let started = DateTime::parse_from_rfc3339(&plan.started)
         .map(|t| t.with_timezone(&Local))

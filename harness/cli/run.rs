@@ -285,9 +285,16 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             peers: peers.clone(),
         }),
     );
+    // One stop for both phases: host scans end with what they settled, running checks end
+    // with what they finished.
+    let (stop_scan, scan_stop) = scan::StopScan::new();
     // A device's service checks start as soon as its own port scan ends.
-    let mut checks =
-        ActiveChecks::new(Arc::clone(&context.profile), journal, Arc::clone(&progress));
+    let mut checks = ActiveChecks::new(
+        Arc::clone(&context.profile),
+        journal,
+        Arc::clone(&progress),
+        scan_stop.clone(),
+    );
     checks.gate = host_gate;
     for (i, device) in plan.devices.iter().enumerate() {
         let address = device.address;
@@ -301,7 +308,6 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
             checks.done.insert(address, outcome.clone());
         }
     }
-    let (stop_scan, scan_stop) = scan::StopScan::new();
     let port_bar = |i: usize| {
         addresses
             .get(i)
@@ -325,7 +331,7 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
                 }
                 // After a stop, hosts hand in what they measured; their checks do not start.
                 if !scan_stop.raised() {
-                    checks.journal.append(&Record::Scan { scan: scan.clone() });
+                    checks.journal(&Record::Scan { scan: scan.clone() });
                     checks.start(i, &plan.devices[i], &scan, &context, device_deadline);
                 }
                 by_address.insert(scan.address, scan);
@@ -349,6 +355,7 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
         None => checks.wait(&mut stop, run_deadline).await,
     };
     if let Some(why) = stopped {
+        let _ = stop_scan.send(true);
         progress.note(&format!(
             "jcstar: {why}: stopping; writing the results gathered so far"
         ));
@@ -389,6 +396,16 @@ pub async fn execute(plan: &RunPlan) -> RunReport {
     }
 }
 
+/// How long a stopped run waits for running checks to hand in what they finished.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Appends `record` to the shared journal.
+fn append(journal: &std::sync::Mutex<Journal>, record: &Record) {
+    if let Ok(mut journal) = journal.lock() {
+        journal.append(record);
+    }
+}
+
 /// Why a run stopped when its `--max-duration` budget ran out.
 const RUN_BUDGET_REACHED: &str = "the run's time budget (--max-duration / max_duration_s) ran out";
 
@@ -403,7 +420,9 @@ async fn until(deadline: Option<tokio::time::Instant>) {
 /// The devices' service checks, one task per device, started as each port scan ends.
 struct ActiveChecks {
     profile: Arc<Profile>,
-    journal: Journal,
+    journal: Arc<std::sync::Mutex<Journal>>,
+    /// Raised when the run stops: running checks end and hand in what they finished.
+    stop: scan::StopScan,
     progress: Arc<Progress>,
     tasks: JoinSet<(IpAddr, ActiveOutcome)>,
     /// Per task: the device's address, its index in the plan and its open TCP ports.
@@ -414,10 +433,16 @@ struct ActiveChecks {
 }
 
 impl ActiveChecks {
-    fn new(profile: Arc<Profile>, journal: Journal, progress: Arc<Progress>) -> Self {
+    fn new(
+        profile: Arc<Profile>,
+        journal: Journal,
+        progress: Arc<Progress>,
+        stop: scan::StopScan,
+    ) -> Self {
         ActiveChecks {
             profile,
-            journal,
+            journal: Arc::new(std::sync::Mutex::new(journal)),
+            stop,
             progress,
             tasks: JoinSet::new(),
             devices: HashMap::new(),
@@ -443,17 +468,27 @@ impl ActiveChecks {
         let context = context.clone();
         let shown = self.progress.device(index).cloned();
         let gate = self.gate.clone();
+        let (journal, stop) = (Arc::clone(&self.journal), self.stop.clone());
         let handle = self.tasks.spawn(async move {
             let _permit = match gate {
                 Some(gate) => gate.acquire_owned().await.ok(),
                 None => None,
             };
-            let outcome = jcstar_checks::run_active_until(target, context, deadline, move |step| {
-                if let Some(shown) = &shown {
-                    shown.check(step);
-                }
-            })
-            .await;
+            let outcome =
+                jcstar_checks::run_active_until(target, context, deadline, &stop, move |step| {
+                    if let Some(shown) = &shown {
+                        shown.check(step);
+                    }
+                })
+                .await;
+            // Journaled as soon as it ends, while other devices are still being scanned.
+            append(
+                &journal,
+                &Record::Checks {
+                    address,
+                    outcome: outcome.clone(),
+                },
+            );
             (address, outcome)
         });
         self.devices
@@ -478,12 +513,29 @@ impl ActiveChecks {
         }
     }
 
-    /// Stops what still runs and returns what finished: a device whose checks crashed gets
-    /// `error` findings instead of losing its results silently.
+    /// Appends `record` to the journal.
+    fn journal(&self, record: &Record) {
+        append(&self.journal, record);
+    }
+
+    /// Collects what every device's checks handed in once the stop was raised (each ends at
+    /// once, keeping its finished checks), cancelling any that do not within a grace period.
+    /// A device whose checks crashed gets `error` findings instead of losing its results.
     async fn finish(mut self) -> BTreeMap<IpAddr, ActiveOutcome> {
-        self.tasks.abort_all();
-        while let Some(joined) = self.tasks.join_next_with_id().await {
-            self.record(joined);
+        let grace = tokio::time::sleep(STOP_GRACE);
+        tokio::pin!(grace);
+        let mut cancelled = false;
+        loop {
+            tokio::select! {
+                joined = self.tasks.join_next_with_id() => match joined {
+                    Some(joined) => self.record(joined),
+                    None => break,
+                },
+                () = &mut grace, if !cancelled => {
+                    cancelled = true;
+                    self.tasks.abort_all();
+                }
+            }
         }
         self.done
     }
@@ -494,10 +546,6 @@ impl ActiveChecks {
     ) {
         match joined {
             Ok((id, (address, outcome))) => {
-                self.journal.append(&Record::Checks {
-                    address,
-                    outcome: outcome.clone(),
-                });
                 if let Some(&(_, index, open)) = self.devices.get(&id) {
                     self.progress
                         .device_done(index, open, outcome.findings.len());
@@ -600,6 +648,7 @@ mod tests {
             Arc::clone(&profile),
             Journal::open(dir.path(), &run),
             hidden,
+            scan::StopScan::new().1,
         );
         let crashing: IpAddr = [127, 0, 0, 7].into();
         let fine: IpAddr = [127, 0, 0, 8].into();

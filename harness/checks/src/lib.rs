@@ -23,7 +23,7 @@ use jcstar_model::observed::{Sighting, UdpPort};
 use jcstar_model::profile::CheckId;
 use jcstar_model::profile::Profile;
 use jcstar_model::{Finding, Verdict};
-use jcstar_probe::scan::{HostScan, PortState};
+use jcstar_probe::scan::{HostScan, PortState, StopScan};
 
 /// The criteria the enabled active checks bear on.
 pub fn active_criteria(profile: &Profile) -> Vec<String> {
@@ -134,11 +134,16 @@ pub struct ActiveOutcome {
     pub udp_ports: Vec<UdpPort>,
     /// Identity and software sightings gathered by the checks, judged together at the end.
     pub sightings: Vec<Sighting>,
+    /// The run was stopped (Ctrl-C, `--max-duration`) before every check finished: the
+    /// findings of those that did are kept, the rest are `inconclusive`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// Runs every active check the profile enables against one device.
 pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveOutcome {
-    run_active_until(target, context, None, |_| {}).await
+    let (_never, stop) = StopScan::new();
+    run_active_until(target, context, None, &stop, |_| {}).await
 }
 
 /// Where one device's active checks are, for progress displays.
@@ -153,13 +158,14 @@ pub struct CheckProgress {
 }
 
 /// Like [`run_active`], within the device's time budget, calling `observe` before each check
-/// and once when all are done. A check still running at `deadline` is stopped, and it and the
-/// checks after it leave an `inconclusive` finding for their criteria; what the finished
-/// checks found is kept.
+/// and once when all are done. A check still running at `deadline`, or when `stop` is raised,
+/// is stopped, and it and the checks after it leave an `inconclusive` finding for their
+/// criteria; what the finished checks found is kept.
 pub async fn run_active_until(
     target: ActiveTarget,
     context: ActiveContext,
     deadline: Option<tokio::time::Instant>,
+    stop: &StopScan,
     mut observe: impl FnMut(CheckProgress) + Send,
 ) -> ActiveOutcome {
     let mut outcome = ActiveOutcome::default();
@@ -173,6 +179,7 @@ pub async fn run_active_until(
         .collect();
     let total = enabled.len();
     let mut unfinished: Vec<CheckId> = Vec::new();
+    let mut interrupted: Vec<CheckId> = Vec::new();
     for (done, check) in enabled.into_iter().enumerate() {
         if !unfinished.is_empty() {
             unfinished.extend(check.ids());
@@ -183,20 +190,29 @@ pub async fn run_active_until(
             done,
             total,
         });
+        if stop.raised() {
+            interrupted.extend(check.ids());
+            continue;
+        }
         let run = check.run(&input, &mut outcome);
-        let finished = match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, run).await.is_ok(),
-            None => {
-                run.await;
-                true
+        let budget = async {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
             }
         };
-        if !finished {
-            unfinished.extend(check.ids());
+        tokio::select! {
+            () = run => {}
+            () = budget => unfinished.extend(check.ids()),
+            () = stop.requested() => interrupted.extend(check.ids()),
         }
     }
     if !unfinished.is_empty() {
         outcome.findings.push(time_budget_exceeded(&unfinished));
+    }
+    if !interrupted.is_empty() {
+        outcome.findings.push(run_stopped(&interrupted));
+        outcome.interrupted = true;
     }
     observe(CheckProgress {
         running: None,
@@ -220,23 +236,47 @@ pub async fn run_active_until(
 
 /// The finding for checks the device's time budget cut short or never let start.
 pub fn time_budget_exceeded(checks: &[CheckId]) -> Finding {
+    Finding {
+        check: "run.time_budget".to_string(),
+        criteria: criteria_of(checks),
+        verdict: Verdict::Inconclusive,
+        summary: format!(
+            "time budget exceeded: the {} check(s) did not finish within the device's time budget (--host-timeout / host_timeout_s); give it more time to judge these criteria",
+            check_names(checks)
+        ),
+        evidence: Vec::new(),
+    }
+}
+
+/// The `inconclusive` finding for the criteria of `checks`, which the run's stop (Ctrl-C,
+/// `--max-duration`) cut off or never started.
+pub fn run_stopped(checks: &[CheckId]) -> Finding {
+    Finding {
+        check: "run.stopped".to_string(),
+        criteria: criteria_of(checks),
+        verdict: Verdict::Inconclusive,
+        summary: format!(
+            "not finished: the run was stopped (Ctrl-C, a signal or --max-duration) before the {} check(s) finished; `jcstar scan --resume DIR` runs them again",
+            check_names(checks)
+        ),
+        evidence: Vec::new(),
+    }
+}
+
+fn criteria_of(checks: &[CheckId]) -> Vec<String> {
     let mut criteria: Vec<String> = checks
         .iter()
         .flat_map(|c| c.criteria().iter().map(|id| id.to_string()))
         .collect();
     criteria.sort();
     criteria.dedup();
-    let names: Vec<&str> = checks.iter().map(|c| c.name()).collect();
-    Finding {
-        check: "run.time_budget".to_string(),
-        criteria,
-        verdict: Verdict::Inconclusive,
-        summary: format!(
-            "time budget exceeded: the {} check(s) did not finish within the device's time budget (--host-timeout / host_timeout_s); give it more time to judge these criteria",
-            names.join(", ")
-        ),
-        evidence: Vec::new(),
-    }
+    criteria
+}
+
+fn check_names(checks: &[CheckId]) -> String {
+    let mut names: Vec<&str> = checks.iter().map(|c| c.name()).collect();
+    names.dedup();
+    names.join(", ")
 }
 
 /// Why a port scan cannot stand behind "nothing to test", if it cannot: ports that could not
@@ -384,7 +424,8 @@ mod tests {
         };
         let started = std::time::Instant::now();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(600);
-        let outcome = run_active_until(target, context, Some(deadline), |_| {}).await;
+        let (_never, stop) = StopScan::new();
+        let outcome = run_active_until(target, context, Some(deadline), &stop, |_| {}).await;
         assert!(
             started.elapsed() < std::time::Duration::from_secs(5),
             "{:?}",

@@ -128,6 +128,7 @@ impl<'o> Check<ActiveInput<'o>> for Udp {
                 findings,
                 udp_ports,
                 sightings,
+                ..
             } = found;
             udp::check(input.target, input.context, findings, udp_ports, sightings).await;
         })

@@ -273,7 +273,7 @@ impl StopScan {
     }
 
     /// Resolves once the stop is raised; never, if its sender is gone first.
-    async fn requested(&self) {
+    pub async fn requested(&self) {
         let mut receiver = self.0.clone();
         if receiver.wait_for(|raised| *raised).await.is_err() {
             std::future::pending::<()>().await;
