@@ -93,3 +93,29 @@ fn an_unwritable_out_directory_is_refused_before_any_probe() {
     assert!(stderr.contains("cannot write reports to"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+/// An open port that answers nothing identifiable (here a tarpit, within a generous budget)
+/// could hide a login: the login criteria are `inconclusive` saying so, never "no login
+/// surface" (`not_applicable`) and never `pass`.
+#[test]
+fn an_unidentified_open_port_is_no_proof_of_no_login_surface() {
+    let port = common::tarpit("127.0.0.1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = scan(port, "--host-timeout", "120s", dir.path());
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        transcript(&output)
+    );
+    let results = results(dir.path());
+    let device = &results["devices"][0];
+    for id in ["S1.1-01", "S1.1-02", "S1.1-04"] {
+        let c = criterion(device, id);
+        assert_eq!(c["verdict"], "inconclusive", "{id}: {c}");
+    }
+    let s04 = criterion(device, "S1.1-04").to_string();
+    assert!(
+        s04.contains(&format!("open port {port}/tcp answered nothing")),
+        "{s04}"
+    );
+}

@@ -219,13 +219,24 @@ pub async fn run_active_until(
         done: total,
         total,
     });
-    if let Some(why) = incomplete_scan(&target.scan) {
+    let incomplete = incomplete_scan(&target.scan);
+    let unidentified = unidentified_open(&target.scan);
+    if incomplete.is_some() || unidentified.is_some() {
         // "Nothing to test" stands only on a complete look at the device.
         for finding in &mut outcome.findings {
+            let about_logins = finding
+                .criteria
+                .iter()
+                .any(|c| LOGIN_CRITERIA.contains(&c.as_str()));
+            let why = match (&incomplete, &unidentified) {
+                (Some(why), _) => why,
+                (None, Some(why)) if about_logins => why,
+                _ => continue,
+            };
             if finding.verdict == Verdict::NotApplicable {
                 finding.verdict = Verdict::Inconclusive;
                 finding.summary = format!(
-                    "{}; but the port scan was incomplete ({why}), so a service may have been missed",
+                    "{}; but the look at the device was incomplete ({why}), so a login or service may have been missed",
                     finding.summary
                 );
             }
@@ -299,6 +310,35 @@ pub fn incomplete_scan(scan: &HostScan) -> Option<String> {
     })
 }
 
+/// The criteria about login surfaces, whose "no login surface" needs every open port known.
+const LOGIN_CRITERIA: [&str; 3] = ["S1.1-01", "S1.1-02", "S1.1-04"];
+
+/// Why "no login surface" cannot stand, if it cannot: open ports whose service is unknown (a
+/// tarpit, a private protocol) could each hide a login.
+pub fn unidentified_open(scan: &HostScan) -> Option<String> {
+    let unknown: Vec<String> = scan
+        .ports
+        .iter()
+        .filter(|p| p.state == PortState::Open)
+        .filter(|p| {
+            p.service
+                .as_ref()
+                .is_none_or(|s| s.kind == jcstar_probe::scan::ServiceKind::Unknown)
+        })
+        .map(|p| format!("{}/tcp", p.port))
+        .collect();
+    if let Some(first) = unknown.first() {
+        let more = match unknown.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        return Some(format!(
+            "open port {first}{more} answered nothing jcstar could identify"
+        ));
+    }
+    None
+}
+
 /// Checks that compare devices with each other (e.g. keys shared across units); they run once
 /// every device's findings are in. `findings[i]` belongs to `devices[i]`.
 pub fn run_cross_device(devices: &[Device], findings: &mut [Vec<Finding>], profile: &Profile) {
@@ -348,6 +388,17 @@ mod tests {
         );
         assert!(incomplete_scan(&scan_of(&[PortState::Closed, PortState::Error])).is_some());
         assert!(incomplete_scan(&scan_of(&[PortState::Filtered, PortState::Filtered])).is_some());
+        // An open port nothing was identified on (a tarpit, a private protocol) could hide a
+        // login; an identified one stands.
+        let mut open = scan_of(&[PortState::Open, PortState::Closed]);
+        assert_eq!(incomplete_scan(&open), None);
+        assert!(unidentified_open(&open).is_some());
+        open.ports[0].service = Some(jcstar_probe::scan::ServiceInfo {
+            kind: jcstar_probe::scan::ServiceKind::Ssh,
+            banner: "SSH-2.0-OpenSSH_9.2".into(),
+            probe: "null".into(),
+        });
+        assert_eq!(unidentified_open(&open), None);
     }
 
     /// A device that answered on no port gets no "not applicable": a login surface may have
