@@ -83,31 +83,70 @@ fn scan(out: &std::path::Path, port: u16, resume: bool) -> Command {
     command
 }
 
-#[test]
-fn sigint_mid_checks_keeps_the_finished_checks_and_resume_runs_the_rest() {
+/// Starts a scan of the stalling responder and sends `signal` once the web check waits on
+/// it (the UDP check before it has finished); returns the port and the exited child.
+fn scan_stopped_mid_checks(out: &std::path::Path, signal: &str) -> (u16, std::process::Child) {
     let (stalled_tx, stalled) = mpsc::channel();
     let port = http_that_stalls_off_root(stalled_tx);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("out");
-    let mut child = scan(&out, port, false)
+    let mut child = scan(out, port, false)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start jcstar");
-    // The web check is now waiting on a request the device holds: the UDP check before it has
-    // finished.
-    let request = stalled
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the web check asked for a page besides /");
+    let request = stalled.recv_timeout(Duration::from_secs(60));
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(status.success());
+    assert!(request.is_ok(), "the web check asked for a page besides /");
+    let _ = child.wait();
+    (port, child)
+}
+
+/// A crash (SIGKILL) mid-checks: no report was written, but the journal already holds the
+/// finished UDP check, and `jcstar report` rebuilds the reports from it with the unfinished
+/// checks `inconclusive`.
+#[test]
+fn a_crash_mid_checks_keeps_every_finished_check_in_the_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let (_port, _child) = scan_stopped_mid_checks(&out, "-KILL");
+    assert!(!out.join("results.json").exists(), "killed before writing");
+    let output = Command::new(env!("CARGO_BIN_EXE_jcstar"))
+        .arg("report")
+        .arg(&out)
+        .output()
+        .expect("run jcstar report");
+    assert_eq!(output.status.code(), Some(3), "{}", transcript(&output));
+    let report = results(&out);
+    let device = &report["devices"][0];
+    assert!(
+        device["unfinished"]
+            .as_str()
+            .is_some_and(|u| u.contains("stopped part-way")),
+        "{device}"
+    );
+    assert!(
+        device["udp_ports"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "the finished UDP check is kept: {device}"
+    );
+    let s05 = criterion(device, "S1.1-05");
+    assert_eq!(s05["verdict"], "inconclusive", "{s05}");
+    assert!(s05.to_string().contains("run.stopped"), "{s05}");
+}
+
+#[test]
+fn sigint_mid_checks_keeps_the_finished_checks_and_resume_runs_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let (port, mut child) = scan_stopped_mid_checks(&out, "-INT");
     let code = child.wait().expect("jcstar exits").code();
     let mut stderr = String::new();
     let _ = BufReader::new(child.stderr.take().expect("stderr")).read_to_string(&mut stderr);
-    assert_eq!(code, Some(3), "after {request:?}: {stderr}");
+    assert_eq!(code, Some(3), "{stderr}");
 
     let report = results(&out);
     assert_eq!(report["interrupted"], true);

@@ -469,18 +469,31 @@ impl ActiveChecks {
         let shown = self.progress.device(index).cloned();
         let gate = self.gate.clone();
         let (journal, stop) = (Arc::clone(&self.journal), self.stop.clone());
+        let snapshots = Arc::clone(&self.journal);
         let handle = self.tasks.spawn(async move {
             let _permit = match gate {
                 Some(gate) => gate.acquire_owned().await.ok(),
                 None => None,
             };
-            let outcome =
-                jcstar_checks::run_active_until(target, context, deadline, &stop, move |step| {
-                    if let Some(shown) = &shown {
-                        shown.check(step);
-                    }
-                })
-                .await;
+            let shown_step = move |step| {
+                if let Some(shown) = &shown {
+                    shown.check(step);
+                }
+            };
+            // Each finished check reaches the journal at once, so a crash keeps it.
+            let checkpoint = move |partial: &ActiveOutcome| {
+                append(
+                    &snapshots,
+                    &Record::Checks {
+                        address,
+                        outcome: partial.clone(),
+                    },
+                );
+            };
+            let outcome = jcstar_checks::run_active_until(
+                target, context, deadline, &stop, shown_step, checkpoint,
+            )
+            .await;
             // Journaled as soon as it ends, while other devices are still being scanned.
             append(
                 &journal,

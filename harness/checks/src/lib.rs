@@ -134,8 +134,9 @@ pub struct ActiveOutcome {
     pub udp_ports: Vec<UdpPort>,
     /// Identity and software sightings gathered by the checks, judged together at the end.
     pub sightings: Vec<Sighting>,
-    /// The run was stopped (Ctrl-C, `--max-duration`) before every check finished: the
-    /// findings of those that did are kept, the rest are `inconclusive`.
+    /// Not every check ran to its end: the run was stopped (Ctrl-C, `--max-duration`), or
+    /// this is a snapshot journaled mid-way. The findings of the finished checks are kept; the
+    /// rest are `inconclusive`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
 }
@@ -143,7 +144,7 @@ pub struct ActiveOutcome {
 /// Runs every active check the profile enables against one device.
 pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveOutcome {
     let (_never, stop) = StopScan::new();
-    run_active_until(target, context, None, &stop, |_| {}).await
+    run_active_until(target, context, None, &stop, |_| {}, |_| {}).await
 }
 
 /// Where one device's active checks are, for progress displays.
@@ -160,13 +161,16 @@ pub struct CheckProgress {
 /// Like [`run_active`], within the device's time budget, calling `observe` before each check
 /// and once when all are done. A check still running at `deadline`, or when `stop` is raised,
 /// is stopped, and it and the checks after it leave an `inconclusive` finding for their
-/// criteria; what the finished checks found is kept.
+/// criteria; what the finished checks found is kept. After each check but the last,
+/// `checkpoint` gets the outcome so far, marked partial, the checks still to run
+/// `inconclusive` (for a journal that must survive a crash mid-way).
 pub async fn run_active_until(
     target: ActiveTarget,
     context: ActiveContext,
     deadline: Option<tokio::time::Instant>,
     stop: &StopScan,
     mut observe: impl FnMut(CheckProgress) + Send,
+    mut checkpoint: impl FnMut(&ActiveOutcome) + Send,
 ) -> ActiveOutcome {
     let mut outcome = ActiveOutcome::default();
     let input = registry::ActiveInput {
@@ -180,7 +184,7 @@ pub async fn run_active_until(
     let total = enabled.len();
     let mut unfinished: Vec<CheckId> = Vec::new();
     let mut interrupted: Vec<CheckId> = Vec::new();
-    for (done, check) in enabled.into_iter().enumerate() {
+    for (done, check) in enabled.iter().enumerate() {
         if !unfinished.is_empty() {
             unfinished.extend(check.ids());
             continue;
@@ -202,7 +206,19 @@ pub async fn run_active_until(
             }
         };
         tokio::select! {
-            () = run => {}
+            () = run => {
+                let rest: Vec<CheckId> = enabled[done + 1..]
+                    .iter()
+                    .flat_map(|c| c.ids().iter().copied())
+                    .collect();
+                if !rest.is_empty() {
+                    let mut partial = outcome.clone();
+                    partial.findings.push(run_stopped(&rest));
+                    partial.interrupted = true;
+                    qualify(&mut partial, &target.scan);
+                    checkpoint(&partial);
+                }
+            }
             () = budget => unfinished.extend(check.ids()),
             () = stop.requested() => interrupted.extend(check.ids()),
         }
@@ -219,10 +235,17 @@ pub async fn run_active_until(
         done: total,
         total,
     });
-    let incomplete = incomplete_scan(&target.scan);
-    let unidentified = unidentified_open(&target.scan);
+    qualify(&mut outcome, &target.scan);
+    outcome
+}
+
+/// "Nothing to test" stands only on a complete look at the device: after an incomplete scan
+/// (or, for the login criteria, beside an open port nothing was identified on) a
+/// `not_applicable` finding becomes `inconclusive`, saying why.
+fn qualify(outcome: &mut ActiveOutcome, scan: &HostScan) {
+    let incomplete = incomplete_scan(scan);
+    let unidentified = unidentified_open(scan);
     if incomplete.is_some() || unidentified.is_some() {
-        // "Nothing to test" stands only on a complete look at the device.
         for finding in &mut outcome.findings {
             let about_logins = finding
                 .criteria
@@ -242,7 +265,6 @@ pub async fn run_active_until(
             }
         }
     }
-    outcome
 }
 
 /// The finding for checks the device's time budget cut short or never let start.
@@ -259,15 +281,15 @@ pub fn time_budget_exceeded(checks: &[CheckId]) -> Finding {
     }
 }
 
-/// The `inconclusive` finding for the criteria of `checks`, which the run's stop (Ctrl-C,
-/// `--max-duration`) cut off or never started.
+/// The `inconclusive` finding for the criteria of `checks`, which the run's end (Ctrl-C,
+/// `--max-duration`, a crash) cut off or never started.
 pub fn run_stopped(checks: &[CheckId]) -> Finding {
     Finding {
         check: "run.stopped".to_string(),
         criteria: criteria_of(checks),
         verdict: Verdict::Inconclusive,
         summary: format!(
-            "not finished: the run was stopped (Ctrl-C, a signal or --max-duration) before the {} check(s) finished; `jcstar scan --resume DIR` runs them again",
+            "not finished: the run ended (Ctrl-C, a signal, --max-duration or a crash) before the {} check(s) finished; `jcstar scan --resume DIR` runs them again",
             check_names(checks)
         ),
         evidence: Vec::new(),
@@ -476,7 +498,8 @@ mod tests {
         let started = std::time::Instant::now();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(600);
         let (_never, stop) = StopScan::new();
-        let outcome = run_active_until(target, context, Some(deadline), &stop, |_| {}).await;
+        let outcome =
+            run_active_until(target, context, Some(deadline), &stop, |_| {}, |_| {}).await;
         assert!(
             started.elapsed() < std::time::Duration::from_secs(5),
             "{:?}",
