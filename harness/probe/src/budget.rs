@@ -166,6 +166,22 @@ impl Budget {
         }
     }
 
+    /// `n` sockets at once (UDP probes, which open no connection but hold descriptors), under
+    /// the run's rate.
+    pub async fn admit_sockets(&self, n: u32) -> Ticket {
+        let sockets = Arc::clone(&self.sockets);
+        let permit = match Arc::clone(&sockets).try_acquire_many_owned(n) {
+            Ok(permit) => Some(permit),
+            Err(tokio::sync::TryAcquireError::Closed) => None,
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                let _waiting = Waiting::start();
+                sockets.acquire_many_owned(n).await.ok()
+            }
+        };
+        self.pace_run().await;
+        Ticket { _permit: permit }
+    }
+
     /// A socket of the pool; only a caller that finds none free waits (and that is counted).
     async fn socket(&self) -> Option<OwnedSemaphorePermit> {
         match Arc::clone(&self.sockets).try_acquire_owned() {

@@ -50,16 +50,36 @@ impl Answer {
     }
 }
 
+/// A UDP socket holding its place in the run's socket budget until dropped.
+#[derive(Debug)]
+pub struct BudgetedUdp {
+    socket: UdpSocket,
+    _ticket: crate::budget::Ticket,
+}
+
+impl std::ops::Deref for BudgetedUdp {
+    type Target = UdpSocket;
+
+    fn deref(&self) -> &UdpSocket {
+        &self.socket
+    }
+}
+
 /// Opens a UDP socket connected to `address`, so ICMP port unreachable surfaces as
-/// `ConnectionRefused` and only datagrams from `address` are received.
-pub async fn connected_socket(address: SocketAddr) -> io::Result<UdpSocket> {
+/// `ConnectionRefused` and only datagrams from `address` are received. It counts in the run's
+/// socket budget, so UDP probes cannot run the process out of descriptors.
+pub async fn connected_socket(address: SocketAddr) -> io::Result<BudgetedUdp> {
+    let ticket = crate::budget::budget().admit_sockets(1).await;
     let bind: SocketAddr = match address.ip() {
         IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
         IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let socket = UdpSocket::bind(bind).await?;
     socket.connect(address).await?;
-    Ok(socket)
+    Ok(BudgetedUdp {
+        socket,
+        _ticket: ticket,
+    })
 }
 
 /// Sends every request of `requests` to `address`, then waits for a datagram `accept` takes;
@@ -101,8 +121,10 @@ where
     exchange_on(&connected, Some(&any), requests, bounds, accept).await
 }
 
-/// A connected socket and an unconnected one sharing its local port.
-async fn socket_pair(address: SocketAddr) -> io::Result<(UdpSocket, UdpSocket)> {
+/// A connected socket and an unconnected one sharing its local port (two places in the
+/// socket budget, taken together).
+async fn socket_pair(address: SocketAddr) -> io::Result<(BudgetedUdp, UdpSocket)> {
+    let ticket = crate::budget::budget().admit_sockets(2).await;
     use socket2::{Domain, Protocol, Socket, Type};
     let open = || -> io::Result<Socket> {
         let socket = Socket::new(
@@ -131,6 +153,10 @@ async fn socket_pair(address: SocketAddr) -> io::Result<(UdpSocket, UdpSocket)> 
     connected.bind(&unspecified(port).into())?;
     let connected = UdpSocket::from_std(connected.into())?;
     connected.connect(address).await?;
+    let connected = BudgetedUdp {
+        socket: connected,
+        _ticket: ticket,
+    };
     Ok((connected, UdpSocket::from_std(any.into())?))
 }
 
