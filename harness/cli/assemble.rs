@@ -152,7 +152,7 @@ fn port_summary(scan: &HostScan) -> PortSummary {
                 .map(|p| p.port)
                 .collect::<Vec<_>>(),
         ),
-        closed_count: in_state(PortState::Closed).count(),
+        closed_count: scan.closed_count(),
         errors: in_state(PortState::Error).cloned().collect(),
     }
 }

@@ -83,8 +83,7 @@ fn unprobed_ports(scan: &HostScan) -> Option<Finding> {
             ),
         ));
     }
-    let answered = scan.ports.iter().any(|p| p.state != PortState::Filtered);
-    if !answered && !scan.ports.is_empty() {
+    if !scan.answered() && !scan.ports.is_empty() {
         return Some(Finding::new(
             "interfaces.no_answer",
             CRITERION,
@@ -175,11 +174,15 @@ fn silent_declared(observation: &Observation<'_>, declared_tcp: &[u16]) -> Vec<F
     declared_tcp
         .iter()
         .filter_map(|port| {
-            let result = scan.ports.iter().find(|p| p.port == *port)?;
-            let state = match result.state {
-                PortState::Open | PortState::Error => return None,
-                PortState::Closed => "closed",
-                PortState::Filtered => "filtered (no answer)",
+            // A scanned port without a record answered "closed" (closed ports are counted,
+            // not kept).
+            let recorded = scan.ports.iter().find(|p| p.port == *port);
+            let state = match recorded.map(|p| p.state) {
+                Some(PortState::Open | PortState::Error) => return None,
+                Some(PortState::Closed) => "closed",
+                Some(PortState::Filtered) => "filtered (no answer)",
+                None if observation.scanned_ports.contains(port) => "closed",
+                None => return None,
             };
             Some(Finding::new(
                 "interfaces.declared_silent",

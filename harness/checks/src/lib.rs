@@ -323,8 +323,7 @@ pub fn incomplete_scan(scan: &HostScan) -> Option<String> {
     if errors > 0 {
         return Some(format!("{errors} port(s) could not be probed"));
     }
-    let answered = scan.ports.iter().any(|p| p.state != PortState::Filtered);
-    (!answered && !scan.ports.is_empty()).then(|| {
+    (!scan.answered() && !scan.ports.is_empty()).then(|| {
         format!(
             "the device answered on none of the {} scanned ports",
             scan.ports.len()

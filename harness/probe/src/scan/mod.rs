@@ -11,7 +11,7 @@ mod limits;
 mod service;
 mod timing;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -204,10 +204,30 @@ pub struct HostStats {
 pub struct HostScan {
     /// The host.
     pub address: IpAddr,
-    /// Every probed port, sorted by port.
+    /// Every probed port that did not answer "closed" (open, filtered, error), sorted by
+    /// port. Closed ports are only counted (`stats.closed`), so a `-p-` scan keeps a record
+    /// per interesting port, not one per probed port.
     pub ports: Vec<PortResult>,
     /// Timing and counts.
     pub stats: HostStats,
+}
+
+impl HostScan {
+    /// Whether the device answered on any port (open or closed), rather than silence alone.
+    pub fn answered(&self) -> bool {
+        self.stats.closed > 0 || self.ports.iter().any(|p| p.state != PortState::Filtered)
+    }
+
+    /// Ports that answered "closed": counted, not kept (a scan written by an older jcstar
+    /// kept their records, and counted them too).
+    pub fn closed_count(&self) -> usize {
+        let recorded = self
+            .ports
+            .iter()
+            .filter(|p| p.state == PortState::Closed)
+            .count();
+        (self.stats.closed as usize).max(recorded)
+    }
 }
 
 /// Process limits the scan runs under, from [`prepare_limits`].
@@ -439,7 +459,10 @@ struct HostRun {
     config: Arc<ScanConfig>,
     global: Arc<Semaphore>,
     progress: ProgressBar,
-    results: Vec<Option<PortResult>>,
+    /// Which ports have a final state.
+    settled: Vec<bool>,
+    /// The results of settled ports that are not closed, by index into `ports`.
+    kept: HashMap<usize, PortResult>,
     rtt: RttEstimator,
     window: Window,
     stats: HostStats,
@@ -463,7 +486,8 @@ impl HostRun {
     ) -> Self {
         HostRun {
             address,
-            results: vec![None; ports.len()],
+            settled: vec![false; ports.len()],
+            kept: HashMap::new(),
             rtt: RttEstimator::new(
                 config.initial_timeout,
                 config.min_timeout,
@@ -606,7 +630,7 @@ impl HostRun {
         let (mut pending, outcome) = match done {
             Done::Ident(idx, info) => {
                 self.ident_in_flight -= 1;
-                if let Some(Some(result)) = self.results.get_mut(idx) {
+                if let Some(result) = self.kept.get_mut(&idx) {
                     result.service = info;
                 }
                 return;
@@ -689,30 +713,36 @@ impl HostRun {
             PortState::Filtered => self.stats.filtered += 1,
             PortState::Error => self.stats.errors += 1,
         }
-        self.results[idx] = Some(PortResult {
-            port: self.ports[idx],
-            state,
-            rtt,
-            error,
-            service: None,
-        });
+        if let Some(settled) = self.settled.get_mut(idx) {
+            *settled = true;
+        }
+        if state != PortState::Closed {
+            self.kept.insert(
+                idx,
+                PortResult {
+                    port: self.ports[idx],
+                    state,
+                    rtt,
+                    error,
+                    service: None,
+                },
+            );
+        }
         self.progress.inc(1);
     }
 
     /// The host's result; ports never settled are errors saying `unprobed_because`.
     fn finish(mut self, started: Instant, unprobed_because: &str) -> HostScan {
-        let mut ports: Vec<PortResult> = Vec::with_capacity(self.results.len());
-        for (idx, result) in self.results.into_iter().enumerate() {
-            ports.push(result.unwrap_or_else(|| {
-                self.stats.errors += 1;
-                PortResult {
-                    port: self.ports[idx],
-                    state: PortState::Error,
-                    rtt: None,
-                    error: Some(unprobed_because.to_string()),
-                    service: None,
-                }
-            }));
+        let mut ports: Vec<PortResult> = self.kept.into_values().collect();
+        for (idx, _) in self.settled.iter().enumerate().filter(|(_, s)| !**s) {
+            self.stats.errors += 1;
+            ports.push(PortResult {
+                port: self.ports[idx],
+                state: PortState::Error,
+                rtt: None,
+                error: Some(unprobed_because.to_string()),
+                service: None,
+            });
         }
         ports.sort_by_key(|p| p.port);
         self.stats.srtt_us = self.rtt.srtt_us();
@@ -800,16 +830,12 @@ mod tests {
         assert_eq!(scans.len(), 1);
         let scan = &scans[0];
         assert_eq!(scan.address, ip);
-        assert_eq!(scan.ports.len(), 10);
+        // Closed ports are counted, not kept: a record per open port only.
+        assert_eq!(scan.ports.len(), 5);
         assert!(scan.ports.windows(2).all(|w| w[0].port < w[1].port));
         for r in &scan.ports {
-            let expected = if open.contains(&r.port) {
-                PortState::Open
-            } else {
-                assert!(closed.contains(&r.port));
-                PortState::Closed
-            };
-            assert_eq!(r.state, expected, "port {}: {r:?}", r.port);
+            assert!(open.contains(&r.port), "port {}: {r:?}", r.port);
+            assert_eq!(r.state, PortState::Open, "port {}: {r:?}", r.port);
             assert!(r.error.is_none());
             assert!(r.service.is_none());
         }
@@ -869,21 +895,21 @@ mod tests {
             let mut unique = ports.clone();
             unique.sort_unstable();
             unique.dedup();
-            assert_eq!(scan.ports.len(), unique.len());
+            // Ports of the other hosts' listeners are closed here: counted, not kept.
+            assert_eq!(scan.ports.len() + scan.closed_count(), unique.len(), "{ip}");
             assert!(scan.stats.peak_window <= 2);
-            for r in &scan.ports {
-                // Ports of the other hosts' listeners are closed here.
-                let want = if open.contains(&r.port) {
-                    PortState::Open
-                } else {
-                    PortState::Closed
-                };
-                assert_eq!(r.state, want, "{ip} port {}", r.port);
-            }
+            let kept: Vec<u16> = scan.ports.iter().map(|r| r.port).collect();
+            let mut want = open.clone();
+            want.sort_unstable();
+            assert_eq!(kept, want, "{ip}");
+            assert!(scan.ports.iter().all(|r| r.state == PortState::Open));
         }
         assert_eq!(
             progress.position() as usize,
-            scans.iter().map(|s| s.ports.len()).sum::<usize>()
+            scans
+                .iter()
+                .map(|s| s.ports.len() + s.closed_count())
+                .sum::<usize>()
         );
     }
 
