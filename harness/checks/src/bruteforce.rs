@@ -367,6 +367,30 @@ pub fn judge(
             format!("the service stopped answering usefully ({why}); run it again"),
         );
     }
+    // A connect that is not accepted in time before any wrong password was answered says
+    // nothing about the account: name the connection-rate limit jcstar itself may have tripped.
+    let unconnected = |a: &Attempt| matches!(a.kind, Kind::TimedOut { connecting: true });
+    if let Some(baseline) = m.baseline.as_ref().filter(|a| unconnected(a)) {
+        return finding(
+            Verdict::Inconclusive,
+            format!(
+                "the declared credential for {:?} could not be tried before any wrong password ({}): {}",
+                m.user,
+                baseline.kind.describe(),
+                connects_not_accepted(m)
+            ),
+        );
+    }
+    if let Some(first) = m.series.first().filter(|a| unconnected(a)) {
+        return finding(
+            Verdict::Inconclusive,
+            format!(
+                "the first wrong password could not be sent ({}): {}",
+                first.kind.describe(),
+                connects_not_accepted(m)
+            ),
+        );
+    }
     if let Some(baseline) = &m.baseline {
         if !matches!(baseline.kind, Kind::Accepted) {
             return finding(
@@ -474,10 +498,7 @@ pub fn judge(
             .iter()
             .any(|a| matches!(a.kind, Kind::TimedOut { connecting: true }));
         let why = if connecting {
-            format!(
-                "the service stopped accepting new connections in time: a connection-rate limit (which jcstar's own {} earlier connection(s) to it, from the scan and the other checks, may have tripped), a filter or a crash; a connection limit is not an account lockout",
-                m.connections_before
-            )
+            connects_not_accepted(m)
         } else {
             "silence is not a defence: a tarpit, a crashed service and a network throttle look the same".to_string()
         };
@@ -688,6 +709,14 @@ pub fn judge(
             if notes.is_empty() { "" } else { "; " },
             notes.join("; ")
         ),
+    )
+}
+
+/// Why connects that were not accepted in time prove nothing about the account.
+fn connects_not_accepted(m: &Measured) -> String {
+    format!(
+        "the service stopped accepting new connections in time: a connection-rate limit (which jcstar's own {} earlier connection(s) to it, from the scan and the other checks, may have tripped; --service-rate paces them), a filter or a crash; a connection limit is not an account lockout",
+        m.connections_before
     )
 }
 
