@@ -469,13 +469,11 @@ fn silence_and_dropped_connections_never_pass() {
         f.summary
     );
     // The throttle already closed before the first wrong password (jcstar's own scan and
-    // identification spent it): that is no sign of a locked account.
+    // identification spent it): that is no sign of a locked account. `measure` stops there.
     let first_unconnected = Measured {
         user: "root".into(),
-        series: series_then(Kind::TimedOut { connecting: true })
-            .into_iter()
-            .rev()
-            .collect(),
+        series: vec![at(3000, Kind::TimedOut { connecting: true })],
+        stopped: Some(Kind::TimedOut { connecting: true }.describe()),
         connections_before: 3,
         ..Measured::default()
     };
