@@ -40,6 +40,18 @@ struct LabRun {
     _out: tempfile::TempDir,
 }
 
+/// Held by whatever sends traffic to a device whose new connections are throttled (the shared
+/// scan, `lab_connection_rate_limit_needs_service_rate`): one of them at a time, or each would
+/// spend the other's allowance.
+fn throttled_device_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Whether the shared scan has run (and so spent the throttled device's allowance).
+static SHARED_SCAN_RAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn lab_enabled() -> bool {
     std::env::var("JCSTAR_LAB").is_ok_and(|v| v == "1")
 }
@@ -67,6 +79,9 @@ fn lab(test: &str) -> Option<&'static LabRun> {
 }
 
 fn run_lab_scan() -> Result<LabRun, String> {
+    // The scan also reaches the throttled device: never while its own test runs.
+    let _device = throttled_device_lock();
+    SHARED_SCAN_RAN.store(true, std::sync::atomic::Ordering::SeqCst);
     let gt_path = ground_truth_path();
     let gt_text = std::fs::read_to_string(&gt_path).map_err(|e| {
         format!(
@@ -299,6 +314,14 @@ fn gt_tls(dev: &Value) -> Vec<&Value> {
 /// SSH endpoints: auth methods, configured and measured (KEXINIT) algorithms.
 fn gt_ssh(dev: &Value) -> Vec<&Value> {
     dev["ssh"].as_array().into_iter().flatten().collect()
+}
+
+/// The firewall throttle on new connections to `port` (rate per minute, burst), if any.
+fn gt_connlimit(dev: &Value, port: Option<u64>) -> Option<&Value> {
+    dev["connlimit"]
+        .as_array()?
+        .iter()
+        .find(|c| c["port"].as_u64() == port && port.is_some())
 }
 
 /// Login lockouts that really happen (deny count, unlock time, …).
@@ -1622,6 +1645,17 @@ fn lab_brute_force_lockout() {
             };
             eprintln!("lab: {} {f}", name(dev));
             let summary = f["summary"].as_str().unwrap_or("");
+            if gt_connlimit(dev, lockout["port"].as_u64()).is_some() {
+                // The shared scan is not paced: behind the throttle the lockout must not
+                // pass. The paced run is lab_connection_rate_limit_needs_service_rate.
+                if f["verdict"] == "pass" {
+                    failures.push(format!(
+                        "{}: {surface} passed behind a connection throttle without pacing: {summary}",
+                        name(dev)
+                    ));
+                }
+                continue;
+            }
             if f["verdict"] != "pass" {
                 failures.push(format!("{}: {surface} not pass: {summary}", name(dev)));
             }
@@ -1827,5 +1861,240 @@ fn lab_declared_ftp_on_a_non_default_port_is_scanned() {
                 .as_str()
                 .is_some_and(|s| s.starts_with(&format!("ftp {ftp_port}/tcp")))),
         "{open:?}"
+    );
+}
+
+// ------------------------------------------ Connection-rate limit in front of a lockout (#12)
+
+/// The ground truth alone (no shared scan), or `None` after a skip note.
+fn lab_ground_truth(test: &str) -> Option<Value> {
+    if !lab_enabled() {
+        eprintln!("{test}: skipped (set JCSTAR_LAB=1 and run tests/lab/up as root to enable)");
+        return None;
+    }
+    let path = ground_truth_path();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{test}: JCSTAR_LAB=1 but the lab is not up: cannot read {} ({e})",
+            path.display()
+        )
+    });
+    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// One `jcstar scan` of a single device from the scanner namespace, the brute-force check
+/// only, on `port`; the device's results.json entry and the wall time.
+fn scan_one_brute_force(
+    dir: &Path,
+    label: &str,
+    dev: &Value,
+    port: u64,
+    profile: &Path,
+    extra: &[&str],
+) -> (Value, Duration) {
+    let inventory = dir.join(format!("{label}.toml"));
+    let cred = gt_credentials(dev, false)
+        .into_iter()
+        .next()
+        .expect("the throttled device has an operator credential");
+    let lockout = gt_lockouts(dev)
+        .into_iter()
+        .next()
+        .expect("the throttled device locks out");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[[device]]\nname = \"{}\"\naddress = \"{}\"\nservices = [\"{port}/tcp\"]\n\
+             [[device.credential]]\nservice = \"ssh\"\nusername = \"{}\"\npassword = \"{}\"\n\
+             lockout_window_s = {}\n",
+            name(dev),
+            dev["address"].as_str().expect("address"),
+            cred["username"].as_str().expect("username"),
+            cred["password"].as_str().expect("password"),
+            lockout["unlock_time_s"].as_u64().expect("unlock_time_s"),
+        ),
+    )
+    .expect("write inventory");
+    let out = dir.join(label);
+    let mut cmd = Command::new("ip");
+    cmd.args([
+        "netns",
+        "exec",
+        SCANNER_NS,
+        env!("CARGO_BIN_EXE_jcstar"),
+        "scan",
+    ])
+    .arg("--targets")
+    .arg(&inventory)
+    .arg("--profile")
+    .arg(profile)
+    .args([
+        "-p",
+        &port.to_string(),
+        "--checks",
+        "brute_force",
+        "--quiet",
+    ])
+    .args(extra)
+    .arg("--out")
+    .arg(&out)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    eprintln!("lab: running {cmd:?}");
+    let started = Instant::now();
+    let (code, _, stderr) = run_bounded(cmd, Duration::from_secs(400)).expect("jcstar ran");
+    let took = started.elapsed();
+    eprintln!(
+        "lab: {label}: jcstar exited {code} after {:.1} s",
+        took.as_secs_f64()
+    );
+    assert!((0..=1).contains(&code), "{label}: exit {code}: {stderr}");
+    let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
+    let results: Value = serde_json::from_str(&text).expect("results.json is JSON");
+    (results["devices"][0].clone(), took)
+}
+
+/// Sleeps until `settle` has passed since `since` (the end of the previous run) and since the
+/// last failed login in the device's pam_faillock tally (the file's mtime): the throttle's
+/// bucket has refilled and the account is unlocked. At most `settle`.
+fn settle_device(since: Option<Instant>, tally: &Path, settle: Duration) {
+    let after_failure = std::fs::metadata(tally)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .map_or(Duration::ZERO, |age| settle.saturating_sub(age));
+    let after_run = since.map_or(Duration::ZERO, |t| settle.saturating_sub(t.elapsed()));
+    let wait = after_failure.max(after_run);
+    if !wait.is_zero() {
+        eprintln!(
+            "lab: letting the throttled device settle for {:.1} s",
+            wait.as_secs_f64()
+        );
+        std::thread::sleep(wait);
+    }
+}
+
+/// The brute-force profile of both runs: the built-in one with a shorter series and fewer
+/// bypass connections, so that the paced run (one connection per pacing interval) stays
+/// short. Every step of the check still runs: baseline, series, second user, one session,
+/// parallel batch, confirmation, recovery.
+fn short_brute_force_profile(dir: &Path) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut text =
+        std::fs::read_to_string(manifest.join("profiles/jc-star-1.toml")).expect("profile");
+    for (key, value) in [
+        ("attempts", "7"),
+        ("from_attempt", "3"),
+        ("parallel", "2"),
+        ("same_connection_attempts", "2"),
+    ] {
+        let start = text
+            .find("[brute_force]")
+            .expect("the profile has [brute_force]");
+        let at = start
+            + text[start..]
+                .find(&format!("\n{key} = "))
+                .unwrap_or_else(|| panic!("[brute_force] has no {key}"))
+            + 1;
+        let end = at + text[at..].find('\n').expect("line end");
+        text.replace_range(at..end, &format!("{key} = {value}"));
+    }
+    let path = dir.join("profile.toml");
+    std::fs::write(&path, text).expect("write profile");
+    path
+}
+
+/// A real OpenSSH + pam_faillock lockout behind an nftables throttle on new connections
+/// (throttled-login): without pacing, jcstar's own connections spend the allowance, connects
+/// time out and S1.1-04 must not pass, but say inconclusive and name the connection-rate limit;
+/// with `--service-rate` below the throttle, the lockout is reached and confirmed (pass).
+#[test]
+fn lab_connection_rate_limit_needs_service_rate() {
+    let test = "lab_connection_rate_limit_needs_service_rate";
+    let Some(gt) = lab_ground_truth(test) else {
+        return;
+    };
+    let _device = throttled_device_lock();
+    let dev = devices(&gt)
+        .find(|d| d["persona"] == "throttled-login")
+        .expect("the lab has a throttled-login device");
+    let lockout = gt_lockouts(dev)
+        .into_iter()
+        .next()
+        .expect("throttled-login locks out");
+    let port = lockout["port"].as_u64().expect("port");
+    let limit = gt_connlimit(dev, Some(port)).expect("throttled-login throttles its login port");
+    let rate = limit["rate_per_minute"].as_u64().expect("rate_per_minute");
+    let burst = limit["burst"].as_u64().expect("burst");
+    let unlock = lockout["unlock_time_s"].as_u64().expect("unlock_time_s");
+    // Long enough for the bucket to fill and the lock (if any) to lift.
+    let settle = Duration::from_secs((burst * 60).div_ceil(rate).max(unlock) + 2);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = short_brute_force_profile(dir.path());
+    let surface = format!("ssh {port}/tcp");
+    let finding = |rdev: &Value| -> Value {
+        let c = res_criterion(rdev, "S1.1-04").expect("S1.1-04 in results.json");
+        let found = brute_force_findings(rdev, &surface);
+        let f = found
+            .first()
+            .unwrap_or_else(|| panic!("no S1.1-04 brute_force finding for {surface}: {c}"));
+        eprintln!("lab: S1.1-04 {} / finding {f}", c["verdict"]);
+        (*f).clone()
+    };
+
+    // 1. No pacing: the scan, identification and the check's own connections exceed the
+    //    throttle; the lockout must not be reported as reached.
+    let tally = Path::new(lockout["tally_dir"].as_str().expect("tally_dir"))
+        .join(lockout["username"].as_str().expect("username"));
+    let shared = SHARED_SCAN_RAN.load(std::sync::atomic::Ordering::SeqCst);
+    settle_device(shared.then(Instant::now), &tally, settle);
+    let (rdev, t1) = scan_one_brute_force(dir.path(), "unpaced", dev, port, &profile, &[]);
+    let f = finding(&rdev);
+    let c = res_criterion(&rdev, "S1.1-04").expect("S1.1-04");
+    assert_ne!(c["verdict"], "pass", "unpaced S1.1-04 passed: {c}");
+    assert_eq!(f["check"], "brute_force", "{f}");
+    assert!(
+        f["criteria"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|id| id == "S1.1-04")),
+        "{f}"
+    );
+    assert_eq!(f["verdict"], "inconclusive", "{f}");
+    let summary = f["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("connection-rate limit"), "{summary}");
+
+    // 2. Paced below the throttle: every connection is accepted, the lockout is confirmed and
+    //    lifts.
+    settle_device(Some(Instant::now()), &tally, settle);
+    let paced = (rate - 1).to_string();
+    let (rdev, t2) = scan_one_brute_force(
+        dir.path(),
+        "paced",
+        dev,
+        port,
+        &profile,
+        &["--service-rate", &paced],
+    );
+    let f = finding(&rdev);
+    let c = res_criterion(&rdev, "S1.1-04").expect("S1.1-04");
+    let summary = f["summary"].as_str().unwrap_or("");
+    assert_eq!(f["check"], "brute_force", "{f}");
+    assert_eq!(
+        f["verdict"], "pass",
+        "paced S1.1-04 finding not pass: {summary}"
+    );
+    assert_eq!(c["verdict"], "pass", "paced S1.1-04 not pass: {c}");
+    assert!(summary.contains("lockout confirmed"), "{summary}");
+    assert!(summary.contains("the account recovered"), "{summary}");
+    let series = series_codes(&finding_evidence(&f, "attempt series").unwrap_or_default());
+    assert!(
+        !series.is_empty() && series.iter().all(|(_, letter)| *letter == 'r'),
+        "paced series: every wrong password answered and rejected: {series:?}"
+    );
+    eprintln!(
+        "lab: unpaced {:.1} s, paced (--service-rate {paced}) {:.1} s",
+        t1.as_secs_f64(),
+        t2.as_secs_f64()
     );
 }

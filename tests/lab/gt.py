@@ -381,6 +381,7 @@ def build(args):
                 "ssh": [],
                 "lockout": [],
                 "ratelimit": [],
+                "connlimit": [],
             }
             order.append(name)
             continue
@@ -424,6 +425,12 @@ def build(args):
             dev["ratelimit"].append({
                 "service": kv["service"], "port": int(kv["port"]), "mechanism": kv["mechanism"],
                 "rate": kv["rate"], "burst": int(kv["burst"]), "status": int(kv["status"])})
+        elif kind == "connlimit":
+            # A firewall throttle on NEW connections (not an answer the service gives).
+            dev["connlimit"].append({
+                "service": kv["service"], "port": int(kv["port"]), "mechanism": kv["mechanism"],
+                "rate_per_minute": int(kv["rate_per_minute"]), "burst": int(kv["burst"]),
+                "action": kv["action"]})
         else:
             sys.exit(f"gt.py: unknown record kind {kind!r}")
 

@@ -30,16 +30,16 @@ LAB_SCANNER_IP=$LAB_NET.2
 
 # Device personas: short name, namespace, address. The order is the order in
 # the ground truth and in targets/lab.toml.
-LAB_PERSONAS=(cam router tls good mqtt def upnp)
+LAB_PERSONAS=(cam router tls good mqtt def upnp thr)
 declare -A LAB_NS=(
     [cam]=jcs-cam [router]=jcs-router [tls]=jcs-tls
     [good]=jcs-good [mqtt]=jcs-mqtt [def]=jcs-def
-    [upnp]=jcs-upnp
+    [upnp]=jcs-upnp [thr]=jcs-thr
 )
 declare -A LAB_IP=(
     [cam]=$LAB_NET.10 [router]=$LAB_NET.11 [tls]=$LAB_NET.12
     [good]=$LAB_NET.13 [mqtt]=$LAB_NET.14 [def]=$LAB_NET.15
-    [upnp]=$LAB_NET.16
+    [upnp]=$LAB_NET.16 [thr]=$LAB_NET.17
 )
 LAB_NAMESPACES=("$LAB_LAN_NS" "$LAB_SCANNER_NS")
 for _p in "${LAB_PERSONAS[@]}"; do LAB_NAMESPACES+=("${LAB_NS[$_p]}"); done

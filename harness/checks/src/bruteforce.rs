@@ -187,7 +187,13 @@ pub async fn measure(
         ..Measured::default()
     };
     if let Some(c) = valid {
-        m.baseline = Some(attempt::run(surface, &c.username, c.password.expose(), bounds).await);
+        let baseline = attempt::run(surface, &c.username, c.password.expose(), bounds).await;
+        let unconnected = not_connected(&baseline);
+        m.baseline = Some(baseline);
+        if unconnected {
+            // Nothing after it could be judged (see `judge`): send no wrong passwords.
+            return m;
+        }
     }
     let mut undecided = 0;
     for n in 0..settings.attempts {
@@ -198,7 +204,14 @@ pub async fn measure(
             a.kind = Kind::Refused(format!("no login offered any more: {why}"));
         }
         let kind = a.kind.clone();
+        let unconnected = n == 0 && not_connected(&a);
         m.series.push(a);
+        if unconnected {
+            // The verdict is inconclusive whatever follows (see `judge`): stop before the
+            // series locks the account for nothing.
+            m.stopped = Some(kind.describe());
+            return m;
+        }
         match kind {
             Kind::Unsupported(why) if n == 0 => {
                 m.stopped = Some(why);
@@ -349,6 +362,29 @@ pub fn judge(
         f.evidence.extend(evidence(m, settings));
         f
     };
+    // A connect that is not accepted in time before any wrong password was answered says
+    // nothing about the account: name the connection-rate limit jcstar itself may have tripped.
+    if let Some(baseline) = m.baseline.as_ref().filter(|a| not_connected(a)) {
+        return finding(
+            Verdict::Inconclusive,
+            format!(
+                "the declared credential for {:?} could not be tried before any wrong password ({}): {}",
+                m.user,
+                baseline.kind.describe(),
+                connects_not_accepted(m)
+            ),
+        );
+    }
+    if let Some(first) = m.series.first().filter(|a| not_connected(a)) {
+        return finding(
+            Verdict::Inconclusive,
+            format!(
+                "the first wrong password could not be sent ({}): {}",
+                first.kind.describe(),
+                connects_not_accepted(m)
+            ),
+        );
+    }
     if let (Some(first), Some(why)) = (m.series.first(), &m.stopped) {
         if let Kind::Unsupported(_) = first.kind {
             return finding(
@@ -474,10 +510,7 @@ pub fn judge(
             .iter()
             .any(|a| matches!(a.kind, Kind::TimedOut { connecting: true }));
         let why = if connecting {
-            format!(
-                "the service stopped accepting new connections in time: a connection-rate limit (which jcstar's own {} earlier connection(s) to it, from the scan and the other checks, may have tripped), a filter or a crash; a connection limit is not an account lockout",
-                m.connections_before
-            )
+            connects_not_accepted(m)
         } else {
             "silence is not a defence: a tarpit, a crashed service and a network throttle look the same".to_string()
         };
@@ -688,6 +721,19 @@ pub fn judge(
             if notes.is_empty() { "" } else { "; " },
             notes.join("; ")
         ),
+    )
+}
+
+/// Whether the attempt's connection was not accepted in time (a throttle, a filter, a crash).
+fn not_connected(a: &Attempt) -> bool {
+    matches!(a.kind, Kind::TimedOut { connecting: true })
+}
+
+/// Why connects that were not accepted in time prove nothing about the account.
+fn connects_not_accepted(m: &Measured) -> String {
+    format!(
+        "the service stopped accepting new connections in time: a connection-rate limit (which jcstar's own {} earlier connection(s) to it, from the scan and the other checks, may have tripped; --service-rate paces them), a filter or a crash; a connection limit is not an account lockout",
+        m.connections_before
     )
 }
 

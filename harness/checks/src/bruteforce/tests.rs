@@ -468,6 +468,27 @@ fn silence_and_dropped_connections_never_pass() {
         "{}",
         f.summary
     );
+    // The throttle already closed before the first wrong password (jcstar's own scan and
+    // identification spent it): that is no sign of a locked account. `measure` stops there.
+    let first_unconnected = Measured {
+        user: "root".into(),
+        series: vec![at(3000, Kind::TimedOut { connecting: true })],
+        stopped: Some(Kind::TimedOut { connecting: true }.describe()),
+        connections_before: 3,
+        ..Measured::default()
+    };
+    let f = judge(&surface, false, &first_unconnected, &s);
+    assert_eq!(f.verdict, Verdict::Inconclusive, "{}", f.summary);
+    assert!(f.summary.contains("connection-rate limit"), "{}", f.summary);
+    assert!(!f.summary.contains("locked"), "{}", f.summary);
+    let baseline_unconnected = Measured {
+        baseline: Some(at(3000, Kind::TimedOut { connecting: true })),
+        ..first_unconnected
+    };
+    let f = judge(&surface, true, &baseline_unconnected, &s);
+    assert_eq!(f.verdict, Verdict::Inconclusive, "{}", f.summary);
+    assert!(f.summary.contains("connection-rate limit"), "{}", f.summary);
+    assert!(f.summary.contains("declared credential"), "{}", f.summary);
     // Connections closed at once: a crash looks the same, unless the valid credential proves
     // the lockout (refused during it, accepted after it).
     let dropped = Measured {
