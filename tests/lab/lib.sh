@@ -92,6 +92,51 @@ session  required pam_deny.so
 PAM
 }
 
+# The PAM stack of a pam_faillock lockout persona, in the namespace's own /etc/pam.d
+# (bind-mounted over the host's by ip netns exec), and a deny-all "other".
+# Usage: pam_faillock_sshd NS PERSONA "dir=... deny=... unlock_time=... fail_interval=..."
+pam_faillock_sshd() {
+    local ns=$1 persona=$2 fl=$3
+    mkdir -p "/etc/netns/$ns/pam.d"
+    cat >"/etc/netns/$ns/pam.d/sshd" <<PAM
+# jcstar lab ($persona): pam_faillock lockout
+auth     required                    pam_faillock.so preauth silent $fl
+auth     [success=1 default=bad]     pam_unix.so
+auth     [default=die]               pam_faillock.so authfail $fl
+auth     sufficient                  pam_faillock.so authsucc $fl
+auth     required                    pam_deny.so
+account  required                    pam_faillock.so $fl
+account  required                    pam_unix.so
+password required                    pam_deny.so
+session  required                    pam_permit.so
+PAM
+    pam_deny_other "$ns"
+}
+
+# An sshd_config for password login through PAM only (no keys, no root, no shell).
+# Usage: sshd_pam_password_config IP PORT HOSTKEY... > FILE
+sshd_pam_password_config() {
+    local ip=$1 port=$2 key
+    shift 2
+    echo "ListenAddress $ip:$port"
+    for key in "$@"; do echo "HostKey $key"; done
+    cat <<CONF
+PidFile none
+UsePAM yes
+PermitRootLogin no
+PasswordAuthentication yes
+PermitEmptyPasswords no
+KbdInteractiveAuthentication no
+PubkeyAuthentication no
+AuthorizedKeysFile none
+HostbasedAuthentication no
+StrictModes no
+MaxAuthTries 6
+MaxStartups 30:30:100
+$(sshd_no_shell)
+CONF
+}
+
 ns_exists() { [[ -e /run/netns/$1 ]]; }
 
 # Runs a command inside a lab namespace.

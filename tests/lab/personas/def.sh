@@ -37,44 +37,12 @@ persona_def() {
     lab_users_end "$ns"
     LAB_HOSTNAME[$ns]=defended
 
-    # The namespace's own /etc/pam.d (bind-mounted over the host's by
-    # ip netns exec): sshd and a deny-all "other".
     local fl="dir=$d/faillock deny=$DEF_DENY unlock_time=$DEF_UNLOCK_TIME fail_interval=$DEF_FAIL_INTERVAL"
-    mkdir -p "/etc/netns/$ns/pam.d"
-    cat >"/etc/netns/$ns/pam.d/sshd" <<PAM
-# jcstar lab (defended-login): pam_faillock lockout
-auth     required                    pam_faillock.so preauth silent $fl
-auth     [success=1 default=bad]     pam_unix.so
-auth     [default=die]               pam_faillock.so authfail $fl
-auth     sufficient                  pam_faillock.so authsucc $fl
-auth     required                    pam_deny.so
-account  required                    pam_faillock.so $fl
-account  required                    pam_unix.so
-password required                    pam_deny.so
-session  required                    pam_permit.so
-PAM
-    pam_deny_other "$ns"
+    pam_faillock_sshd "$ns" defended-login "$fl"
 
     ssh-keygen -q -t ed25519 -N '' -C '' -f "$d/ssh_host_ed25519_key"
     ssh-keygen -q -t rsa -b 2048 -N '' -C '' -f "$d/ssh_host_rsa_key"
-    cat >"$d/sshd_config" <<CONF
-ListenAddress $ip:$DEF_SSH_PORT
-HostKey $d/ssh_host_ed25519_key
-HostKey $d/ssh_host_rsa_key
-PidFile none
-UsePAM yes
-PermitRootLogin no
-PasswordAuthentication yes
-PermitEmptyPasswords no
-KbdInteractiveAuthentication no
-PubkeyAuthentication no
-AuthorizedKeysFile none
-HostbasedAuthentication no
-StrictModes no
-MaxAuthTries 6
-MaxStartups 30:30:100
-$(sshd_no_shell)
-CONF
+    sshd_pam_password_config "$ip" "$DEF_SSH_PORT" "$d/ssh_host_ed25519_key" "$d/ssh_host_rsa_key" >"$d/sshd_config"
     sshd -t -f "$d/sshd_config" || die "def sshd_config rejected"
     start_daemon def-sshd "$ns" "$(command -v sshd)" -D -e -f "$d/sshd_config"
     gt tcp_open "device=$DEF_NAME" "port=$DEF_SSH_PORT" service=ssh daemon=openssh

@@ -38,39 +38,10 @@ persona_thr() {
     LAB_HOSTNAME[$ns]=throttled
 
     local fl="dir=$d/faillock deny=$THR_DENY unlock_time=$THR_UNLOCK_TIME fail_interval=$THR_FAIL_INTERVAL"
-    mkdir -p "/etc/netns/$ns/pam.d"
-    cat >"/etc/netns/$ns/pam.d/sshd" <<PAM
-# jcstar lab (throttled-login): pam_faillock lockout, as defended-login
-auth     required                    pam_faillock.so preauth silent $fl
-auth     [success=1 default=bad]     pam_unix.so
-auth     [default=die]               pam_faillock.so authfail $fl
-auth     sufficient                  pam_faillock.so authsucc $fl
-auth     required                    pam_deny.so
-account  required                    pam_faillock.so $fl
-account  required                    pam_unix.so
-password required                    pam_deny.so
-session  required                    pam_permit.so
-PAM
-    pam_deny_other "$ns"
+    pam_faillock_sshd "$ns" throttled-login "$fl"
 
     ssh-keygen -q -t ed25519 -N '' -C '' -f "$d/ssh_host_ed25519_key"
-    cat >"$d/sshd_config" <<CONF
-ListenAddress $ip:$THR_SSH_PORT
-HostKey $d/ssh_host_ed25519_key
-PidFile none
-UsePAM yes
-PermitRootLogin no
-PasswordAuthentication yes
-PermitEmptyPasswords no
-KbdInteractiveAuthentication no
-PubkeyAuthentication no
-AuthorizedKeysFile none
-HostbasedAuthentication no
-StrictModes no
-MaxAuthTries 6
-MaxStartups 30:30:100
-$(sshd_no_shell)
-CONF
+    sshd_pam_password_config "$ip" "$THR_SSH_PORT" "$d/ssh_host_ed25519_key" >"$d/sshd_config"
     sshd -t -f "$d/sshd_config" || die "thr sshd_config rejected"
 
     # The throttle: a token bucket over new connections (SYNs that would open one; a
