@@ -245,25 +245,24 @@ pub async fn run_active_until(
 fn qualify(outcome: &mut ActiveOutcome, scan: &HostScan) {
     let incomplete = incomplete_scan(scan);
     let unidentified = unidentified_open(scan);
-    if incomplete.is_some() || unidentified.is_some() {
-        for finding in &mut outcome.findings {
-            let about_logins = finding
-                .criteria
-                .iter()
-                .any(|c| LOGIN_CRITERIA.contains(&c.as_str()));
-            let why = match (&incomplete, &unidentified) {
-                (Some(why), _) => why,
-                (None, Some(why)) if about_logins => why,
-                _ => continue,
-            };
-            if finding.verdict == Verdict::NotApplicable {
-                finding.verdict = Verdict::Inconclusive;
-                finding.summary = format!(
-                    "{}; but the look at the device was incomplete ({why}), so a login or service may have been missed",
-                    finding.summary
-                );
-            }
+    for finding in &mut outcome.findings {
+        if finding.verdict != Verdict::NotApplicable {
+            continue;
         }
+        let about_logins = finding
+            .criteria
+            .iter()
+            .any(|c| LOGIN_CRITERIA.contains(&c.as_str()));
+        let why = match (&incomplete, &unidentified) {
+            (Some(why), _) => why,
+            (None, Some(why)) if about_logins => why,
+            _ => continue,
+        };
+        finding.verdict = Verdict::Inconclusive;
+        finding.summary = format!(
+            "{}; but the look at the device was incomplete ({why}), so a login or service may have been missed",
+            finding.summary
+        );
     }
 }
 

@@ -132,9 +132,7 @@ impl Budget {
     /// Waits for a socket and a turn under the run's rate: a port-scan probe, which is not
     /// paced per service (each port is probed once or twice).
     pub async fn admit_probe(&self) -> Ticket {
-        let permit = self.socket().await;
-        self.pace_run().await;
-        Ticket { _permit: permit }
+        self.admit_sockets(1).await
     }
 
     /// Waits for `address`'s turn under the per-service pace, then for a socket and a turn
@@ -143,7 +141,7 @@ impl Budget {
         if let Some(pacer) = &self.per_service {
             wait_until(pacer.reserve(address)).await;
         }
-        let permit = self.socket().await;
+        let permit = self.take_sockets(1).await;
         self.pace_run().await;
         crate::ledger::note(address);
         Ticket { _permit: permit }
@@ -169,27 +167,20 @@ impl Budget {
     /// `n` sockets at once (UDP probes, which open no connection but hold descriptors), under
     /// the run's rate.
     pub async fn admit_sockets(&self, n: u32) -> Ticket {
-        let sockets = Arc::clone(&self.sockets);
-        let permit = match Arc::clone(&sockets).try_acquire_many_owned(n) {
-            Ok(permit) => Some(permit),
-            Err(tokio::sync::TryAcquireError::Closed) => None,
-            Err(tokio::sync::TryAcquireError::NoPermits) => {
-                let _waiting = Waiting::start();
-                sockets.acquire_many_owned(n).await.ok()
-            }
-        };
+        let permit = self.take_sockets(n).await;
         self.pace_run().await;
         Ticket { _permit: permit }
     }
 
-    /// A socket of the pool; only a caller that finds none free waits (and that is counted).
-    async fn socket(&self) -> Option<OwnedSemaphorePermit> {
-        match Arc::clone(&self.sockets).try_acquire_owned() {
+    /// `n` sockets of the pool; only a caller that finds too few free waits (and that is
+    /// counted).
+    async fn take_sockets(&self, n: u32) -> Option<OwnedSemaphorePermit> {
+        match Arc::clone(&self.sockets).try_acquire_many_owned(n) {
             Ok(permit) => Some(permit),
             Err(tokio::sync::TryAcquireError::Closed) => None,
             Err(tokio::sync::TryAcquireError::NoPermits) => {
                 let _waiting = Waiting::start();
-                Arc::clone(&self.sockets).acquire_owned().await.ok()
+                Arc::clone(&self.sockets).acquire_many_owned(n).await.ok()
             }
         }
     }
