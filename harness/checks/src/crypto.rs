@@ -128,11 +128,7 @@ pub fn key_reuse(devices: &[Device], findings: &mut [Vec<Finding>]) {
         }
     }
     for ((kind, fingerprint), owners) in holders.into_iter().filter(|(_, o)| o.len() > 1) {
-        let names: Vec<&str> = owners
-            .iter()
-            .filter_map(|&i| devices.get(i))
-            .map(|d| d.name.as_str())
-            .collect();
+        let names = holder_names(devices, &owners);
         for &i in &owners {
             let places = per_device[i]
                 .get(&(kind.clone(), fingerprint.clone()))
@@ -147,9 +143,8 @@ pub fn key_reuse(devices: &[Device], findings: &mut [Vec<Finding>]) {
                     S1_1_11,
                     Verdict::Fail,
                     format!(
-                        "{kind} {fingerprint} is shared by {} devices: {}",
+                        "{kind} {fingerprint} is shared by {} devices: {names}",
                         owners.len(),
-                        names.join(", ")
                     ),
                 )
                 .with_evidence(Evidence::observed(
@@ -159,6 +154,25 @@ pub fn key_reuse(devices: &[Device], findings: &mut [Vec<Finding>]) {
             );
         }
     }
+}
+
+/// Most holders a key-reuse finding names: a key shared across a whole fleet would otherwise
+/// put every device's name into every device's finding (memory and report size growing with
+/// the square of the fleet). results.json still shows the fingerprint on every holder.
+const NAMED_HOLDERS: usize = 10;
+
+/// "a, b, c" or, past [`NAMED_HOLDERS`], "a, b, … and 4990 more".
+fn holder_names(devices: &[Device], owners: &[usize]) -> String {
+    let mut names: Vec<&str> = owners
+        .iter()
+        .take(NAMED_HOLDERS)
+        .filter_map(|&i| devices.get(i))
+        .map(|d| d.name.as_str())
+        .collect();
+    let more = owners.len().saturating_sub(NAMED_HOLDERS);
+    let more = (more > 0).then(|| format!("… and {more} more"));
+    names.extend(more.as_deref());
+    names.join(", ")
 }
 
 #[cfg(test)]
@@ -213,5 +227,27 @@ mod tests {
             reuse(2),
             ["SSH host key SHA256:k is shared by 2 devices: b, c"]
         );
+    }
+
+    #[test]
+    fn a_fleet_sharing_one_key_names_only_the_first_holders() {
+        let devices: Vec<Device> = (0..25).map(|i| device(&format!("d{i}"))).collect();
+        let mut findings: Vec<Vec<Finding>> = (0..25)
+            .map(|_| vec![key_finding("tls_key_sha256 443/tcp", "cafe")])
+            .collect();
+        key_reuse(&devices, &mut findings);
+        let names: Vec<String> = (0..10).map(|i| format!("d{i}")).collect();
+        let want = format!(
+            "TLS public key SHA-256 cafe is shared by 25 devices: {}, … and 15 more",
+            names.join(", ")
+        );
+        for own in &findings {
+            let reuse: Vec<&str> = own
+                .iter()
+                .filter(|f| f.check == "crypto.key_reuse")
+                .map(|f| f.summary.as_str())
+                .collect();
+            assert_eq!(reuse, [want.as_str()]);
+        }
     }
 }

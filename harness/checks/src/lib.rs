@@ -198,7 +198,12 @@ pub async fn run_active_until(
             interrupted.extend(check.ids());
             continue;
         }
-        let run = check.run(&input, &mut outcome);
+        let started = tokio::time::Instant::now();
+        let name = check.ids().first().map(|id| id.name()).unwrap_or_default();
+        let run = async {
+            check.run(&input, &mut outcome).await;
+            tracing::debug!(address = %target.scan.address, check = name, elapsed_ms = started.elapsed().as_millis() as u64, "check finished");
+        };
         let budget = async {
             match deadline {
                 Some(deadline) => tokio::time::sleep_until(deadline).await,

@@ -172,6 +172,9 @@ pub async fn exchange_on<F>(
 where
     F: Fn(&[u8]) -> bool,
 {
+    if requests.is_empty() {
+        return Answer::NoAnswer;
+    }
     let device = socket.peer_addr().ok().map(|a| a.ip());
     let size = bounds.max_bytes.clamp(512, 65_535);
     let mut buf = vec![0u8; size];

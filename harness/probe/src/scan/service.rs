@@ -1,9 +1,12 @@
 //! Banner grabbing and service identification on an open port.
 //!
-//! Every probe uses a fresh connection. The null probe only listens; if the
-//! server does not speak first, up to three payload probes follow, in an
-//! order hinted by the port number. Classification looks only at the bytes
-//! that came back, never at which probe was sent.
+//! Every probe uses a fresh connection. The null probe only listens, for a few
+//! round trips (servers that speak first do so at once); if the server has not
+//! spoken, up to three payload probes follow, in an order hinted by the port
+//! number. A server that speaks first but late still shows its greeting in the
+//! reply to a payload probe. Classification looks only at the bytes that came
+//! back, never at which probe was sent, and a read ends as soon as the bytes
+//! are a complete greeting, not on a timer.
 
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
@@ -21,6 +24,13 @@ const BANNER_CHARS: usize = 256;
 
 /// Once some bytes arrived, a read ends after this long without more.
 const IDLE_GAP: Duration = Duration::from_millis(200);
+
+/// Least time the null probe listens for a server that speaks first.
+const SPEAK_FIRST_MIN: Duration = Duration::from_millis(250);
+
+/// The null probe listens for this many connect times (at least [`SPEAK_FIRST_MIN`], at most
+/// the banner timeout).
+const SPEAK_FIRST_RTTS: u32 = 4;
 
 /// One identification probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +77,8 @@ pub(crate) fn probe_order(port: u16) -> [Probe; 3] {
     }
 }
 
-/// Identifies the service on one open port: the null probe first, then up to
+/// Identifies the service on one open port: the null probe first (listening for
+/// [`SPEAK_FIRST_RTTS`] connect times, at least [`SPEAK_FIRST_MIN`]), then up to
 /// three payload probes (HTTP, RTSP, TLS, MQTT, ordered by port hint), each on
 /// a fresh connection, each read capped at [`ScanConfig::banner_bytes`] and
 /// [`ScanConfig::banner_timeout`]. `None` when the port no longer accepts
@@ -108,6 +119,7 @@ fn info(kind: ServiceKind, bytes: &[u8], probe: Probe) -> ServiceInfo {
 /// Runs one probe on a fresh connection; `None` if the connection failed.
 async fn run_probe(addr: SocketAddr, probe: Probe, config: &ScanConfig) -> Option<Vec<u8>> {
     crate::budget::budget().admit_held(addr).await;
+    let started = Instant::now();
     let (mut stream, _) = match connect::connect(addr, config.max_timeout).await {
         Ok(ok) => ok,
         Err(ConnectFail::Timeout) => return None,
@@ -117,15 +129,25 @@ async fn run_probe(addr: SocketAddr, probe: Probe, config: &ScanConfig) -> Optio
         }
     };
     let payload = probe.payload();
-    if !payload.is_empty() {
+    let listen = if payload.is_empty() {
+        speak_first_window(started.elapsed(), config.banner_timeout)
+    } else {
         // A server that closes at once may still have said something.
         let _ = stream.write_all(&payload).await;
-    }
-    Some(read_banner(&mut stream, config.banner_bytes, config.banner_timeout).await)
+        config.banner_timeout
+    };
+    Some(read_banner(&mut stream, config.banner_bytes, listen).await)
 }
 
-/// Reads until `cap` bytes, end of stream, the deadline, or a short silence
-/// after the first bytes.
+/// How long the null probe listens after a connect that took `connect_time`.
+fn speak_first_window(connect_time: Duration, banner_timeout: Duration) -> Duration {
+    (connect_time * SPEAK_FIRST_RTTS)
+        .max(SPEAK_FIRST_MIN)
+        .min(banner_timeout)
+}
+
+/// Reads until `cap` bytes, end of stream, a complete greeting, the deadline,
+/// or a short silence after the first bytes.
 async fn read_banner(stream: &mut TcpStream, cap: usize, deadline: Duration) -> Vec<u8> {
     let end = Instant::now() + deadline;
     let mut buf = vec![0u8; cap];
@@ -143,9 +165,36 @@ async fn read_banner(stream: &mut TcpStream, cap: usize, deadline: Duration) -> 
             Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
             Ok(Ok(n)) => len += n,
         }
+        if reply_complete(&buf[..len]) {
+            break;
+        }
     }
     buf.truncate(len);
     buf
+}
+
+/// Whether `reply` already holds a whole greeting of the service it shows, so the read need not
+/// wait for more: an SSH version line, HTTP/RTSP headers, a TLS record, an MQTT CONNACK, a final
+/// FTP 220 line. Telnet and unknown bytes are never complete (a prompt may follow).
+fn reply_complete(reply: &[u8]) -> bool {
+    match classify(reply) {
+        Some(ServiceKind::Ssh) => reply.contains(&b'\n'),
+        Some(ServiceKind::Http | ServiceKind::Rtsp) => reply.windows(4).any(|w| w == b"\r\n\r\n"),
+        Some(ServiceKind::Tls) => match reply.get(3..5) {
+            Some(&[hi, lo]) => reply.len() >= 5 + usize::from(u16::from_be_bytes([hi, lo])),
+            _ => false,
+        },
+        Some(ServiceKind::Mqtt) => reply.len() >= 4,
+        Some(ServiceKind::Ftp) => {
+            let mut lines = reply.split(|&b| b == b'\n');
+            // The part after the last newline is not a whole line.
+            lines.next_back();
+            lines.any(|line| {
+                line.starts_with(b"220") && matches!(line.get(3), None | Some(b' ' | b'\r'))
+            })
+        }
+        _ => false,
+    }
 }
 
 /// The service a reply identifies, judged by its bytes alone.
@@ -301,6 +350,67 @@ mod tests {
         assert_eq!(info.kind, ServiceKind::Ssh);
         assert_eq!(info.probe, "null");
         assert_eq!(info.banner, "SSH-2.0-OpenSSH_9.6\\x0d\\x0a");
+    }
+
+    /// A server that speaks first, but only after `delay`, on every connection.
+    async fn late_speaker(delay: Duration, greeting: &'static [u8]) -> SocketAddr {
+        serve(move |mut s| async move {
+            tokio::time::sleep(delay).await;
+            let _ = s.write_all(greeting).await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_late_greeting_is_still_identified() {
+        // Later than the null probe's window on loopback, within the payload probe's read.
+        let delay = SPEAK_FIRST_MIN + Duration::from_millis(150);
+        let config = ScanConfig {
+            banner_timeout: Duration::from_secs(5),
+            ..ScanConfig::default()
+        };
+        let addr = late_speaker(delay, b"SSH-2.0-dropbear_2019.78\r\n").await;
+        let info = identify_service(addr, &config).await.expect("open");
+        assert_eq!(info.kind, ServiceKind::Ssh);
+        assert_eq!(info.banner, "SSH-2.0-dropbear_2019.78\\x0d\\x0a");
+    }
+
+    #[test]
+    fn the_null_probe_listens_a_few_round_trips() {
+        let timeout = Duration::from_millis(1500);
+        assert_eq!(speak_first_window(Duration::ZERO, timeout), SPEAK_FIRST_MIN);
+        assert_eq!(
+            speak_first_window(Duration::from_millis(200), timeout),
+            Duration::from_millis(800)
+        );
+        assert_eq!(speak_first_window(Duration::from_secs(1), timeout), timeout);
+    }
+
+    #[test]
+    fn complete_greetings_end_the_read() {
+        let cases: &[(&[u8], bool)] = &[
+            (b"SSH-2.0-OpenSSH_9.6\r\n", true),
+            (b"SSH-2.0-OpenSSH_9.6", false),
+            (b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\n", true),
+            (b"HTTP/1.0 200 OK\r\nServer: x\r\n", false),
+            (b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n", true),
+            (b"\x16\x03\x03\x00\x02\x02\x00", true),
+            (b"\x16\x03\x03\x00\x7a\x02\x00", false),
+            (b"\x15\x03\x01\x00\x02\x02\x28", true),
+            (b"\x20\x02\x00\x00", true),
+            (b"\x20\x02\x00", false),
+            (b"220 (vsFTPd 3.0.3)\r\n", true),
+            (b"220-Welcome\r\n", false),
+            (b"220-Welcome\r\n220 ready\r\n", true),
+            (b"220-Welcome\r\n220 rea", false),
+            (b"\xff\xfd\x01login: ", false),
+            (b"\x00\x01garbage\n", false),
+            (b"", false),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(reply_complete(bytes), *want, "{}", escape_banner(bytes));
+        }
     }
 
     #[tokio::test]
