@@ -52,7 +52,6 @@ struct Discovered {
 async fn discover(
     address: SocketAddr,
     kind: ServiceKind,
-    banner: String,
     settings: Arc<settings::AccessSettings>,
     bounds: Bounds,
 ) -> Discovered {
@@ -162,7 +161,7 @@ async fn discover(
             }
             found.exposures.push((format!("mqtt {port}/tcp"), exposure));
         }
-        ServiceKind::Unknown if banner.starts_with("RFB ") => {
+        ServiceKind::Vnc => {
             let exposure = vnc::exposure(address, &bounds).await;
             if matches!(exposure, Exposure::Protected { .. }) {
                 found.surfaces.push(Surface::Vnc(address));
@@ -192,7 +191,6 @@ async fn discover_all(
         tasks.spawn(discover(
             SocketAddr::new(target.device.address, port.port),
             service.kind,
-            service.banner.clone(),
             settings.clone(),
             bounds,
         ));

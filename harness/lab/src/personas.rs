@@ -101,7 +101,7 @@ impl Protocol {
             Protocol::WeakSsh => "ssh",
             Protocol::Ftp(_) => "ftp",
             Protocol::Mqtt(_) => "mqtt",
-            Protocol::Vnc(_) => "unknown",
+            Protocol::Vnc(_) => "vnc",
             Protocol::Snmp(_) => "snmp",
             Protocol::HttpAuth(..) => "http",
             Protocol::RtspAuth(..) => "rtsp",

@@ -298,8 +298,8 @@ async fn access_personas_are_listed_by_name_with_their_ports() {
         ("strong-nas", 8, &[(2121, "ftp")]),
         ("weak-broker", 9, &[(1883, "mqtt")]),
         ("strong-broker", 10, &[(1883, "mqtt")]),
-        ("weak-kvm", 11, &[(5900, "unknown"), (5901, "unknown")]),
-        ("strong-kvm", 12, &[(5900, "unknown")]),
+        ("weak-kvm", 11, &[(5900, "vnc"), (5901, "vnc")]),
+        ("strong-kvm", 12, &[(5900, "vnc")]),
         (
             "weak-nvr",
             13,

@@ -140,6 +140,8 @@ pub enum ServiceKind {
     Tls,
     /// MQTT (CONNACK).
     Mqtt,
+    /// VNC (`RFB ` protocol version greeting).
+    Vnc,
     /// Open, but nothing recognisable answered.
     Unknown,
 }

@@ -178,7 +178,7 @@ async fn read_banner(stream: &mut TcpStream, cap: usize, deadline: Duration) -> 
 /// FTP 220 line. Telnet and unknown bytes are never complete (a prompt may follow).
 fn reply_complete(reply: &[u8]) -> bool {
     match classify(reply) {
-        Some(ServiceKind::Ssh) => reply.contains(&b'\n'),
+        Some(ServiceKind::Ssh | ServiceKind::Vnc) => reply.contains(&b'\n'),
         Some(ServiceKind::Http | ServiceKind::Rtsp) => reply.windows(4).any(|w| w == b"\r\n\r\n"),
         Some(ServiceKind::Tls) => match reply.get(3..5) {
             Some(&[hi, lo]) => reply.len() >= 5 + usize::from(u16::from_be_bytes([hi, lo])),
@@ -210,6 +210,8 @@ pub(crate) fn classify(reply: &[u8]) -> Option<ServiceKind> {
         Some(ServiceKind::Telnet)
     } else if two(0x16, 0x03) || two(0x15, 0x03) {
         Some(ServiceKind::Tls)
+    } else if reply.starts_with(b"RFB ") {
+        Some(ServiceKind::Vnc)
     } else if two(0x20, 0x02) {
         Some(ServiceKind::Mqtt)
     } else if reply.starts_with(b"220") && matches!(reply.get(3), None | Some(b' ' | b'-')) {
@@ -406,6 +408,8 @@ mod tests {
             (b"220-Welcome\r\n220 rea", false),
             (b"\xff\xfd\x01login: ", false),
             (b"\x00\x01garbage\n", false),
+            (b"RFB 003.008\n", true),
+            (b"RFB 003.0", false),
             (b"", false),
         ];
         for (bytes, want) in cases {
@@ -607,6 +611,8 @@ mod tests {
             (b"\x20\x02\x00\x05", Some(Mqtt)),
             (b"220-FileZilla", Some(Ftp)),
             (b"220 ready", Some(Ftp)),
+            (b"RFB 003.008\n", Some(Vnc)),
+            (b"RFB003.008", None),
             (b"2200 things", None),
             (b"\r\nLOGIN: ", Some(Telnet)),
             (b"", None),
