@@ -17,8 +17,8 @@ net=127.77.$subnet
 [[ -x /usr/bin/time ]] || { echo "bench/compare.sh needs /usr/bin/time (apt-get install time)"; exit 2; }
 cargo build --release --locked --quiet
 cargo build --release --locked --quiet --example connect_floor
-bin=target/release/jcstar
-floor=target/release/examples/connect_floor
+bin=${CARGO_TARGET_DIR:-target}/release/jcstar
+floor=${CARGO_TARGET_DIR:-target}/release/examples/connect_floor
 work=$(mktemp -d)
 lab=
 cleanup() {

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release --quiet
-bin=target/release/jcstar
+bin=${CARGO_TARGET_DIR:-target}/release/jcstar
 work=$(mktemp -d)
 demo_pid=
 cleanup() {

@@ -26,7 +26,7 @@ for a in "$@"; do
 done
 
 cargo build --release --quiet --example bench_scan
-bin=target/release/examples/bench_scan
+bin=${CARGO_TARGET_DIR:-target}/release/examples/bench_scan
 
 time_it() {
     local label=$1
@@ -98,7 +98,7 @@ if ((lab)); then
     trap 'rm -rf "$out"' EXIT
     echo "== namespace lab: 6 devices x 65535 TCP ports from jcs-scanner"
     start=$(date +%s%N)
-    ip netns exec jcs-scanner target/release/jcstar scan --targets targets/lab.toml -p- \
+    ip netns exec jcs-scanner "${CARGO_TARGET_DIR:-target}/release/jcstar" scan --targets targets/lab.toml -p- \
         --no-intrusive --quiet --out "$out" >/dev/null || true
     ms=$((($(date +%s%N) - start) / 1000000))
     python3 - "$gt" "$out/results.json" "$ms" <<'PY'

@@ -21,7 +21,7 @@ timeout_s=${TIMEOUT:-600}
 
 [[ -x /usr/bin/time ]] || { echo "bench/scale.sh needs /usr/bin/time (apt-get install time)"; exit 2; }
 cargo build --release --locked --quiet
-bin=target/release/jcstar
+bin=${CARGO_TARGET_DIR:-target}/release/jcstar
 work=$(mktemp -d)
 lab=
 cleanup() {

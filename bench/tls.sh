@@ -21,7 +21,7 @@ run=()
 if [[ $host == 198.18.77.* ]]; then run=(ip netns exec "$ns"); fi
 
 cargo build --release --quiet --example tls_enum
-bin=target/release/examples/tls_enum
+bin=${CARGO_TARGET_DIR:-target}/release/examples/tls_enum
 
 time_it() {
     local label=$1

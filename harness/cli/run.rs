@@ -550,6 +550,9 @@ impl ActiveChecks {
                 }
             }
         }
+        if let Ok(journal) = self.journal.lock() {
+            journal.flush();
+        }
         self.done
     }
 

@@ -320,10 +320,12 @@ pub fn write_all(
 ) -> std::io::Result<WrittenReports> {
     std::fs::create_dir_all(dir)?;
     let json = dir.join("results.json");
-    let mut text = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
-    text.push(b'\n');
-    write_atomic(&json, &text)?;
-    let doc = doc::ResultsDoc::from_run(report)?;
+    let doc = {
+        let mut text = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+        text.push(b'\n');
+        write_atomic(&json, &text)?;
+        serde_json::from_slice::<doc::ResultsDoc>(&text).map_err(std::io::Error::other)?
+    };
     render_into(&doc, dir, options)
 }
 

@@ -31,8 +31,23 @@ pub fn render(doc: &ResultsDoc, profile: &Profile, texts: &Texts) -> Result<Vec<
         body.push(note);
     }
     let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
+    // Rows go to a temporary file as they are written: a fleet's checklist has tens of
+    // thousands of rows, which held as cells took hundreds of MB. In this mode the column
+    // widths, panes and filter come before the first row, and rows in order.
+    let sheet = workbook.add_worksheet_with_constant_memory()?;
     sheet.set_name(texts.get("checklist", "sheet"))?;
+    for (col, name) in header.iter().enumerate() {
+        let widest = std::iter::once(name)
+            .chain(body.iter().filter_map(|r| r.get(col)))
+            .flat_map(|text| text.lines())
+            .map(UnicodeWidthStr::width)
+            .max()
+            .unwrap_or(0);
+        sheet.set_column_width(col as u16, (widest + 2).clamp(MIN_WIDTH, MAX_WIDTH) as f64)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    let last_col = header.len().saturating_sub(1) as u16;
+    sheet.autofilter(0, 0, body.len() as u32, last_col)?;
     let head = Format::new()
         .set_bold()
         .set_background_color(Color::RGB(0xDDE5F0))
@@ -47,18 +62,6 @@ pub fn render(doc: &ResultsDoc, profile: &Profile, texts: &Texts) -> Result<Vec<
             sheet.write_string_with_format(row as u32 + 1, col as u16, capped(text), &cell)?;
         }
     }
-    for (col, name) in header.iter().enumerate() {
-        let widest = std::iter::once(name)
-            .chain(body.iter().filter_map(|r| r.get(col)))
-            .flat_map(|text| text.lines())
-            .map(UnicodeWidthStr::width)
-            .max()
-            .unwrap_or(0);
-        sheet.set_column_width(col as u16, (widest + 2).clamp(MIN_WIDTH, MAX_WIDTH) as f64)?;
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    let last_col = header.len().saturating_sub(1) as u16;
-    sheet.autofilter(0, 0, body.len() as u32, last_col)?;
     workbook.save_to_buffer()
 }
 
