@@ -83,8 +83,19 @@ fn scan(out: &std::path::Path, port: u16, resume: bool) -> Command {
     command
 }
 
+/// Whether the journal in `out` holds a checks snapshot with UDP ports: the UDP check,
+/// which runs alongside the web check, has ended and was journaled at once.
+fn udp_check_journaled(out: &std::path::Path) -> bool {
+    std::fs::read_to_string(out.join("journal.jsonl")).is_ok_and(|journal| {
+        journal
+            .lines()
+            .any(|l| l.contains("\"record\":\"checks\"") && l.contains("\"udp_ports\":[{"))
+    })
+}
+
 /// Starts a scan of the stalling responder and sends `signal` once the web check waits on
-/// it (the UDP check before it has finished); returns the port and the exited child.
+/// it and the UDP check beside it has ended and reached the journal; returns the port and
+/// the exited child.
 fn scan_stopped_mid_checks(out: &std::path::Path, signal: &str) -> (u16, std::process::Child) {
     let (stalled_tx, stalled) = mpsc::channel();
     let port = http_that_stalls_off_root(stalled_tx);
@@ -94,6 +105,14 @@ fn scan_stopped_mid_checks(out: &std::path::Path, signal: &str) -> (u16, std::pr
         .spawn()
         .expect("start jcstar");
     let request = stalled.recv_timeout(Duration::from_secs(60));
+    let until = Instant::now() + Duration::from_secs(60);
+    while !udp_check_journaled(out) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        udp_check_journaled(out),
+        "the finished UDP check is journaled mid-stage"
+    );
     let status = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
@@ -153,7 +172,8 @@ fn sigint_mid_checks_keeps_the_finished_checks_and_resume_runs_the_rest() {
     let device = &report["devices"][0];
     let unfinished = device["unfinished"].as_str().unwrap_or_default();
     assert!(unfinished.contains("stopped part-way"), "{device}");
-    // The UDP check finished before the stop: its probes are kept.
+    // The UDP check finished before the stop (beside the stalled web check): its probes are
+    // kept.
     assert!(
         device["udp_ports"]
             .as_array()

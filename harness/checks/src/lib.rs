@@ -141,6 +141,16 @@ pub struct ActiveOutcome {
     pub interrupted: bool,
 }
 
+impl ActiveOutcome {
+    /// Adds what another check found (run on its own `Found`) to this outcome.
+    fn absorb(&mut self, other: ActiveOutcome) {
+        self.findings.extend(other.findings);
+        self.udp_ports.extend(other.udp_ports);
+        self.sightings.extend(other.sightings);
+        self.interrupted |= other.interrupted;
+    }
+}
+
 /// Runs every active check the profile enables against one device.
 pub async fn run_active(target: ActiveTarget, context: ActiveContext) -> ActiveOutcome {
     let (_never, stop) = StopScan::new();
@@ -158,10 +168,11 @@ pub struct CheckProgress {
     pub total: usize,
 }
 
-/// Like [`run_active`], within the device's time budget, calling `observe` before each check
-/// and once when all are done. A check still running at `deadline`, or when `stop` is raised,
-/// is stopped, and it and the checks after it leave an `inconclusive` finding for their
-/// criteria; what the finished checks found is kept. After each check but the last,
+/// Like [`run_active`], within the device's time budget, calling `observe` before each stage
+/// and once when all are done. A stage is one check, or neighbouring checks that only gather
+/// (crypto, UDP, web), which run at once. A check still running at `deadline`, or when `stop`
+/// is raised, is stopped, and it and the checks after it leave an `inconclusive` finding for
+/// their criteria; what the finished checks found is kept. After each stage but the last,
 /// `checkpoint` gets the outcome so far, marked partial, the checks still to run
 /// `inconclusive` (for a journal that must survive a crash mid-way).
 pub async fn run_active_until(
@@ -184,48 +195,102 @@ pub async fn run_active_until(
     let total = enabled.len();
     let mut unfinished: Vec<CheckId> = Vec::new();
     let mut interrupted: Vec<CheckId> = Vec::new();
-    for (done, check) in enabled.iter().enumerate() {
+    let address = target.scan.address;
+    let mut next = 0;
+    while next < total {
+        // A stage: neighbouring gathering checks together, any other check alone.
+        let len = match enabled[next].gathers_only() {
+            true => enabled[next..]
+                .iter()
+                .take_while(|c| c.gathers_only())
+                .count(),
+            false => 1,
+        };
+        let stage = &enabled[next..next + len];
+        let ids = || stage.iter().flat_map(|c| c.ids().iter().copied());
         if !unfinished.is_empty() {
-            unfinished.extend(check.ids());
+            unfinished.extend(ids());
+            next += len;
             continue;
         }
         observe(CheckProgress {
-            running: check.ids().first().map(|id| id.name()),
-            done,
+            running: Some(name_of(stage[0].ids())),
+            done: next,
             total,
         });
         if stop.raised() {
-            interrupted.extend(check.ids());
+            interrupted.extend(ids());
+            next += len;
             continue;
         }
-        let started = tokio::time::Instant::now();
-        let name = check.ids().first().map(|id| id.name()).unwrap_or_default();
-        let run = async {
-            check.run(&input, &mut outcome).await;
-            tracing::debug!(address = %target.scan.address, check = name, elapsed_ms = started.elapsed().as_millis() as u64, "check finished");
-        };
-        let budget = async {
-            match deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => std::future::pending().await,
+        let ended = if len == 1 {
+            // Alone, on the outcome so far: identity judges what the gathering found.
+            let run = timed(
+                address,
+                name_of(stage[0].ids()),
+                stage[0].run(&input, &mut outcome),
+            );
+            let ended = race(run, deadline, stop).await;
+            match ended {
+                Ended::Finished => {}
+                Ended::Budget => unfinished.extend(ids()),
+                Ended::Stopped => interrupted.extend(ids()),
             }
-        };
-        tokio::select! {
-            () = run => {
-                let rest: Vec<CheckId> = enabled[done + 1..]
+            ended
+        } else {
+            let mut results: Vec<Option<registry::Found>> = vec![None; len];
+            let ended = {
+                let input = &input;
+                let runs: Vec<_> = stage
                     .iter()
-                    .flat_map(|c| c.ids().iter().copied())
+                    .map(|check| async move {
+                        let mut found = registry::Found::default();
+                        timed(address, name_of(check.ids()), check.run(input, &mut found)).await;
+                        found
+                    })
                     .collect();
-                if !rest.is_empty() {
+                // Each check that ends mid-stage reaches the journal at once, as a partial
+                // snapshot with the stage's others and every later check still to run.
+                let later = &enabled[next + len..];
+                let outcome = &outcome;
+                let snapshot = |results: &[Option<registry::Found>]| {
                     let mut partial = outcome.clone();
-                    partial.findings.push(run_stopped(&rest));
+                    let mut pending: Vec<CheckId> = Vec::new();
+                    for (check, result) in stage.iter().zip(results) {
+                        match result {
+                            Some(found) => partial.absorb(found.clone()),
+                            None => pending.extend(check.ids()),
+                        }
+                    }
+                    pending.extend(later.iter().flat_map(|c| c.ids().iter().copied()));
+                    partial.findings.push(run_stopped(&pending));
                     partial.interrupted = true;
                     qualify(&mut partial, &target.scan);
                     checkpoint(&partial);
+                };
+                race(all_of(runs, &mut results, snapshot), deadline, stop).await
+            };
+            // In registry order, whatever order they finished in.
+            for (check, result) in stage.iter().zip(results) {
+                match (result, ended) {
+                    (Some(found), _) => outcome.absorb(found),
+                    (None, Ended::Budget) => unfinished.extend(check.ids()),
+                    (None, _) => interrupted.extend(check.ids()),
                 }
             }
-            () = budget => unfinished.extend(check.ids()),
-            () = stop.requested() => interrupted.extend(check.ids()),
+            ended
+        };
+        next += len;
+        let rest: Vec<CheckId> = enabled[next..]
+            .iter()
+            .flat_map(|c| c.ids().iter().copied())
+            .collect();
+        if ended == Ended::Finished && !rest.is_empty() {
+            let mut partial = outcome.clone();
+            partial.findings.push(run_stopped(&rest));
+            partial.interrupted = true;
+            qualify(&mut partial, &target.scan);
+            checkpoint(&partial);
         }
     }
     if !unfinished.is_empty() {
@@ -242,6 +307,80 @@ pub async fn run_active_until(
     });
     qualify(&mut outcome, &target.scan);
     outcome
+}
+
+/// How a check (or a stage of checks) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Finished,
+    /// The device's time budget ran out first.
+    Budget,
+    /// The run was stopped first.
+    Stopped,
+}
+
+/// Runs `work` until it ends, the device's `deadline`, or the run's `stop`.
+async fn race(
+    work: impl std::future::Future<Output = ()>,
+    deadline: Option<tokio::time::Instant>,
+    stop: &StopScan,
+) -> Ended {
+    let budget = async {
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = work => Ended::Finished,
+        () = budget => Ended::Budget,
+        () = stop.requested() => Ended::Stopped,
+    }
+}
+
+/// A check's name for logs and progress: the first of its `[checks] enabled` switches `ids`.
+fn name_of(ids: &[CheckId]) -> &'static str {
+    ids.first().map(|id| id.name()).unwrap_or_default()
+}
+
+/// `run`, logging how long check `name` took on `address` (`-vv`).
+async fn timed(address: std::net::IpAddr, name: &'static str, run: registry::CheckFuture<'_>) {
+    let started = tokio::time::Instant::now();
+    run.await;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    tracing::debug!(%address, check = name, elapsed_ms, "check finished");
+}
+
+/// Polls every run of `runs` until all have ended, putting each one's result in `results` as
+/// it ends (so a stage cut short keeps what its finished checks found) and calling
+/// `ended_early` with the results so far whenever some, but not all, have ended.
+async fn all_of<T, F: std::future::Future<Output = T>>(
+    runs: Vec<F>,
+    results: &mut [Option<T>],
+    mut ended_early: impl FnMut(&[Option<T>]),
+) {
+    let mut runs: Vec<Option<std::pin::Pin<Box<F>>>> =
+        runs.into_iter().map(|run| Some(Box::pin(run))).collect();
+    std::future::poll_fn(|cx| {
+        let mut ended = false;
+        for (slot, result) in runs.iter_mut().zip(results.iter_mut()) {
+            if let Some(run) = slot {
+                if let std::task::Poll::Ready(value) = run.as_mut().poll(cx) {
+                    *result = Some(value);
+                    *slot = None;
+                    ended = true;
+                }
+            }
+        }
+        if runs.iter().all(Option::is_none) {
+            return std::task::Poll::Ready(());
+        }
+        if ended {
+            ended_early(results);
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// "Nothing to test" stands only on a complete look at the device: after an incomplete scan

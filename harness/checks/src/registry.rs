@@ -27,6 +27,14 @@ pub trait Check<Input: ?Sized>: Sync {
 
     /// Runs on one device, adding to `found` what it finds.
     fn run<'a>(&'a self, input: &'a Input, found: &'a mut Found) -> CheckFuture<'a>;
+
+    /// Whether it only gathers: it reads the device's input, never what other checks found,
+    /// and sends nothing that could change another check's answer (no login attempts). Such
+    /// checks next to each other run at once, so one's waits for silence do not add to the
+    /// others'.
+    fn gathers_only(&self) -> bool {
+        false
+    }
 }
 
 /// The passive stage's input: what the scan and the inventory say, and the profile.
@@ -53,9 +61,9 @@ pub type ActiveCheck = dyn for<'o> Check<ActiveInput<'o>>;
 /// The passive checks, in the order they run.
 pub const PASSIVE: [&PassiveCheck; 2] = [&Interfaces, &Declared];
 
-/// The active checks, in the order they run: those that gather sightings (crypto, UDP, web)
-/// before the identity check that judges them; the intrusive ones last, brute force at the
-/// very end since it may lock accounts.
+/// The active checks, in the order they run: those that gather sightings (crypto, UDP, web,
+/// at once) before the identity check that judges them; the intrusive ones last, one at a
+/// time, brute force at the very end since it may lock accounts.
 pub const ACTIVE: [&ActiveCheck; 6] = [&Crypto, &Udp, &Web, &Identity, &Access, &BruteForce];
 
 /// S1.1-13/S1.1-16: open ports, undeclared services, debug consoles.
@@ -105,6 +113,10 @@ impl<'o> Check<PassiveInput<'o>> for Declared {
 }
 
 impl<'o> Check<ActiveInput<'o>> for Crypto {
+    fn gathers_only(&self) -> bool {
+        true
+    }
+
     fn ids(&self) -> &'static [CheckId] {
         &[CheckId::Crypto]
     }
@@ -118,6 +130,10 @@ impl<'o> Check<ActiveInput<'o>> for Crypto {
 }
 
 impl<'o> Check<ActiveInput<'o>> for Udp {
+    fn gathers_only(&self) -> bool {
+        true
+    }
+
     fn ids(&self) -> &'static [CheckId] {
         &[CheckId::UdpServices]
     }
@@ -136,6 +152,10 @@ impl<'o> Check<ActiveInput<'o>> for Udp {
 }
 
 impl<'o> Check<ActiveInput<'o>> for Web {
+    fn gathers_only(&self) -> bool {
+        true
+    }
+
     fn ids(&self) -> &'static [CheckId] {
         &[CheckId::WebInformation]
     }
@@ -211,6 +231,29 @@ mod tests {
     use super::*;
 
     /// Every check the profile can switch has exactly one place in the registry.
+    /// Only checks before identity gather at once, and none of the login checks does.
+    #[test]
+    fn only_the_gathering_checks_run_at_once() {
+        let gathering: Vec<CheckId> = ACTIVE
+            .iter()
+            .filter(|c| c.gathers_only())
+            .flat_map(|c| c.ids().iter().copied())
+            .collect();
+        assert_eq!(
+            gathering,
+            [
+                CheckId::Crypto,
+                CheckId::UdpServices,
+                CheckId::WebInformation
+            ]
+        );
+        let identity = ACTIVE
+            .iter()
+            .position(|c| c.ids() == [CheckId::Identity])
+            .expect("identity");
+        assert!(ACTIVE[identity..].iter().all(|c| !c.gathers_only()));
+    }
+
     #[test]
     fn every_check_id_is_registered_once() {
         let mut ids: Vec<CheckId> = PASSIVE
