@@ -430,7 +430,8 @@ async fn access_personas_are_listed_by_name_with_their_ports() {
 }
 
 /// A camera with two default accounts on telnet (root/xc3511 and admin/admin, both on the
-/// Mirai list) shows both: guessing does not stop at the first.
+/// Mirai list) shows both: guessing does not stop at the first, nor after an acceptance ends a
+/// connection's series.
 #[tokio::test]
 async fn every_default_credential_is_found_not_only_the_first() {
     let _lab = start_lab(138).await;
@@ -445,4 +446,11 @@ async fn every_default_credential_is_found_not_only_the_first() {
         ]
     );
     assert_eq!(guessed.tried, guessed.pairs, "every pair answered");
+    // The persona's login prompts again after a failure, three attempts per connection like
+    // BusyBox login: each user's passwords go in series, a closed session's next one on a new
+    // connection.
+    assert!(
+        guessed.connections < guessed.pairs && guessed.connections * 3 >= guessed.tried,
+        "{guessed:?}"
+    );
 }

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use jcstar_model::profile::access::CredentialLists;
 use jcstar_model::Evidence;
@@ -102,6 +103,13 @@ impl Surface {
             Surface::Snmp(_) => &lists.snmp,
             Surface::Vnc(_) => &lists.vnc,
         }
+    }
+
+    /// Whether one connection takes several passwords of one user in a row (SSH, until the
+    /// server's MaxAuthTries; telnet, whose login prompts again after a failure), so guessing
+    /// sends a series per connection instead of one attempt.
+    pub fn takes_series(&self) -> bool {
+        matches!(self, Surface::Ssh(_) | Surface::Telnet(_))
     }
 
     /// One attempt on a fresh connection.
@@ -317,15 +325,16 @@ impl Guessing {
 /// Tries every pair of `pairs` on `surface` with at most `concurrency` connections at once, so
 /// a device with several default credentials shows them all; it stops early only at a lockout
 /// signal (cancelling the connections in flight: the device asked for no more), a surface that
-/// takes no password, or too many undecided attempts. On SSH each connection carries a series
-/// of one user's passwords, in list order, for as long as the server keeps the session open.
+/// takes no password, or too many undecided attempts. On SSH and telnet each connection
+/// carries a series of one user's passwords, in list order, for as long as the server keeps
+/// the session open.
 pub async fn guess(
     surface: Arc<Surface>,
     pairs: Arc<Vec<(String, String)>>,
     concurrency: usize,
     bounds: Bounds,
 ) -> Guessed {
-    let series = matches!(*surface, Surface::Ssh(_));
+    let series = surface.takes_series();
     let guessing = Arc::new(Guessing {
         queue: Mutex::new(Queue::new(&pairs, series)),
         result: Mutex::new(Guessed {
@@ -359,7 +368,7 @@ async fn connections(guessing: Arc<Guessing>) {
     while let Some((group, first)) = guessing.claim() {
         let connection = async {
             match &*guessing.surface {
-                Surface::Ssh(address) => ssh_series(&guessing, *address, group, first).await,
+                surface if surface.takes_series() => series(&guessing, group, first).await,
                 surface => {
                     let (user, password) = &guessing.pairs[first];
                     let outcome = surface.login(user, password, &guessing.bounds).await;
@@ -375,12 +384,12 @@ async fn connections(guessing: Arc<Guessing>) {
     }
 }
 
-/// One SSH connection for `group`'s user: pair `first`, then the group's next pairs while the
-/// session lasts (until the server's MaxAuthTries closes it, or a password is accepted). A
-/// pair the server closed the session on after earlier answers goes back to the queue for a
-/// new connection, never counted as refused; one that got no answer as the first on its
-/// connection is undecided, so every connection decides at least one pair.
-async fn ssh_series(guessing: &Guessing, address: SocketAddr, group: usize, first: usize) {
+/// One SSH or telnet connection for `group`'s user: pair `first`, then the group's next pairs
+/// while the session lasts (until the server closes it after its per-connection limit, or a
+/// password is accepted). A pair the server closed the session on after earlier answers goes
+/// back to the queue for a new connection, never counted as refused; one that got no answer
+/// as the first on its connection is undecided, so every connection decides at least one pair.
+async fn series(guessing: &Guessing, group: usize, first: usize) {
     let user = guessing.pairs[first].0.as_str();
     // The pair sent last and not yet answered (the first one from before the connect).
     let in_flight = Mutex::new(Some(first));
@@ -397,7 +406,7 @@ async fn ssh_series(guessing: &Guessing, address: SocketAddr, group: usize, firs
         Some(guessing.pairs[index].1.as_str())
     });
     let mut answered = 0usize;
-    let series = ssh::login_series(address, user, passwords, &guessing.bounds, |_, outcome| {
+    let more = |_: Duration, outcome: &LoginOutcome| {
         let Some(index) = take() else {
             return false;
         };
@@ -407,9 +416,18 @@ async fn ssh_series(guessing: &Guessing, address: SocketAddr, group: usize, firs
             return false;
         }
         guessing.record(index, outcome.clone())
-    })
-    .await;
-    // Sent nothing: the connection failed before the first password.
+    };
+    let bounds = &guessing.bounds;
+    let series = match &*guessing.surface {
+        Surface::Ssh(a) => ssh::login_series(*a, user, passwords, bounds, more).await,
+        Surface::Telnet(a) => telnet::login_series(*a, user, passwords, bounds, more).await,
+        // Not a series surface: the one attempt of `Surface::login`.
+        other => {
+            let password = guessing.pairs[first].1.as_str();
+            vec![(Duration::ZERO, other.login(user, password, bounds).await)]
+        }
+    };
+    // Not answered through `more`: the connection failed before the first password.
     if let Some(index) = take() {
         let outcome = series.into_iter().last().map(|(_, outcome)| outcome);
         guessing.record(
