@@ -366,30 +366,20 @@ pub async fn guess(
 async fn connections(guessing: Arc<Guessing>) {
     let mut cancelled = guessing.cancel.subscribe();
     while let Some((group, first)) = guessing.claim() {
-        let connection = async {
-            match &*guessing.surface {
-                surface if surface.takes_series() => series(&guessing, group, first).await,
-                surface => {
-                    let (user, password) = &guessing.pairs[first];
-                    let outcome = surface.login(user, password, &guessing.bounds).await;
-                    guessing.record(first, outcome);
-                }
-            }
-        };
         tokio::select! {
-            () = connection => {}
+            () = connection(&guessing, group, first) => {}
             _ = cancelled.wait_for(|&c| c) => break,
         }
         guessing.release(group);
     }
 }
 
-/// One SSH or telnet connection for `group`'s user: pair `first`, then the group's next pairs
+/// One connection for pair `first`. On SSH and telnet it carries `group`'s next pairs too
 /// while the session lasts (until the server closes it after its per-connection limit, or a
 /// password is accepted). A pair the server closed the session on after earlier answers goes
 /// back to the queue for a new connection, never counted as refused; one that got no answer
 /// as the first on its connection is undecided, so every connection decides at least one pair.
-async fn series(guessing: &Guessing, group: usize, first: usize) {
+async fn connection(guessing: &Guessing, group: usize, first: usize) {
     let user = guessing.pairs[first].0.as_str();
     // The pair sent last and not yet answered (the first one from before the connect).
     let in_flight = Mutex::new(Some(first));
@@ -421,7 +411,7 @@ async fn series(guessing: &Guessing, group: usize, first: usize) {
     let series = match &*guessing.surface {
         Surface::Ssh(a) => ssh::login_series(*a, user, passwords, bounds, more).await,
         Surface::Telnet(a) => telnet::login_series(*a, user, passwords, bounds, more).await,
-        // Not a series surface: the one attempt of `Surface::login`.
+        // One attempt per connection on the other surfaces.
         other => {
             let password = guessing.pairs[first].1.as_str();
             vec![(Duration::ZERO, other.login(user, password, bounds).await)]
