@@ -1083,6 +1083,22 @@ fn lab_default_credentials() {
         if fails != expect_fail {
             failures.push(format!("S1.1-02 access fail = {fails}"));
         }
+        // SSH and telnet guessing send several passwords per connection (#12): a found
+        // default's surface reports fewer connections than pairs.
+        for cred in gt_credentials(dev, true) {
+            let service = cred["service"].as_str().unwrap_or("");
+            if service != "ssh" && service != "telnet" {
+                continue;
+            }
+            let surface = format!("{service} {}/tcp", cred["port"]);
+            match guessing_cost(rdev, &surface) {
+                Some((tried, connections)) if connections < tried => eprintln!(
+                    "lab: {} {surface}: {tried} pairs tried over {connections} connections",
+                    name(dev)
+                ),
+                other => failures.push(format!("{surface}: guessing cost {other:?}")),
+            }
+        }
         // net-snmp's rwcommunity is reported with write access (tested by setting sysLocation.0
         // to its own value); its rocommunity is not.
         let summaries: Vec<String> = access_findings(rdev, "S1.1-02", "access.default_credentials")
@@ -2096,5 +2112,183 @@ fn lab_connection_rate_limit_needs_service_rate() {
         "lab: unpaced {:.1} s, paced (--service-rate {paced}) {:.1} s",
         t1.as_secs_f64(),
         t2.as_secs_f64()
+    );
+}
+
+// ---------------------------------------------------- SSH guessing reuses connections (#12)
+
+/// `<surface>: <n> pairs tried over <m> connections`, the `guessing cost` evidence of the
+/// S1.1-02 findings on `surface` (`ssh 22/tcp`): (n, m).
+fn guessing_cost(rdev: &Value, surface: &str) -> Option<(usize, usize)> {
+    let value = access_findings(rdev, "S1.1-02", "access.default_credentials")
+        .into_iter()
+        .flat_map(|f| f["evidence"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["label"] == "guessing cost")
+        .filter_map(|e| e["received"].as_str().map(str::to_string))
+        .find(|v| v.starts_with(&format!("{surface}: ")))?;
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let tried = words.iter().position(|w| *w == "pairs")?;
+    let over = words.iter().position(|w| *w == "over")?;
+    Some((
+        words[tried - 1].parse().ok()?,
+        words[over + 1].parse().ok()?,
+    ))
+}
+
+/// What one OpenSSH `-e` log says about password attempts from `client`, other than the
+/// access check's control user (`jcs…`): the attempts it answered or cut short (one
+/// `Failed`/`Accepted password for` line each, the sixth of a connection included) and the
+/// distinct client ports they came from, i.e. the connections that carried list passwords.
+fn sshd_password_attempts(log: &str, client: &str) -> (usize, BTreeSet<u16>, usize) {
+    let from = format!(" from {client} port ");
+    let mut attempts = 0;
+    let mut ports = BTreeSet::new();
+    for line in log.lines() {
+        let Some(rest) = ["Failed password for ", "Accepted password for "]
+            .iter()
+            .find_map(|m| line.find(m).map(|at| &line[at + m.len()..]))
+        else {
+            continue;
+        };
+        let user = rest.strip_prefix("invalid user ").unwrap_or(rest);
+        if user.starts_with("jcs") {
+            continue;
+        }
+        let Some(at) = rest.find(&from) else {
+            continue;
+        };
+        let port: String = rest[at + from.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if let Ok(port) = port.parse() {
+            attempts += 1;
+            ports.insert(port);
+        }
+    }
+    let maxed = log
+        .lines()
+        .filter(|l| l.contains("maximum authentication attempts exceeded"))
+        .count();
+    (attempts, ports, maxed)
+}
+
+/// S1.1-02 on a real OpenSSH (weak-router, `MaxAuthTries 6`, root/admin): guessing finds
+/// exactly the ground truth's default, answers every pair of the list, and sends each user's
+/// passwords over few connections. The count jcstar reports is checked against sshd's own log
+/// (one line per password, with the client port): the ports are the connections, and no
+/// connection carried more than the five passwords sshd answers before it disconnects.
+#[test]
+fn lab_ssh_guessing_reuses_connections() {
+    let test = "lab_ssh_guessing_reuses_connections";
+    let Some(gt) = lab_ground_truth(test) else {
+        return;
+    };
+    // The shared scan also logs in to the router: never while this test reads its log.
+    let _device = throttled_device_lock();
+    let dev = devices(&gt)
+        .find(|d| d["persona"] == "weak-router")
+        .expect("the lab has a weak-router");
+    let defaults: Vec<&Value> = gt_credentials(dev, true)
+        .into_iter()
+        .filter(|c| c["service"] == "ssh")
+        .collect();
+    let [default] = defaults.as_slice() else {
+        panic!("weak-router has one SSH default: {defaults:?}");
+    };
+    let port = default["port"].as_u64().expect("port");
+    let state = ground_truth_path()
+        .parent()
+        .expect("the ground truth lives in the state dir")
+        .to_path_buf();
+    let log_path = state.join("log/router-sshd.log");
+    let before = std::fs::metadata(&log_path).map_or(0, |m| m.len()) as usize;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inventory = dir.path().join("router.toml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[[device]]\nname = \"{}\"\naddress = \"{}\"\nservices = [\"{port}/tcp\"]\n",
+            name(dev),
+            dev["address"].as_str().expect("address"),
+        ),
+    )
+    .expect("write inventory");
+    let out = dir.path().join("out");
+    let mut cmd = Command::new("ip");
+    cmd.args([
+        "netns",
+        "exec",
+        SCANNER_NS,
+        env!("CARGO_BIN_EXE_jcstar"),
+        "scan",
+    ])
+    .arg("--targets")
+    .arg(&inventory)
+    .args(["-p", &port.to_string(), "--checks", "default_credentials"])
+    .arg("--quiet")
+    .arg("--out")
+    .arg(&out)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    eprintln!("lab: running {cmd:?}");
+    let started = Instant::now();
+    let (code, _, stderr) = run_bounded(cmd, Duration::from_secs(300)).expect("jcstar ran");
+    eprintln!(
+        "lab: jcstar exited {code} after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!((0..=1).contains(&code), "exit {code}: {stderr}");
+    let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
+    let results: Value = serde_json::from_str(&text).expect("results.json is JSON");
+    let rdev = &results["devices"][0];
+
+    let found: Vec<String> = accepted_credentials(rdev)
+        .into_iter()
+        .filter(|v| v.starts_with("ssh "))
+        .collect();
+    assert!(
+        found.len() == 1 && is_credential(&found[0], default),
+        "accepted {found:?}, ground truth {default}"
+    );
+    let surface = format!("ssh {port}/tcp");
+    let (tried, connections) = guessing_cost(rdev, &surface)
+        .unwrap_or_else(|| panic!("no guessing cost for {surface}: {rdev}"));
+    let settings = jcstar_model::profile::Profile::builtin().access;
+    let pairs = jcstar_model::profile::access::pairs(&settings.lists.ssh)
+        .len()
+        .min(settings.max_attempts);
+    eprintln!(
+        "lab: {surface}: {tried} pairs tried over {connections} connections ({pairs} listed)"
+    );
+    assert_eq!(tried, pairs, "every pair answered");
+    assert!(
+        connections < pairs,
+        "{connections} connections for {pairs} pairs"
+    );
+
+    let log = std::fs::read(&log_path).expect("router sshd log");
+    let log = String::from_utf8_lossy(log.get(before..).unwrap_or_default());
+    let scanner = gt["scanner"]["address"].as_str().expect("scanner address");
+    let (attempts, ports, maxed) = sshd_password_attempts(&log, scanner);
+    eprintln!(
+        "lab: sshd saw {attempts} list passwords over {} connections; {maxed} hit MaxAuthTries",
+        ports.len()
+    );
+    assert_eq!(ports.len(), connections, "sshd's connections vs jcstar's");
+    assert!(
+        attempts >= tried,
+        "sshd saw {attempts} passwords, jcstar {tried}"
+    );
+    assert!(
+        maxed > 0,
+        "no connection reached MaxAuthTries: nothing was reused"
+    );
+    assert!(
+        attempts <= ports.len() * 6,
+        "{attempts} passwords over {} connections: more than MaxAuthTries on one",
+        ports.len()
     );
 }

@@ -28,6 +28,9 @@ pub const DEFAULT_CREDENTIALS: &str = "access.default_credentials";
 /// Evidence label of every accepted default credential; its value is
 /// `<surface> username="<u>" password="<p>"`.
 pub const ACCEPTED_LABEL: &str = "accepted credential";
+/// Evidence label of what guessing on a surface cost; its value is
+/// `<surface>: <n> pairs tried over <m> connections` (SNMP: exchanges).
+pub const COST_LABEL: &str = "guessing cost";
 
 /// The probe bounds the profile sets.
 pub fn bounds(settings: &settings::AccessSettings) -> Bounds {

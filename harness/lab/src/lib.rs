@@ -45,6 +45,7 @@ pub use fleet::{fleet_address, fleet_files, raise_open_files, FleetOptions, MAX_
 use http::Site;
 pub use limits::Limits;
 use personas::{Persona, Protocol};
+pub use ssh_login::MAX_AUTH_TRIES as SSH_MAX_AUTH_TRIES;
 
 /// Options for starting a lab; different `subnet` values let several labs run at once (parallel tests).
 #[derive(Debug, Clone, Copy, Default)]

@@ -25,16 +25,29 @@ pub(crate) enum SshLogin {
 /// Refusals are delayed this long (a real daemon waits seconds; the lab stays quick).
 const REJECTION_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Password requests one connection may make; the last is never answered: the connection is
+/// closed instead. A client sees OpenSSH's default `MaxAuthTries 6` the same way (OpenSSH
+/// disconnects instead of answering the sixth failure); this persona does not even look at the
+/// last request, so a client that takes the unanswered one for a refusal misses a password
+/// there.
+pub const MAX_AUTH_TRIES: usize = 6;
+
 struct Device {
     accept: Option<Credential>,
     /// The methods offered, again after every failure.
     methods: &'static [MethodKind],
+    /// Password requests seen on this connection.
+    requests: usize,
 }
 
 impl server::Handler for Device {
     type Error = russh::Error;
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        self.requests += 1;
+        if self.requests >= MAX_AUTH_TRIES {
+            return Err(russh::Error::Disconnect);
+        }
         Ok(match self.accept {
             Some(c) if c.user == user && c.password == password => Auth::Accept,
             // Like OpenSSH: the methods stay on offer after a failure (russh drops the one tried).
@@ -73,7 +86,17 @@ pub(crate) async fn serve(stream: TcpStream, login: &SshLogin, limits: &Limits) 
         nodelay: true,
         ..Default::default()
     };
-    match server::run_stream(Arc::new(config), stream, Device { accept, methods }).await {
+    match server::run_stream(
+        Arc::new(config),
+        stream,
+        Device {
+            accept,
+            methods,
+            requests: 0,
+        },
+    )
+    .await
+    {
         Ok(session) => {
             if let Err(error) = session.await {
                 tracing::trace!(%error, "ssh session ended");

@@ -259,9 +259,14 @@ async fn ssh_password_default_is_found_key_only_offers_no_password_login() {
     assert!(matches!(wrong, LoginOutcome::Rejected), "{wrong:?}");
     let right = ssh::login(weak, "admin", "admin", &b).await;
     assert!(matches!(right, LoginOutcome::Accepted(_)), "{right:?}");
-    assert_eq!(
-        found(&guess_defaults(Surface::Ssh(weak)).await),
-        pair("admin", "admin")
+    let guessed = guess_defaults(Surface::Ssh(weak)).await;
+    assert_eq!(found(&guessed), pair("admin", "admin"));
+    // Every pair answered, at most five per connection (the persona closes at the sixth).
+    assert_eq!(guessed.tried, guessed.pairs, "{guessed:?}");
+    assert!(
+        guessed.connections < guessed.pairs
+            && guessed.connections * (jcstar_lab::SSH_MAX_AUTH_TRIES - 1) >= guessed.tried,
+        "{guessed:?}"
     );
 
     let strong = at(136, 15, 2223);
@@ -278,6 +283,76 @@ async fn ssh_password_default_is_found_key_only_offers_no_password_login() {
             .is_some_and(|why| why.contains("publickey")),
         "{guessed:?}"
     );
+}
+
+/// A TCP relay on loopback in front of `target` that counts the connections it carries: a
+/// count of jcstar's connections that does not come from jcstar. Each connection is bounded by
+/// the lab's own idle timeout; the relay ends with the test's runtime.
+async fn counting_relay(target: SocketAddr) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("relay binds");
+    let address = listener.local_addr().expect("relay address");
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    (address, count)
+}
+
+/// SSH guessing sends one user's passwords over one connection while the server keeps it
+/// open, grouped by user whatever the list order. The lab persona closes each connection at
+/// its sixth password request without answering it ([`jcstar_lab::SSH_MAX_AUTH_TRIES`]); the
+/// right password sits exactly there, so a guesser that took the unanswered request for a
+/// refusal would miss it. With one connection at a time the connections are exact: admin's
+/// first five wrong passwords and the unanswered sixth, the sixth again (accepted: the session
+/// is authenticated), admin's last three, then root's three.
+#[tokio::test]
+async fn ssh_guessing_reuses_connections_and_retries_the_unanswered_password() {
+    let _lab = start_lab(142).await;
+    assert_eq!(jcstar_lab::SSH_MAX_AUTH_TRIES, 6);
+    let (relay, opened) = counting_relay(at(142, 15, 2222)).await;
+    let mut list = Vec::new();
+    for n in 1..=9 {
+        let password = if n == 6 {
+            "admin".to_string()
+        } else {
+            format!("wrong-{n}")
+        };
+        list.push(("admin".to_string(), password));
+        if n <= 3 {
+            list.push(("root".to_string(), format!("root-{n}")));
+        }
+    }
+    let guessed = guess(
+        Arc::new(Surface::Ssh(relay)),
+        Arc::new(list.clone()),
+        1,
+        bounds(),
+    )
+    .await;
+    assert_eq!(found(&guessed), pair("admin", "admin"));
+    assert_eq!((guessed.pairs, guessed.tried), (12, 12), "{guessed:?}");
+    assert_eq!(guessed.connections, 4, "{guessed:?}");
+    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 4);
+    assert_eq!(guessed.cost(), "12 pairs tried over 4 connections");
+
+    // Four connections at once: the same verdicts, still far fewer connections than pairs.
+    opened.store(0, std::sync::atomic::Ordering::SeqCst);
+    let guessed = guess(Arc::new(Surface::Ssh(relay)), Arc::new(list), 4, bounds()).await;
+    assert_eq!(found(&guessed), pair("admin", "admin"));
+    assert_eq!(guessed.tried, 12, "{guessed:?}");
+    let relayed = opened.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(guessed.connections, relayed, "{guessed:?}");
+    assert!(relayed < 12, "{relayed} connections for 12 pairs");
 }
 
 /// Open ports and service kinds of a lab device.
@@ -355,7 +430,8 @@ async fn access_personas_are_listed_by_name_with_their_ports() {
 }
 
 /// A camera with two default accounts on telnet (root/xc3511 and admin/admin, both on the
-/// Mirai list) shows both: guessing does not stop at the first.
+/// Mirai list) shows both: guessing does not stop at the first, nor after an acceptance ends a
+/// connection's series.
 #[tokio::test]
 async fn every_default_credential_is_found_not_only_the_first() {
     let _lab = start_lab(138).await;
@@ -370,4 +446,11 @@ async fn every_default_credential_is_found_not_only_the_first() {
         ]
     );
     assert_eq!(guessed.tried, guessed.pairs, "every pair answered");
+    // The persona's login prompts again after a failure, three attempts per connection like
+    // BusyBox login: each user's passwords go in series, a closed session's next one on a new
+    // connection.
+    assert!(
+        guessed.connections < guessed.pairs && guessed.connections * 3 >= guessed.tried,
+        "{guessed:?}"
+    );
 }

@@ -1,8 +1,8 @@
 //! S1.1-02 findings: default credentials accepted, surfaces tested, skips, and the multi-unit
 //! rule. Operator-supplied passwords never appear here; public defaults do (they are evidence).
 
-use super::surface::Surface;
-use super::{Outcome, ACCEPTED_LABEL, DEFAULT_CREDENTIALS};
+use super::surface::{Guessed, Surface};
+use super::{Outcome, ACCEPTED_LABEL, COST_LABEL, DEFAULT_CREDENTIALS};
 use crate::{ActiveContext, ActiveTarget};
 use jcstar_model::{Evidence, Finding, Verdict};
 use jcstar_probe::probes::snmp::WriteAccess;
@@ -92,7 +92,10 @@ pub fn credential_findings(
                             .iter()
                             .find(|(community, _, _)| community == password)
                             .map(|(_, access, evidence)| (access, evidence));
-                        findings.push(accepted_finding_with(surface, user, password, proof, write));
+                        findings.push(
+                            accepted_finding_with(surface, user, password, proof, write)
+                                .with_evidence(cost_evidence(surface, g)),
+                        );
                     }
                 } else if let Some(signal) = &g.locked {
                     findings.push(
@@ -106,7 +109,8 @@ pub fn credential_findings(
                                 g.tried
                             ),
                         )
-                        .with_evidence(signal.clone()),
+                        .with_evidence(signal.clone())
+                        .with_evidence(cost_evidence(surface, g)),
                     );
                 } else if matches!(surface, Surface::Snmp(_)) {
                     // SNMP agents ignore unknown communities: silence cannot tell a refusal
@@ -141,10 +145,16 @@ pub fn credential_findings(
                                 .map(ToString::to_string)
                                 .collect::<Vec<_>>()
                                 .join("; "),
-                        )),
+                        ))
+                        .with_evidence(cost_evidence(surface, g)),
                     );
                 } else {
-                    tested.push(format!("{} ({} pairs refused)", surface.label(), g.tried));
+                    tested.push(format!(
+                        "{} ({} pairs refused over {} connections)",
+                        surface.label(),
+                        g.tried,
+                        g.connections
+                    ));
                 }
             }
             Outcome::AcceptsAnything(_) => {}
@@ -173,6 +183,16 @@ pub fn credential_findings(
         ));
     }
     findings
+}
+
+/// How many pairs guessing on `surface` tried over how many connections (SNMP: datagrams).
+fn cost_evidence(surface: &Surface, guessed: &Guessed) -> Evidence {
+    let cost = guessed.cost();
+    let cost = match surface {
+        Surface::Snmp(_) => cost.replace("connection", "exchange"),
+        _ => cost,
+    };
+    Evidence::observed(COST_LABEL, format!("{}: {cost}", surface.label()))
 }
 
 fn list(items: impl Iterator<Item = String>) -> String {

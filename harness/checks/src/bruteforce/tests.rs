@@ -1,5 +1,5 @@
 //! The brute-force check against the demo lab's guarded personas (real servers on loopback,
-//! lockout window shortened), subnets 180-186.
+//! lockout window shortened), subnets 180-189, one per test.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -527,7 +527,7 @@ fn silence_and_dropped_connections_never_pass() {
 /// a rejection that took the device's delay, and the defence passes.
 #[tokio::test]
 async fn echoed_input_is_not_an_instant_refusal() {
-    let subnet = 188;
+    let subnet = 189;
     let lab = DemoLab::start(LabOptions { subnet })
         .await
         .expect("lab starts");

@@ -1,5 +1,6 @@
 //! SSH: password and keyboard-interactive authentication through russh, one connection per
-//! attempt, the whole attempt under one deadline. Host keys are accepted unseen: the probe
+//! attempt (the whole attempt under one deadline) or several passwords of one user per
+//! connection ([`login_series`]). Host keys are accepted unseen: the probe
 //! tests the login, not the server's identity.
 
 use std::net::SocketAddr;
@@ -56,9 +57,10 @@ async fn open_session(
 fn ssh_error(error: russh::Error, phase: Phase) -> ExchangeError {
     match error {
         russh::Error::IO(e) => ExchangeError::from_io(&e, phase),
-        russh::Error::Disconnect | russh::Error::HUP | russh::Error::SendError => {
-            ExchangeError::Closed { phase }
-        }
+        russh::Error::Disconnect
+        | russh::Error::HUP
+        | russh::Error::SendError
+        | russh::Error::RecvError => ExchangeError::Closed { phase },
         russh::Error::ConnectionTimeout
         | russh::Error::KeepaliveTimeout
         | russh::Error::InactivityTimeout
@@ -77,6 +79,7 @@ pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
     let probe = async {
         let mut session = open_session(address, bounds).await?;
         let result = session.authenticate_none("root").await;
+        let closed = session.is_closed();
         let _ = session
             .disconnect(russh::Disconnect::ByApplication, "", "en")
             .await;
@@ -87,6 +90,11 @@ pub async fn exposure(address: SocketAddr, bounds: &Bounds) -> Exposure {
                     "SSH none authentication as \"root\"",
                     "SSH_MSG_USERAUTH_SUCCESS",
                 ),
+            }),
+            Ok(AuthResult::Failure {
+                remaining_methods, ..
+            }) if remaining_methods.is_empty() && closed => Err(ExchangeError::Closed {
+                phase: Phase::Answer,
             }),
             Ok(AuthResult::Failure {
                 remaining_methods, ..
@@ -136,31 +144,52 @@ async fn attempt(address: SocketAddr, user: &str, password: &str, bounds: &Bound
     result
 }
 
-/// Answers every keyboard-interactive prompt with the password; `Some` on success.
+/// Answers every keyboard-interactive prompt with the password: accepted, rejected, or no
+/// answer (the session broke or the server chained too many info requests).
 async fn keyboard_interactive(
     session: &mut client::Handle<AcceptAnyKey>,
     user: &str,
     password: &str,
-) -> Option<()> {
-    let mut reply = session
+) -> KeyboardInteractive {
+    let mut reply = match session
         .authenticate_keyboard_interactive_start(user, None)
         .await
-        .ok()?;
+    {
+        Ok(reply) => reply,
+        Err(e) => return KeyboardInteractive::Broken(ssh_error(e, Phase::Answer)),
+    };
     // A server may chain a few info requests; never more than a handful.
     for _ in 0..4 {
         match reply {
-            KeyboardInteractiveAuthResponse::Success => return Some(()),
-            KeyboardInteractiveAuthResponse::Failure { .. } => return None,
+            KeyboardInteractiveAuthResponse::Success => return KeyboardInteractive::Accepted,
+            KeyboardInteractiveAuthResponse::Failure { .. } => {
+                return KeyboardInteractive::Rejected
+            }
             KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
                 let answers = prompts.iter().map(|_| password.to_string()).collect();
-                reply = session
+                reply = match session
                     .authenticate_keyboard_interactive_respond(answers)
                     .await
-                    .ok()?;
+                {
+                    Ok(reply) => reply,
+                    Err(e) => return KeyboardInteractive::Broken(ssh_error(e, Phase::Answer)),
+                };
             }
         }
     }
-    None
+    KeyboardInteractive::Broken(ExchangeError::ProtocolError(
+        "SSH: more than 4 keyboard-interactive info requests for one password".into(),
+    ))
+}
+
+/// How a keyboard-interactive exchange ended.
+enum KeyboardInteractive {
+    /// SSH_MSG_USERAUTH_SUCCESS.
+    Accepted,
+    /// SSH_MSG_USERAUTH_FAILURE.
+    Rejected,
+    /// No verdict: the session broke or the exchange went on too long.
+    Broken(ExchangeError),
 }
 
 fn method_names(methods: &[MethodKind]) -> String {
@@ -182,14 +211,17 @@ fn method_names(methods: &[MethodKind]) -> String {
 }
 
 /// Tries several passwords for `user` on ONE SSH connection (password method, else
-/// keyboard-interactive), for the brute-force check's same-connection bypass test. Each entry
-/// is timed from the end of the previous one (the first from the connect) to its answer; every
-/// answer has the read deadline. `more` sees each result and says whether to send the next
-/// password; the series also ends at the first answer that is not a rejection.
-pub async fn login_series(
+/// keyboard-interactive): the brute-force check's same-connection bypass test, and default
+/// credential guessing, which feeds `passwords` lazily from a shared queue. Each entry is timed
+/// from the end of the previous one (the first from the connect) to its answer; every answer
+/// has the read deadline. `more` sees each answered entry (not a failed connect) and says
+/// whether to send the next password; the series also ends at the first answer that is not a
+/// rejection (after an acceptance the session is authenticated; after a closed session there
+/// is none), and `passwords` is not asked for another one after that.
+pub async fn login_series<P: AsRef<str>>(
     address: SocketAddr,
     user: &str,
-    passwords: &[String],
+    passwords: impl IntoIterator<Item = P>,
     bounds: &Bounds,
     mut more: impl FnMut(Duration, &LoginOutcome) -> bool,
 ) -> Vec<(Duration, LoginOutcome)> {
@@ -204,7 +236,7 @@ pub async fn login_series(
     for password in passwords {
         let login = match crate::budget::timeout(
             bounds.read * 2,
-            authenticate(&mut session, user, password),
+            authenticate(&mut session, user, password.as_ref()),
         )
         .await
         {
@@ -212,7 +244,7 @@ pub async fn login_series(
             Err(_) => timed_out(Phase::Answer),
         };
         if !series.record(login, |t, l| {
-            matches!(l, LoginOutcome::Rejected) && more(t, l)
+            more(t, l) && matches!(l, LoginOutcome::Rejected)
         }) {
             break;
         }
@@ -239,13 +271,23 @@ async fn authenticate(
     };
     match session.authenticate_password(user, password).await {
         Ok(AuthResult::Success) => accepted("password"),
+        // russh reports a session that ended before the answer as a failure offering no
+        // method; the closed handle tells it from a real SSH_MSG_USERAUTH_FAILURE.
+        Ok(AuthResult::Failure {
+            remaining_methods, ..
+        }) if remaining_methods.is_empty() && session.is_closed() => ExchangeError::Closed {
+            phase: Phase::Answer,
+        }
+        .into(),
         Ok(AuthResult::Failure {
             remaining_methods, ..
         }) => {
             if remaining_methods.contains(&MethodKind::KeyboardInteractive) {
-                keyboard_interactive(session, user, password)
-                    .await
-                    .map_or(LoginOutcome::Rejected, |_| accepted("keyboard-interactive"))
+                match keyboard_interactive(session, user, password).await {
+                    KeyboardInteractive::Accepted => accepted("keyboard-interactive"),
+                    KeyboardInteractive::Rejected => LoginOutcome::Rejected,
+                    KeyboardInteractive::Broken(e) => e.into(),
+                }
             } else if remaining_methods.contains(&MethodKind::Password) {
                 LoginOutcome::Rejected
             } else {

@@ -318,16 +318,18 @@ fn prompted(text: &[u8]) -> bool {
 }
 
 /// Tries several passwords for `user` on ONE telnet connection, answering the login prompt
-/// again after each failure, for the brute-force check's same-connection bypass test. Each
-/// entry is timed from the end of the previous one (the first from the connect) to its
-/// verdict; every read has the deadline and byte cap of `bounds`. `more` sees each rejection
+/// again after each failure: the brute-force check's same-connection bypass test, and default
+/// credential guessing, which feeds `passwords` lazily from a shared queue. Each entry is
+/// timed from the end of the previous one (the first from the connect) to its verdict; every
+/// read has the deadline and byte cap of `bounds`. `more` sees each entry but a failed connect
 /// and says whether to go on; the series also ends at the first answer that is not a
-/// rejection, and with an `Undecided` entry when no new prompt comes (the daemon closed the
-/// connection after its per-connection limit, for instance).
-pub async fn login_series(
+/// rejection, and with an `Undecided` entry for the password just taken from `passwords`
+/// when no new prompt comes for it (the daemon closed the connection after its
+/// per-connection limit, BusyBox login after three failures for instance).
+pub async fn login_series<P: AsRef<str>>(
     address: SocketAddr,
     user: &str,
-    passwords: &[String],
+    passwords: impl IntoIterator<Item = P>,
     bounds: &Bounds,
     mut more: impl FnMut(std::time::Duration, &LoginOutcome) -> bool,
 ) -> Vec<(std::time::Duration, LoginOutcome)> {
@@ -337,7 +339,7 @@ pub async fn login_series(
         Err(e) => return series.end(io::connect_error(&e).into()),
     };
     let mut before: Vec<u8> = Vec::new();
-    for (i, password) in passwords.iter().enumerate() {
+    for (i, password) in passwords.into_iter().enumerate() {
         let mut greeting = std::mem::take(&mut before);
         if !prompted(&greeting) {
             let seen = greeting.clone();
@@ -358,13 +360,16 @@ pub async fn login_series(
                         phase: Phase::Greeting,
                     },
                 };
-                series.record(why.into(), |_, _| false);
+                series.record(why.into(), |t, l| {
+                    more(t, l);
+                    false
+                });
                 break;
             }
         }
-        let (login, after) = answer(&mut session, &greeting, user, password).await;
+        let (login, after) = answer(&mut session, &greeting, user, password.as_ref()).await;
         if !series.record(login, |t, l| {
-            matches!(l, LoginOutcome::Rejected) && more(t, l)
+            more(t, l) && matches!(l, LoginOutcome::Rejected)
         }) {
             break;
         }
