@@ -84,6 +84,7 @@ async fn discover(
             let survey = http::survey(address, tls, &settings.http_paths, &bounds).await;
             let spoke_http = !survey.open.is_empty()
                 || !survey.protected.is_empty()
+                || survey.undecided.iter().any(|u| u.spoke_http)
                 || survey.other.iter().any(|o| o.contains("HTTP/"));
             if tls && !spoke_http {
                 // Not HTTPS: MQTT over TLS is the other common TLS service on devices.
@@ -101,6 +102,14 @@ async fn discover(
             let label = format!("{scheme} {port}/tcp");
             for open in survey.open {
                 found.exposures.push((label.clone(), open));
+            }
+            if !survey.undecided.is_empty() {
+                // A path refused for now (or unanswered) may be open: never a pass over it.
+                let why: Vec<&str> = survey.undecided.iter().map(|u| u.why.as_str()).collect();
+                found.exposures.push((
+                    label.clone(),
+                    Exposure::Unknown(format!("no decisive answer: {}", why.join("; "))),
+                ));
             }
             if let Some(first) = survey.protected.first() {
                 let paths: Vec<&str> = survey.protected.iter().map(|p| p.path.as_str()).collect();
@@ -476,11 +485,11 @@ fn unauthenticated_findings(exposures: &[(String, Exposure)]) -> Vec<Finding> {
                 .with_evidence(evidence.clone()),
             ),
             Exposure::Protected { what } => protected.push(format!("{label}: {what}")),
-            Exposure::Unknown(why) => undecided.push(format!("{label}: {why}")),
+            Exposure::Unknown(why) => undecided.push((label, why)),
         }
     }
     if findings.is_empty() {
-        let mut finding = if protected.is_empty() {
+        findings.push(if protected.is_empty() {
             Finding::new(
                 UNAUTHENTICATED,
                 "S1.1-01",
@@ -494,11 +503,17 @@ fn unauthenticated_findings(exposures: &[(String, Exposure)]) -> Vec<Finding> {
                 Verdict::Pass,
                 format!("authentication demanded by: {}", protected.join("; ")),
             )
-        };
-        for u in undecided {
-            finding = finding.with_evidence(Evidence::observed("not decided", u));
-        }
-        findings.push(finding);
+        });
+    }
+    // A service whose answer without credentials is unknown may be open: no pass (and no
+    // "nothing to test") stands beside it.
+    for (label, why) in undecided {
+        findings.push(Finding::new(
+            UNAUTHENTICATED,
+            "S1.1-01",
+            Verdict::Inconclusive,
+            format!("{label}: could not tell whether it needs authentication ({why})"),
+        ));
     }
     findings
 }
@@ -508,6 +523,28 @@ mod tests {
     use super::*;
     use jcstar_lab::snmp::{serve, Agent, ANY_COMMUNITY};
     use tokio::net::UdpSocket;
+
+    /// SSH demanding a password beside an HTTP service whose admin paths were only refused
+    /// for now: S1.1-01 is inconclusive, not a pass on SSH alone.
+    #[test]
+    fn an_undecided_service_keeps_s1_1_01_from_passing() {
+        let exposures = vec![
+            (
+                "ssh 22/tcp".to_string(),
+                Exposure::Protected {
+                    what: "SSH demands authentication (password)".into(),
+                },
+            ),
+            (
+                "http 8080/tcp".to_string(),
+                Exposure::Unknown("no decisive answer: /admin: 429 twice".into()),
+            ),
+        ];
+        let findings = unauthenticated_findings(&exposures);
+        let result = jcstar_model::aggregate("S1.1-01", "t", findings);
+        assert_eq!(result.verdict, Verdict::Inconclusive, "{result:?}");
+        assert!(result.reason.contains("http 8080/tcp"), "{}", result.reason);
+    }
 
     async fn agent(community: &'static str) -> Surface {
         agent_writing(community, false).await

@@ -3,6 +3,7 @@
 //! `WWW-Authenticate` headers of hostile servers, a hard cap on what is read, and Digest.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -202,8 +203,59 @@ pub struct Survey {
     pub open: Vec<Exposure>,
     /// Admin paths that demanded authentication (first one is the login surface).
     pub protected: Vec<ProtectedPath>,
-    /// Paths that answered otherwise (404, redirect, error), with why.
+    /// Paths that answered otherwise (404, redirect, a login form), with why.
     pub other: Vec<String>,
+    /// Paths that got no decisive answer (no answer, or 429/503 even after waiting once):
+    /// what they serve without credentials is unknown.
+    pub undecided: Vec<Undecided>,
+}
+
+/// An admin path the survey could not decide.
+#[derive(Debug, Clone)]
+pub struct Undecided {
+    /// The path and why, e.g. `/admin: HTTP/1.1 429 Too Many Requests twice`.
+    pub why: String,
+    /// Whether the server answered in HTTP (a 429 or 503), not with silence or garbage.
+    pub spoke_http: bool,
+}
+
+/// Longest wait before asking a path again after a 429 or 503 (its `Retry-After`, when
+/// shorter; [`BUSY_WAIT_DEFAULT`] without one).
+const BUSY_WAIT_MAX: Duration = Duration::from_secs(10);
+
+/// Wait before asking again after a 429 or 503 without `Retry-After`: one token of a
+/// 30-requests-per-minute limit.
+const BUSY_WAIT_DEFAULT: Duration = Duration::from_secs(2);
+
+/// Whether `status` asks the client to come back later rather than answering the request.
+fn busy(status: u16) -> bool {
+    matches!(status, 429 | 503)
+}
+
+/// How long `response` (a 429 or 503) asks to wait: its `Retry-After` seconds, bounded.
+fn busy_wait(response: &Response) -> Duration {
+    response
+        .header_values("Retry-After")
+        .first()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(BUSY_WAIT_DEFAULT, Duration::from_secs)
+        .min(BUSY_WAIT_MAX)
+}
+
+/// GET `path`; after a 429 or 503, once more after the wait the server asks for.
+async fn get_politely(
+    address: SocketAddr,
+    tls: bool,
+    path: &str,
+    bounds: &Bounds,
+) -> Result<Response, ExchangeError> {
+    match get(address, tls, path, None, bounds).await {
+        Ok(r) if busy(r.status) => {
+            tokio::time::sleep(busy_wait(&r)).await;
+            get(address, tls, path, None, bounds).await
+        }
+        other => other,
+    }
 }
 
 /// The server's 2xx answer to a random path, if it gives one: a page answering the same way
@@ -254,7 +306,11 @@ pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &B
     // they differ from that answer (e.g. `openssl s_server -www` serves one page for all).
     let catch_all = catch_all(address, tls, bounds).await;
     for path in paths {
-        match get(address, tls, path, None, bounds).await {
+        match get_politely(address, tls, path, bounds).await {
+            Ok(r) if busy(r.status) => survey.undecided.push(Undecided {
+                why: format!("{path}: {} twice", r.status_line),
+                spoke_http: true,
+            }),
             Ok(r) if r.status == 200 && same_page(catch_all.as_ref(), &r) => {
                 survey
                     .other
@@ -291,7 +347,10 @@ pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &B
                 }
             }
             Ok(r) => survey.other.push(format!("{path}: {}", r.status_line)),
-            Err(e) => survey.other.push(format!("{path}: {e}")),
+            Err(e) => survey.undecided.push(Undecided {
+                why: format!("{path}: {e}"),
+                spoke_http: false,
+            }),
         }
     }
     survey
@@ -544,6 +603,58 @@ fn keeps_alive(r: &Response) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback HTTP server: the first `busy_first` requests get 429 (`Retry-After: 1`),
+    /// the rest a Basic challenge; at most 64 connections, for the test's lifetime.
+    async fn limited_server(busy_first: usize) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            for served in 0..64 {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = [0u8; 2048];
+                let _ = stream.read(&mut buf).await;
+                let reply: &[u8] = if served < busy_first {
+                    b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"cam\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                };
+                let _ = stream.write_all(reply).await;
+            }
+        });
+        address
+    }
+
+    fn bounds() -> Bounds {
+        Bounds {
+            connect: Duration::from_secs(2),
+            read: Duration::from_secs(2),
+            max_bytes: 8192,
+        }
+    }
+
+    /// A 429 is "not now", not an answer: the path is asked once more after Retry-After, and
+    /// one still refused is undecided (never "nothing to protect").
+    #[tokio::test]
+    async fn a_rate_limited_admin_path_is_asked_again_then_undecided() {
+        let paths = vec!["/admin".to_string()];
+        // The catch-all probe and the first ask get 429; the second ask gets the challenge.
+        let address = limited_server(2).await;
+        let answered = survey(address, false, &paths, &bounds()).await;
+        assert_eq!(answered.protected.len(), 1, "{answered:?}");
+        assert!(answered.undecided.is_empty(), "{answered:?}");
+
+        let address = limited_server(usize::MAX).await;
+        let refused = survey(address, false, &paths, &bounds()).await;
+        assert!(refused.protected.is_empty() && refused.open.is_empty());
+        assert_eq!(refused.undecided.len(), 1, "{refused:?}");
+        assert!(refused.undecided[0].spoke_http);
+    }
 
     /// A chunked page is judged by its content, not by its framing.
     #[test]
