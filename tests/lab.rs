@@ -124,28 +124,8 @@ fn run_lab_scan() -> Result<LabRun, String> {
     let inventory = manifest.join(gt["inventory"].as_str().unwrap_or("targets/lab.toml"));
     let out = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
 
-    let mut cmd = Command::new("ip");
-    cmd.args([
-        "netns",
-        "exec",
-        SCANNER_NS,
-        env!("CARGO_BIN_EXE_jcstar"),
-        "scan",
-        "--targets",
-    ])
-    .arg(&inventory)
-    .args(["-p", &port_arg, "--quiet", "--out"])
-    .arg(out.path())
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    eprintln!("lab: running {cmd:?}");
-    let started = Instant::now();
-    let (code, stdout, stderr) = run_bounded(cmd, SCAN_DEADLINE)?;
-    eprintln!(
-        "lab: jcstar exited {code} after {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let (code, stdout, stderr, _) =
+        scan_from_scanner_ns(&inventory, &["-p", &port_arg], out.path(), SCAN_DEADLINE)?;
     // 0 = no criterion failed, 1 = some failed (expected: the lab has weak
     // devices); 2 = bad input, 3 = run failed.
     if code != 0 && code != 1 {
@@ -192,6 +172,41 @@ fn scan_ports(gt: &Value) -> BTreeSet<u16> {
 }
 
 /// Runs `cmd` to completion or kills it at `deadline`; (exit code, stdout, stderr).
+/// `jcstar scan --targets INVENTORY ARGS --quiet --out OUT` run inside the scanner namespace,
+/// logged, bounded by `deadline`: exit code, stdout, stderr and the time it took.
+fn scan_from_scanner_ns(
+    inventory: &Path,
+    args: &[&str],
+    out: &Path,
+    deadline: Duration,
+) -> Result<(i32, String, String, Duration), String> {
+    let mut cmd = Command::new("ip");
+    cmd.args([
+        "netns",
+        "exec",
+        SCANNER_NS,
+        env!("CARGO_BIN_EXE_jcstar"),
+        "scan",
+        "--targets",
+    ])
+    .arg(inventory)
+    .args(args)
+    .args(["--quiet", "--out"])
+    .arg(out)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    eprintln!("lab: running {cmd:?}");
+    let started = Instant::now();
+    let (code, stdout, stderr) = run_bounded(cmd, deadline)?;
+    let took = started.elapsed();
+    eprintln!(
+        "lab: jcstar exited {code} after {:.1} s",
+        took.as_secs_f64()
+    );
+    Ok((code, stdout, stderr, took))
+}
+
 fn run_bounded(mut cmd: Command, deadline: Duration) -> Result<(i32, String, String), String> {
     let mut child = cmd
         .spawn()
@@ -1845,22 +1860,9 @@ fn lab_declared_ftp_on_a_non_default_port_is_scanned() {
     )
     .expect("write inventory");
     let out = dir.path().join("out");
-    let mut cmd = Command::new("ip");
-    cmd.args([
-        "netns",
-        "exec",
-        SCANNER_NS,
-        env!("CARGO_BIN_EXE_jcstar"),
-        "scan",
-    ])
-    .arg("--targets")
-    .arg(&inventory)
-    .args(["--no-intrusive", "--quiet", "--out"])
-    .arg(&out)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let (code, _, stderr) = run_bounded(cmd, SCAN_DEADLINE).expect("jcstar ran");
+    let (code, _, stderr, _) =
+        scan_from_scanner_ns(&inventory, &["--no-intrusive"], &out, SCAN_DEADLINE)
+            .expect("jcstar ran");
     assert!(code == 0 || code == 1, "exit {code}: {stderr}");
     let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
     let results: Value = serde_json::from_str(&text).expect("JSON");
@@ -1932,35 +1934,19 @@ fn scan_one_brute_force(
     )
     .expect("write inventory");
     let out = dir.join(label);
-    let mut cmd = Command::new("ip");
-    cmd.args([
-        "netns",
-        "exec",
-        SCANNER_NS,
-        env!("CARGO_BIN_EXE_jcstar"),
-        "scan",
-    ])
-    .arg("--targets")
-    .arg(&inventory)
-    .arg("--profile")
-    .arg(profile)
-    .args([
+    let port = port.to_string();
+    let mut args = vec![
+        "--profile",
+        profile.to_str().expect("a UTF-8 profile path"),
         "-p",
-        &port.to_string(),
+        &port,
         "--checks",
         "brute_force",
-        "--quiet",
-    ])
-    .args(extra)
-    .arg("--out")
-    .arg(&out)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    eprintln!("lab: running {cmd:?}");
-    let started = Instant::now();
-    let (code, _, stderr) = run_bounded(cmd, Duration::from_secs(400)).expect("jcstar ran");
-    let took = started.elapsed();
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, stderr, took) =
+        scan_from_scanner_ns(&inventory, &args, &out, Duration::from_secs(400))
+            .expect("jcstar ran");
     eprintln!(
         "lab: {label}: jcstar exited {code} after {:.1} s",
         took.as_secs_f64()
@@ -2216,30 +2202,14 @@ fn lab_ssh_guessing_reuses_connections() {
     )
     .expect("write inventory");
     let out = dir.path().join("out");
-    let mut cmd = Command::new("ip");
-    cmd.args([
-        "netns",
-        "exec",
-        SCANNER_NS,
-        env!("CARGO_BIN_EXE_jcstar"),
-        "scan",
-    ])
-    .arg("--targets")
-    .arg(&inventory)
-    .args(["-p", &port.to_string(), "--checks", "default_credentials"])
-    .arg("--quiet")
-    .arg("--out")
-    .arg(&out)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    eprintln!("lab: running {cmd:?}");
-    let started = Instant::now();
-    let (code, _, stderr) = run_bounded(cmd, Duration::from_secs(300)).expect("jcstar ran");
-    eprintln!(
-        "lab: jcstar exited {code} after {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let port_arg = port.to_string();
+    let (code, _, stderr, _) = scan_from_scanner_ns(
+        &inventory,
+        &["-p", &port_arg, "--checks", "default_credentials"],
+        &out,
+        Duration::from_secs(300),
+    )
+    .expect("jcstar ran");
     assert!((0..=1).contains(&code), "exit {code}: {stderr}");
     let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
     let results: Value = serde_json::from_str(&text).expect("results.json is JSON");
