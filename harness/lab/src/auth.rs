@@ -22,6 +22,9 @@ pub(crate) struct Gate {
     pub realm: &'static str,
     /// The one credential that passes.
     pub credential: Credential,
+    /// HTTP: whether a connection whose client asks to keep it alive gets several responses
+    /// (as many camera web servers give), not one.
+    pub keep_alive: bool,
 }
 
 impl Gate {
@@ -180,6 +183,7 @@ mod tests {
                 user: "admin",
                 password: "admin",
             },
+            keep_alive: false,
         };
         let answer = |nonce: &str| {
             let unsigned = format!(

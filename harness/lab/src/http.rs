@@ -1,4 +1,5 @@
-//! A minimal HTTP/1.x admin page server: one request per connection, then close.
+//! A minimal HTTP/1.x admin page server: one request per connection, then close (a site
+//! behind a keep-alive gate keeps it for a client that asks).
 
 use std::net::SocketAddr;
 
@@ -40,8 +41,13 @@ where
     serve_gated(stream, local, site, None, limits).await;
 }
 
+/// Requests a site behind a keep-alive gate answers on one connection whose client asks to
+/// keep it alive; other sites answer one request per connection.
+const MAX_KEPT_ALIVE: usize = 8;
+
 /// Like [`serve`], with the protected paths behind `gate` (Basic or Digest) instead of the
-/// site's Basic `admin` credential.
+/// site's Basic `admin` credential. Behind a keep-alive gate, a client that asks to keep the
+/// connection alive gets up to [`MAX_KEPT_ALIVE`] responses on it.
 pub(crate) async fn serve_gated<S>(
     stream: S,
     local: SocketAddr,
@@ -52,25 +58,78 @@ pub(crate) async fn serve_gated<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut stream = BufReader::new(stream);
-    let head = limits::next_head(&mut stream, limits).await;
-    let response = match head {
-        Ok(None) | Err(ReadError::Io(_)) => return,
-        Err(ReadError::Idle) => response(site, 408, "Request Timeout", &[], "", false),
-        Err(ReadError::TooLong) => response(
-            site,
-            431,
-            "Request Header Fields Too Large",
-            &[],
-            "request head too large\n",
-            false,
-        ),
-        Ok(Some(lines)) => match Request::parse(&lines) {
-            Some(request) => respond(&request, local, site, gate),
-            None => response(site, 400, "Bad Request", &[], "bad request\n", false),
-        },
+    let most = if gate.is_some_and(|g| g.keep_alive) {
+        MAX_KEPT_ALIVE
+    } else {
+        1
     };
-    if stream.write_all(&response).await.is_ok() {
-        limits::close_gracefully(&mut stream).await;
+    for served in 1..=most {
+        let head = limits::next_head(&mut stream, limits).await;
+        let (response, wants_more) = match head {
+            Ok(None) | Err(ReadError::Io(_)) => return,
+            Err(ReadError::Idle) => (
+                response(site, 408, "Request Timeout", &[], "", false),
+                false,
+            ),
+            Err(ReadError::TooLong) => (
+                response(
+                    site,
+                    431,
+                    "Request Header Fields Too Large",
+                    &[],
+                    "request head too large\n",
+                    false,
+                ),
+                false,
+            ),
+            Ok(Some(lines)) => match Request::parse(&lines) {
+                Some(request) => (
+                    respond(&request, local, site, gate),
+                    asks_keep_alive(&request),
+                ),
+                None => (
+                    response(site, 400, "Bad Request", &[], "bad request\n", false),
+                    false,
+                ),
+            },
+        };
+        let keep = wants_more && served < most;
+        let response = if keep { kept_alive(response) } else { response };
+        if stream.write_all(&response).await.is_err() {
+            return;
+        }
+        if !keep {
+            break;
+        }
+    }
+    limits::close_gracefully(&mut stream).await;
+}
+
+/// Whether the client wants the connection kept after this request: HTTP/1.1 unless it says
+/// `close`, HTTP/1.0 only when it says `keep-alive`.
+fn asks_keep_alive(request: &Request) -> bool {
+    let connection = request
+        .header("Connection")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if request.version == "HTTP/1.1" {
+        !connection.contains("close")
+    } else {
+        connection.contains("keep-alive")
+    }
+}
+
+/// `response` (as [`response`] makes it) saying the connection stays open.
+fn kept_alive(response: Vec<u8>) -> Vec<u8> {
+    const CLOSE: &[u8] = b"\r\nConnection: close\r\n";
+    match response.windows(CLOSE.len()).position(|w| w == CLOSE) {
+        Some(at) => [
+            &response[..at],
+            b"\r\nConnection: keep-alive\r\n",
+            &response[at + CLOSE.len()..],
+        ]
+        .concat(),
+        None => response,
     }
 }
 

@@ -155,6 +155,15 @@ const fn gate(scheme: Scheme, realm: &'static str, credential: Credential) -> Ga
         scheme,
         realm,
         credential,
+        keep_alive: false,
+    }
+}
+
+/// `gate` on a web server that keeps a connection alive for a client that asks.
+const fn kept_alive(gate: Gate) -> Gate {
+    Gate {
+        keep_alive: true,
+        ..gate
     }
 }
 
@@ -312,7 +321,7 @@ pub(crate) const ACCESS_PERSONAS: &[Persona] = &[
                 declared: true,
                 protocol: Protocol::HttpAuth(
                     nvr_site("JCS-NVR-1300"),
-                    gate(Scheme::Digest("MD5"), "JCS-NVR-1300", ADMIN_ADMIN),
+                    kept_alive(gate(Scheme::Digest("MD5"), "JCS-NVR-1300", ADMIN_ADMIN)),
                 ),
             },
             Service {
@@ -362,7 +371,7 @@ pub(crate) const ACCESS_PERSONAS: &[Persona] = &[
                 declared: true,
                 protocol: Protocol::HttpAuth(
                     nvr_site("JCS-NVR-1400"),
-                    gate(Scheme::Digest("MD5"), "JCS-NVR-1400", STRONG_ADMIN),
+                    kept_alive(gate(Scheme::Digest("MD5"), "JCS-NVR-1400", STRONG_ADMIN)),
                 ),
             },
             Service {

@@ -355,6 +355,68 @@ async fn ssh_guessing_reuses_connections_and_retries_the_unanswered_password() {
     assert!(relayed < 12, "{relayed} connections for 12 pairs");
 }
 
+/// FTP guessing sends one user's passwords as USER/PASS again on one control connection: the
+/// persona serves 32 commands a connection (16 pairs), so admin's 20 passwords take two
+/// connections, the second ended by the accepted one, and root's three a third. A relay
+/// counts the connections the persona saw.
+#[tokio::test]
+async fn ftp_guessing_reuses_the_control_connection() {
+    let _lab = start_lab(143).await;
+    let (relay, opened) = counting_relay(at(143, 7, 2121)).await;
+    let mut list: Vec<(String, String)> = (1..=19)
+        .map(|n| ("admin".to_string(), format!("wrong-{n}")))
+        .collect();
+    list.push(("admin".to_string(), "admin".to_string()));
+    list.extend((1..=3).map(|n| ("root".to_string(), format!("root-{n}"))));
+    let guessed = guess(Arc::new(Surface::Ftp(relay)), Arc::new(list), 1, bounds()).await;
+    assert_eq!(found(&guessed), pair("admin", "admin"));
+    assert_eq!((guessed.pairs, guessed.tried), (23, 23), "{guessed:?}");
+    assert_eq!(guessed.connections, 3, "{guessed:?}");
+    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+/// HTTP guessing sends one user's passwords on one keep-alive connection, each Digest attempt
+/// fetching its fresh challenge there first. The persona answers eight requests a connection
+/// (four attempts), the eighth with `Connection: close`: admin's ten passwords take three
+/// connections, root's three a fourth. On the SHA-256 port, which closes after every
+/// response, guessing falls back to one attempt per connection: after the connection that
+/// found it closing, two per attempt (the fresh challenge, then the credential).
+#[tokio::test]
+async fn http_guessing_keeps_the_connection_alive() {
+    let _lab = start_lab(144).await;
+    let b = bounds();
+    let address = at(144, 13, 8080);
+    let survey = http::survey(address, false, &AccessSettings::default().http_paths, &b).await;
+    let protected = survey.protected.first().expect("a protected path").clone();
+    let (relay, opened) = counting_relay(address).await;
+    let mut list: Vec<(String, String)> = (1..=9)
+        .map(|n| ("admin".to_string(), format!("wrong-{n}")))
+        .collect();
+    list.push(("admin".to_string(), "admin".to_string()));
+    list.extend((1..=3).map(|n| ("root".to_string(), format!("root-{n}"))));
+    let surface = Surface::Http(relay, false, protected);
+    let guessed = guess(Arc::new(surface), Arc::new(list), 1, bounds()).await;
+    assert_eq!(found(&guessed), pair("admin", "admin"));
+    assert_eq!((guessed.pairs, guessed.tried), (13, 13), "{guessed:?}");
+    assert_eq!(guessed.connections, 4, "{guessed:?}");
+    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 4);
+
+    let closing = at(144, 13, 8081);
+    let survey = http::survey(closing, false, &AccessSettings::default().http_paths, &b).await;
+    let protected = survey.protected.first().expect("a protected path").clone();
+    let (closing, opened) = counting_relay(closing).await;
+    let list = vec![
+        ("admin".to_string(), "wrong".to_string()),
+        ("admin".to_string(), "admin".to_string()),
+    ];
+    let surface = Surface::Http(closing, false, protected);
+    let guessed = guess(Arc::new(surface), Arc::new(list), 1, bounds()).await;
+    assert_eq!(found(&guessed), pair("admin", "admin"));
+    assert_eq!(guessed.tried, 2, "{guessed:?}");
+    assert_eq!(guessed.connections, 5, "{guessed:?}");
+    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
+
 /// Open ports and service kinds of a lab device.
 type Listening = &'static [(u16, &'static str)];
 

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use jcstar_model::profile::access::CredentialLists;
 use jcstar_model::Evidence;
+use jcstar_probe::probes::digest::Challenge;
 use jcstar_probe::probes::http::ProtectedPath;
 use jcstar_probe::probes::io::Bounds;
 use jcstar_probe::probes::rtsp::ProtectedStream;
 use jcstar_probe::probes::{
-    ftp, http, mqtt, rtsp, snmp, ssh, telnet, vnc, ExchangeError, LoginOutcome,
+    ftp, http, mqtt, rtsp, snmp, ssh, telnet, vnc, ExchangeError, LoginOutcome, Phase,
 };
 
 /// One service that takes a login.
@@ -106,10 +107,26 @@ impl Surface {
     }
 
     /// Whether one connection takes several passwords of one user in a row (SSH, until the
-    /// server's MaxAuthTries; telnet, whose login prompts again after a failure), so guessing
-    /// sends a series per connection instead of one attempt.
+    /// server's MaxAuthTries; telnet, whose login prompts again after a failure; FTP, USER/PASS
+    /// again after a 530; HTTP, while the server keeps the connection alive), so guessing sends
+    /// a series per connection instead of one attempt.
     pub fn takes_series(&self) -> bool {
-        matches!(self, Surface::Ssh(_) | Surface::Telnet(_))
+        matches!(
+            self,
+            Surface::Ssh(_) | Surface::Telnet(_) | Surface::Ftp(_) | Surface::Http(..)
+        )
+    }
+
+    /// The connections one attempt on a fresh connection opens: two where a Digest challenge
+    /// is fetched first (its nonce serves once), else one.
+    fn connections_per_login(&self) -> usize {
+        let digest =
+            |challenges: &[Challenge]| matches!(challenges.first(), Some(Challenge::Digest { .. }));
+        match self {
+            Surface::Http(_, _, path) if digest(&path.challenges) => 2,
+            Surface::Rtsp(_, stream) if digest(&stream.challenges) => 2,
+            _ => 1,
+        }
     }
 
     /// One attempt on a fresh connection.
@@ -136,9 +153,9 @@ pub struct Guessed {
     pub pairs: usize,
     /// Attempts that got an answer.
     pub tried: usize,
-    /// Connections the list's attempts opened (one per attempt, or one per series of one
-    /// user's passwords where the protocol takes several), so a lab sees the cost; the control
-    /// attempt is not counted.
+    /// Connections the list's attempts opened (one per attempt, two where a Digest challenge
+    /// is fetched first, or one per series of one user's passwords where the protocol takes
+    /// several), so a lab sees the cost; the control attempt is not counted.
     pub connections: usize,
     /// Every accepted pair (list index, user, password, proof), in list order.
     pub accepted: Vec<(usize, String, String, Evidence)>,
@@ -250,6 +267,10 @@ struct Guessing {
     stop: AtomicBool,
     /// Set once the device signals a lockout: connections in flight are cancelled.
     cancel: tokio::sync::watch::Sender<bool>,
+    /// Set when an HTTP server closed a series connection before the first credential (its
+    /// Digest challenge came with `Connection: close`): from then on one attempt per
+    /// connection, as [`Surface::login`] makes it.
+    one_per_connection: AtomicBool,
 }
 
 impl Guessing {
@@ -269,12 +290,31 @@ impl Guessing {
         Some(claimed)
     }
 
+    /// Counts `more` connections than the claims (a Digest challenge fetched first).
+    fn opened(&self, more: usize) {
+        if let Ok(mut r) = self.result.lock() {
+            r.connections += more;
+        }
+    }
+
     /// The next pair of `group` on the same connection, unless guessing stopped.
     fn next(&self, group: usize) -> Option<usize> {
         if self.stopped() {
             return None;
         }
         self.queue.lock().ok()?.next(group)
+    }
+
+    /// Whether `outcome`, the first on a connection, says the server will not keep the
+    /// connection for a series: an HTTP server that closed it before the first credential.
+    fn refuses_series(&self, outcome: &LoginOutcome) -> bool {
+        matches!(&*self.surface, Surface::Http(..))
+            && matches!(
+                outcome,
+                LoginOutcome::Undecided(ExchangeError::Closed {
+                    phase: Phase::Greeting
+                })
+            )
     }
 
     fn retry(&self, group: usize, index: usize) {
@@ -325,7 +365,7 @@ impl Guessing {
 /// Tries every pair of `pairs` on `surface` with at most `concurrency` connections at once, so
 /// a device with several default credentials shows them all; it stops early only at a lockout
 /// signal (cancelling the connections in flight: the device asked for no more), a surface that
-/// takes no password, or too many undecided attempts. On SSH and telnet each connection
+/// takes no password, or too many undecided attempts. On SSH, telnet, FTP and HTTP each connection
 /// carries a series of one user's passwords, in list order, for as long as the server keeps
 /// the session open.
 pub async fn guess(
@@ -343,6 +383,7 @@ pub async fn guess(
         }),
         stop: AtomicBool::new(false),
         cancel: tokio::sync::watch::channel(false).0,
+        one_per_connection: AtomicBool::new(false),
         surface,
         pairs,
         bounds,
@@ -374,7 +415,7 @@ async fn connections(guessing: Arc<Guessing>) {
     }
 }
 
-/// One connection for pair `first`. On SSH and telnet it carries `group`'s next pairs too
+/// One connection for pair `first`. On SSH, telnet, FTP and HTTP it carries `group`'s next pairs too
 /// while the session lasts (until the server closes it after its per-connection limit, or a
 /// password is accepted). A pair the server closed the session on after earlier answers goes
 /// back to the queue for a new connection, never counted as refused; one that got no answer
@@ -401,6 +442,11 @@ async fn connection(guessing: &Guessing, group: usize, first: usize) {
             return false;
         };
         answered += 1;
+        if answered == 1 && guessing.refuses_series(outcome) {
+            guessing.one_per_connection.store(true, Ordering::SeqCst);
+            guessing.retry(group, index);
+            return false;
+        }
         if answered > 1 && matches!(outcome, LoginOutcome::Undecided(_)) {
             guessing.retry(group, index);
             return false;
@@ -411,8 +457,21 @@ async fn connection(guessing: &Guessing, group: usize, first: usize) {
     let series = match &*guessing.surface {
         Surface::Ssh(a) => ssh::login_series(*a, user, passwords, bounds, more).await,
         Surface::Telnet(a) => telnet::login_series(*a, user, passwords, bounds, more).await,
+        Surface::Ftp(a) => ftp::login_series(*a, user, passwords, bounds, more).await,
+        Surface::Http(a, tls, protected) if !guessing.one_per_connection.load(Ordering::SeqCst) => {
+            let outcome = |answer: &_| http::series_outcome(answer, protected, user);
+            let mut more = more;
+            http::login_series(*a, *tls, protected, user, passwords, bounds, |t, answer| {
+                more(t, &outcome(answer))
+            })
+            .await
+            .iter()
+            .map(|(t, answer)| (*t, outcome(answer)))
+            .collect()
+        }
         // One attempt per connection on the other surfaces.
         other => {
+            guessing.opened(other.connections_per_login() - 1);
             let password = guessing.pairs[first].1.as_str();
             vec![(Duration::ZERO, other.login(user, password, bounds).await)]
         }
@@ -423,7 +482,7 @@ async fn connection(guessing: &Guessing, group: usize, first: usize) {
         guessing.record(
             index,
             outcome.unwrap_or(LoginOutcome::Undecided(ExchangeError::NoAnswer {
-                phase: jcstar_probe::probes::Phase::Connect,
+                phase: Phase::Connect,
             })),
         );
     }

@@ -71,15 +71,16 @@ async fn greeting(stream: &mut Connection, bounds: &Bounds) -> Result<(), LoginO
 }
 
 /// Tries several passwords for `user` on ONE control connection (USER/PASS again after each
-/// 530), for the brute-force check's same-connection bypass test. Each entry is timed from the
-/// end of the previous one (the first from the connect) to its answer; every reply has the
-/// read deadline and byte cap. `more` sees each rejection and says whether to go on; the
-/// series also ends at the first answer that is not a rejection, and with an `Undecided` entry
-/// when the server closes the connection before the passwords run out.
-pub async fn login_series(
+/// 530, as vsftpd allows up to its `max_login_fails`), for default-credential guessing and the
+/// brute-force check's same-connection bypass test. Each entry is timed from the end of the
+/// previous one (the first from the connect) to its answer; every reply has the read deadline
+/// and byte cap. `more` sees each answer and says whether to go on; the series also ends at
+/// the first answer that is not a rejection, and with an `Undecided` entry when the server
+/// closes the connection before the passwords run out.
+pub async fn login_series<P: AsRef<str>>(
     address: SocketAddr,
     user: &str,
-    passwords: &[String],
+    passwords: impl IntoIterator<Item = P>,
     bounds: &Bounds,
     mut more: impl FnMut(std::time::Duration, &LoginOutcome) -> bool,
 ) -> Vec<(std::time::Duration, LoginOutcome)> {
@@ -92,9 +93,9 @@ pub async fn login_series(
         return series.end(refused);
     }
     for password in passwords {
-        let login = user_pass(&mut stream, user, password, bounds).await;
+        let login = user_pass(&mut stream, user, password.as_ref(), bounds).await;
         if !series.record(login, |t, l| {
-            matches!(l, LoginOutcome::Rejected) && more(t, l)
+            more(t, l) && matches!(l, LoginOutcome::Rejected)
         }) {
             break;
         }

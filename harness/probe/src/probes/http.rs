@@ -497,15 +497,15 @@ fn judge(r: &Response, path: &str, challenge: &Challenge, user: &str) -> LoginOu
 /// the brute-force check's same-connection bypass test (Digest: each attempt first fetches a
 /// fresh challenge on the same connection). Each entry is timed from the end of the previous
 /// one (the first from the connect) to its response; every response has the read deadline and
-/// byte cap. `more` sees each response and says whether to go on; the series also ends at an
+/// byte cap. `more` sees each answer and says whether to go on; the series also ends at an
 /// error, and with an error entry when the server does not keep the connection open (it
 /// answered `Connection: close`, HTTP/1.0, or a body without `Content-Length`).
-pub async fn login_series(
+pub async fn login_series<P: AsRef<str>>(
     address: SocketAddr,
     tls: bool,
     protected: &ProtectedPath,
     user: &str,
-    passwords: &[String],
+    passwords: impl IntoIterator<Item = P>,
     bounds: &Bounds,
     mut more: impl FnMut(std::time::Duration, &Result<Response, ExchangeError>) -> bool,
 ) -> Vec<(std::time::Duration, Result<Response, ExchangeError>)> {
@@ -524,9 +524,13 @@ pub async fn login_series(
             let closed = ExchangeError::Closed {
                 phase: Phase::Greeting,
             };
-            series.record(Err(closed), |_, _| false);
+            series.record(Err(closed), |t, r| {
+                more(t, r);
+                false
+            });
             break;
         }
+        let password = password.as_ref();
         let result = match fresh_challenge(&mut stream, address, first, path, bounds).await {
             Ok(challenge) => {
                 let header =
@@ -536,11 +540,25 @@ pub async fn login_series(
             Err(answer) => answer,
         };
         open = result.as_ref().is_ok_and(keeps_alive);
-        if !series.record(result, |t, r| r.is_ok() && more(t, r)) {
+        if !series.record(result, |t, r| more(t, r) && r.is_ok()) {
             break;
         }
     }
     series.entries()
+}
+
+/// What an answer of [`login_series`] on `protected` says as a login outcome, judged as
+/// [`login`] judges its answer.
+pub fn series_outcome(
+    answer: &Result<Response, ExchangeError>,
+    protected: &ProtectedPath,
+    user: &str,
+) -> LoginOutcome {
+    match (answer, protected.challenges.first()) {
+        (Ok(r), Some(challenge)) => judge(r, &protected.path, challenge, user),
+        (Ok(_), None) => LoginOutcome::Unsupported("no Basic or Digest challenge".into()),
+        (Err(e), _) => e.clone().into(),
+    }
 }
 
 /// The challenge to answer for the next attempt on a kept-alive connection: Basic as first
