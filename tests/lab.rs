@@ -1849,24 +1849,7 @@ fn lab_declared_ftp_on_a_non_default_port_is_scanned() {
         !profile_ports.contains(&ftp_port),
         "{ftp_port} is in the profile's list: the test would prove nothing"
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let inventory = dir.path().join("cam.toml");
-    std::fs::write(
-        &inventory,
-        format!(
-            "[[device]]\nname = \"weak-camera\"\naddress = \"{}\"\nservices = [\"{ftp_port}/tcp\"]\n",
-            cam["address"].as_str().expect("address")
-        ),
-    )
-    .expect("write inventory");
-    let out = dir.path().join("out");
-    let (code, _, stderr, _) =
-        scan_from_scanner_ns(&inventory, &["--no-intrusive"], &out, SCAN_DEADLINE)
-            .expect("jcstar ran");
-    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
-    let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
-    let results: Value = serde_json::from_str(&text).expect("JSON");
-    let rdev = &results["devices"][0];
+    let rdev = &scan_declared_service(cam, ftp_port.into(), &["--no-intrusive"]);
     assert_eq!(
         res_open(rdev).get(&ftp_port).map(String::as_str),
         Some("ftp"),
@@ -2121,6 +2104,182 @@ fn guessing_cost(rdev: &Value, surface: &str) -> Option<(usize, usize)> {
     ))
 }
 
+/// The device of `persona` and its one default credential that `keep` selects.
+fn one_default<'a>(
+    gt: &'a Value,
+    persona: &str,
+    keep: impl Fn(&Value) -> bool,
+) -> (&'a Value, &'a Value) {
+    let dev = devices(gt)
+        .find(|d| d["persona"] == persona)
+        .unwrap_or_else(|| panic!("the lab has no {persona}"));
+    let defaults: Vec<&Value> = gt_credentials(dev, true)
+        .into_iter()
+        .filter(|c| keep(c))
+        .collect();
+    match defaults.as_slice() {
+        [default] => (dev, *default),
+        _ => panic!("{persona}: not one such default: {defaults:?}"),
+    }
+}
+
+/// The results of `--checks default_credentials` on `dev` with only `port` declared and
+/// scanned, run from the scanner namespace.
+fn guess_declared_service(dev: &Value, port: u64) -> Value {
+    let port_arg = port.to_string();
+    scan_declared_service(
+        dev,
+        port,
+        &["-p", &port_arg, "--checks", "default_credentials"],
+    )
+}
+
+/// The results of a scan with `args` of `dev` declaring only `port`, run from the scanner
+/// namespace.
+fn scan_declared_service(dev: &Value, port: u64, args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inventory = dir.path().join("device.toml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[[device]]\nname = \"{}\"\naddress = \"{}\"\nservices = [\"{port}/tcp\"]\n",
+            name(dev),
+            dev["address"].as_str().expect("address"),
+        ),
+    )
+    .expect("write inventory");
+    let out = dir.path().join("out");
+    let (code, _, stderr, _) =
+        scan_from_scanner_ns(&inventory, args, &out, SCAN_DEADLINE).expect("jcstar ran");
+    assert!((0..=1).contains(&code), "exit {code}: {stderr}");
+    let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
+    let mut results: Value = serde_json::from_str(&text).expect("results.json is JSON");
+    results["devices"][0].take()
+}
+
+/// A lab daemon's log from a point on, for counting what one test sent.
+struct DaemonLog {
+    path: PathBuf,
+    before: usize,
+}
+
+impl DaemonLog {
+    /// The log `name` under the lab's state dir, from its current end.
+    fn from_now(name: &str) -> Self {
+        let path = ground_truth_path()
+            .parent()
+            .expect("the ground truth lives in the state dir")
+            .join("log")
+            .join(name);
+        let before = std::fs::metadata(&path).map_or(0, |m| m.len()) as usize;
+        DaemonLog { path, before }
+    }
+
+    /// What the daemon logged since.
+    fn since(&self) -> String {
+        let log =
+            std::fs::read(&self.path).unwrap_or_else(|e| panic!("{}: {e}", self.path.display()));
+        String::from_utf8_lossy(log.get(self.before..).unwrap_or_default()).into_owned()
+    }
+}
+
+/// The guessing cost jcstar reported for `service` on `port` (pairs tried, connections),
+/// checked: every pair of `list` (up to the profile's cap) answered, over fewer connections.
+fn reused_connections(rdev: &Value, service: &str, port: u64, list: &[String]) -> (usize, usize) {
+    let surface = format!("{service} {port}/tcp");
+    let (tried, connections) = guessing_cost(rdev, &surface)
+        .unwrap_or_else(|| panic!("no guessing cost for {surface}: {rdev}"));
+    let settings = jcstar_model::profile::Profile::builtin().access;
+    let pairs = jcstar_model::profile::access::pairs(list)
+        .len()
+        .min(settings.max_attempts);
+    eprintln!(
+        "lab: {surface}: {tried} pairs tried over {connections} connections ({pairs} listed)"
+    );
+    assert_eq!(tried, pairs, "every pair answered");
+    assert!(
+        connections < pairs,
+        "{connections} connections for {pairs} pairs"
+    );
+    (tried, connections)
+}
+
+/// USER commands from `client` per vsftpd connection (its protocol log names each
+/// connection's process), other than the access check's control user (`jcs…`) and its
+/// anonymous-login probe (`anonymous`, `ftp`: none of the lists' users).
+fn vsftpd_users_per_connection(log: &str, client: &str) -> BTreeMap<u32, usize> {
+    let user = format!("FTP command: Client \"{client}\", \"USER ");
+    let mut per_connection = BTreeMap::new();
+    for line in log.lines() {
+        let Some(at) = line.find(&user) else {
+            continue;
+        };
+        let name = line[at + user.len()..].trim_end_matches('"');
+        if name.starts_with("jcs") || jcstar_probe::probes::ftp::ANONYMOUS_USERS.contains(&name) {
+            continue;
+        }
+        let pid = line
+            .split_once("[pid ")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .and_then(|(pid, _)| pid.trim().parse().ok());
+        if let Some(pid) = pid {
+            *per_connection.entry(pid).or_insert(0) += 1;
+        }
+    }
+    per_connection
+}
+
+/// S1.1-02 on a real vsftpd (weak-camera, a non-default port, `max_login_fails` 3): guessing
+/// finds the vendor default and sends each user's passwords as USER/PASS again on one control
+/// connection. vsftpd's protocol log, one process per connection, is the count: as many
+/// connections as jcstar reports, some with several logins, none past the three vsftpd allows.
+#[test]
+fn lab_ftp_guessing_reuses_connections() {
+    let Some(gt) = lab_ground_truth("lab_ftp_guessing_reuses_connections") else {
+        return;
+    };
+    // The shared scan also guesses on the camera's FTP: never while this test reads its log.
+    let _device = throttled_device_lock();
+    let (dev, default) = one_default(&gt, "weak-camera", |c| {
+        c["service"] == "ftp" && c["source"] != "anonymous-ftp"
+    });
+    let port = default["port"].as_u64().expect("port");
+    let log = DaemonLog::from_now("cam-vsftpd-protocol.log");
+    let rdev = guess_declared_service(dev, port);
+    let found = accepted_credentials(&rdev);
+    assert!(
+        found.iter().any(|v| is_credential(v, default)),
+        "accepted {found:?}, ground truth {default}"
+    );
+    let settings = jcstar_model::profile::Profile::builtin().access;
+    let (tried, connections) = reused_connections(&rdev, "ftp", port, &settings.lists.ftp);
+
+    let scanner = gt["scanner"]["address"].as_str().expect("scanner address");
+    let per_connection = vsftpd_users_per_connection(&log.since(), scanner);
+    let logins: usize = per_connection.values().sum();
+    eprintln!(
+        "lab: vsftpd saw {logins} list logins over {} connections",
+        per_connection.len()
+    );
+    assert_eq!(
+        per_connection.len(),
+        connections,
+        "vsftpd's connections vs jcstar's"
+    );
+    assert!(
+        logins >= tried,
+        "vsftpd saw {logins} logins, jcstar {tried}"
+    );
+    assert!(
+        per_connection.values().any(|&n| n > 1),
+        "no connection carried a second login: {per_connection:?}"
+    );
+    assert!(
+        per_connection.values().all(|&n| n <= 3),
+        "more than max_login_fails on a connection: {per_connection:?}"
+    );
+}
+
 /// What one OpenSSH `-e` log says about password attempts from `client`, other than the
 /// access check's control user (`jcs…`): the attempts it answered or cut short (one
 /// `Failed`/`Accepted password for` line each, the sixth of a connection included) and the
@@ -2172,50 +2331,11 @@ fn lab_ssh_guessing_reuses_connections() {
     };
     // The shared scan also logs in to the router: never while this test reads its log.
     let _device = throttled_device_lock();
-    let dev = devices(&gt)
-        .find(|d| d["persona"] == "weak-router")
-        .expect("the lab has a weak-router");
-    let defaults: Vec<&Value> = gt_credentials(dev, true)
-        .into_iter()
-        .filter(|c| c["service"] == "ssh")
-        .collect();
-    let [default] = defaults.as_slice() else {
-        panic!("weak-router has one SSH default: {defaults:?}");
-    };
+    let (dev, default) = one_default(&gt, "weak-router", |c| c["service"] == "ssh");
     let port = default["port"].as_u64().expect("port");
-    let state = ground_truth_path()
-        .parent()
-        .expect("the ground truth lives in the state dir")
-        .to_path_buf();
-    let log_path = state.join("log/router-sshd.log");
-    let before = std::fs::metadata(&log_path).map_or(0, |m| m.len()) as usize;
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    let inventory = dir.path().join("router.toml");
-    std::fs::write(
-        &inventory,
-        format!(
-            "[[device]]\nname = \"{}\"\naddress = \"{}\"\nservices = [\"{port}/tcp\"]\n",
-            name(dev),
-            dev["address"].as_str().expect("address"),
-        ),
-    )
-    .expect("write inventory");
-    let out = dir.path().join("out");
-    let port_arg = port.to_string();
-    let (code, _, stderr, _) = scan_from_scanner_ns(
-        &inventory,
-        &["-p", &port_arg, "--checks", "default_credentials"],
-        &out,
-        Duration::from_secs(300),
-    )
-    .expect("jcstar ran");
-    assert!((0..=1).contains(&code), "exit {code}: {stderr}");
-    let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
-    let results: Value = serde_json::from_str(&text).expect("results.json is JSON");
-    let rdev = &results["devices"][0];
-
-    let found: Vec<String> = accepted_credentials(rdev)
+    let log = DaemonLog::from_now("router-sshd.log");
+    let rdev = guess_declared_service(dev, port);
+    let found: Vec<String> = accepted_credentials(&rdev)
         .into_iter()
         .filter(|v| v.starts_with("ssh "))
         .collect();
@@ -2223,24 +2343,10 @@ fn lab_ssh_guessing_reuses_connections() {
         found.len() == 1 && is_credential(&found[0], default),
         "accepted {found:?}, ground truth {default}"
     );
-    let surface = format!("ssh {port}/tcp");
-    let (tried, connections) = guessing_cost(rdev, &surface)
-        .unwrap_or_else(|| panic!("no guessing cost for {surface}: {rdev}"));
     let settings = jcstar_model::profile::Profile::builtin().access;
-    let pairs = jcstar_model::profile::access::pairs(&settings.lists.ssh)
-        .len()
-        .min(settings.max_attempts);
-    eprintln!(
-        "lab: {surface}: {tried} pairs tried over {connections} connections ({pairs} listed)"
-    );
-    assert_eq!(tried, pairs, "every pair answered");
-    assert!(
-        connections < pairs,
-        "{connections} connections for {pairs} pairs"
-    );
+    let (tried, connections) = reused_connections(&rdev, "ssh", port, &settings.lists.ssh);
 
-    let log = std::fs::read(&log_path).expect("router sshd log");
-    let log = String::from_utf8_lossy(log.get(before..).unwrap_or_default());
+    let log = log.since();
     let scanner = gt["scanner"]["address"].as_str().expect("scanner address");
     let (attempts, ports, maxed) = sshd_password_attempts(&log, scanner);
     eprintln!(

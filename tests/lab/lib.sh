@@ -113,17 +113,17 @@ PAM
     pam_deny_other "$ns"
 }
 
-# An sshd_config for password login through PAM only (no keys, no root, no shell).
-# Usage: sshd_pam_password_config IP PORT HOSTKEY... > FILE
-sshd_pam_password_config() {
-    local ip=$1 port=$2 key
-    shift 2
+# An sshd_config for password login only (no keys, no shell), through PAM or not, with or
+# without root. Usage: sshd_password_config IP PORT PAM(yes|no) ROOT(yes|no) HOSTKEY... > FILE
+sshd_password_config() {
+    local ip=$1 port=$2 pam=$3 root=$4 key
+    shift 4
     echo "ListenAddress $ip:$port"
     for key in "$@"; do echo "HostKey $key"; done
     cat <<CONF
 PidFile none
-UsePAM yes
-PermitRootLogin no
+UsePAM $pam
+PermitRootLogin $root
 PasswordAuthentication yes
 PermitEmptyPasswords no
 KbdInteractiveAuthentication no

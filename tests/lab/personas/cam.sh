@@ -105,7 +105,11 @@ userlist_file=$d/ftp-users
 write_enable=NO
 secure_chroot_dir=$d/ftp-empty
 seccomp_sandbox=NO
-xferlog_enable=NO
+# The protocol log (one pid per connection) lets tests count jcstar's FTP connections.
+xferlog_enable=YES
+xferlog_std_format=NO
+vsftpd_log_file=$LAB_STATE/log/cam-vsftpd-protocol.log
+log_ftp_protocol=YES
 dirmessage_enable=NO
 ftpd_banner=$CAM_MODEL FTP server ready.
 pasv_enable=YES

@@ -42,7 +42,7 @@ persona_def() {
 
     ssh-keygen -q -t ed25519 -N '' -C '' -f "$d/ssh_host_ed25519_key"
     ssh-keygen -q -t rsa -b 2048 -N '' -C '' -f "$d/ssh_host_rsa_key"
-    sshd_pam_password_config "$ip" "$DEF_SSH_PORT" "$d/ssh_host_ed25519_key" "$d/ssh_host_rsa_key" >"$d/sshd_config"
+    sshd_password_config "$ip" "$DEF_SSH_PORT" yes no "$d/ssh_host_ed25519_key" "$d/ssh_host_rsa_key" >"$d/sshd_config"
     sshd -t -f "$d/sshd_config" || die "def sshd_config rejected"
     start_daemon def-sshd "$ns" "$(command -v sshd)" -D -e -f "$d/sshd_config"
     gt tcp_open "device=$DEF_NAME" "port=$DEF_SSH_PORT" service=ssh daemon=openssh

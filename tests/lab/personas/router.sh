@@ -38,26 +38,15 @@ persona_router() {
 
     ssh-keygen -q -t rsa -b 2048 -N '' -C '' -f "$d/ssh_host_rsa_key"
     ssh-keygen -q -t dsa -N '' -C '' -f "$d/ssh_host_dsa_key"
-    cat >"$d/sshd_config" <<CONF
-ListenAddress $ip:$RTR_SSH_PORT
-HostKey $d/ssh_host_rsa_key
-HostKey $d/ssh_host_dsa_key
-PidFile none
-UsePAM no
-PermitRootLogin yes
-PasswordAuthentication yes
-PermitEmptyPasswords no
-KbdInteractiveAuthentication no
-PubkeyAuthentication no
-AuthorizedKeysFile none
-HostbasedAuthentication no
-StrictModes no
-$(sshd_no_shell)
+    {
+        sshd_password_config "$ip" "$RTR_SSH_PORT" no yes "$d/ssh_host_rsa_key" "$d/ssh_host_dsa_key"
+        cat <<CONF
 KexAlgorithms +$RTR_SSH_EXTRA_KEX
 Ciphers +$RTR_SSH_EXTRA_CIPHERS
 MACs +$RTR_SSH_EXTRA_MACS
 HostKeyAlgorithms +$RTR_SSH_EXTRA_HOSTKEYALGS
 CONF
+    } >"$d/sshd_config"
     sshd -t -f "$d/sshd_config" || die "router sshd_config rejected"
     start_daemon router-sshd "$ns" "$(command -v sshd)" -D -e -f "$d/sshd_config"
     gt tcp_open "device=$RTR_NAME" "port=$RTR_SSH_PORT" service=ssh daemon=openssh

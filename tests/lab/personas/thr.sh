@@ -41,7 +41,7 @@ persona_thr() {
     pam_faillock_sshd "$ns" throttled-login "$fl"
 
     ssh-keygen -q -t ed25519 -N '' -C '' -f "$d/ssh_host_ed25519_key"
-    sshd_pam_password_config "$ip" "$THR_SSH_PORT" "$d/ssh_host_ed25519_key" >"$d/sshd_config"
+    sshd_password_config "$ip" "$THR_SSH_PORT" yes no "$d/ssh_host_ed25519_key" >"$d/sshd_config"
     sshd -t -f "$d/sshd_config" || die "thr sshd_config rejected"
 
     # The throttle: a token bucket over new connections (SYNs that would open one; a
