@@ -191,8 +191,13 @@ async fn rtsp_basic_and_digest_weak_admin_admin_strong_nothing() {
             let stream = stream.expect("a protected stream");
             assert!(stream.url.ends_with("/live"), "{}", stream.url);
             assert_eq!(stream.challenges[0].scheme(), scheme);
-            let guessed = guess_defaults(Surface::Rtsp(address, stream)).await;
+            let (relay, opened) = counting_relay(address).await;
+            let guessed = guess_defaults(Surface::Rtsp(relay, stream)).await;
             assert_eq!(found(&guessed), expected, "{host}:{port} {scheme}");
+            // RTSP connections persist: each user's passwords go over one connection.
+            let opened = opened.load(std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(guessed.connections, opened, "{host}:{port} {guessed:?}");
+            assert!(opened < guessed.pairs, "{host}:{port} {guessed:?}");
         }
     }
 }
@@ -497,7 +502,8 @@ async fn access_personas_are_listed_by_name_with_their_ports() {
 #[tokio::test]
 async fn every_default_credential_is_found_not_only_the_first() {
     let _lab = start_lab(138).await;
-    let guessed = guess_defaults(Surface::Telnet(at(138, 1, 2323))).await;
+    let (relay, opened) = counting_relay(at(138, 1, 2323)).await;
+    let guessed = guess_defaults(Surface::Telnet(relay)).await;
     let mut accepted = found(&guessed);
     accepted.sort();
     assert_eq!(
@@ -514,5 +520,10 @@ async fn every_default_credential_is_found_not_only_the_first() {
     assert!(
         guessed.connections < guessed.pairs && guessed.connections * 3 >= guessed.tried,
         "{guessed:?}"
+    );
+    assert_eq!(
+        opened.load(std::sync::atomic::Ordering::SeqCst),
+        guessed.connections,
+        "the persona's count"
     );
 }

@@ -108,12 +108,16 @@ impl Surface {
 
     /// Whether one connection takes several passwords of one user in a row (SSH, until the
     /// server's MaxAuthTries; telnet, whose login prompts again after a failure; FTP, USER/PASS
-    /// again after a 530; HTTP, while the server keeps the connection alive), so guessing sends
-    /// a series per connection instead of one attempt.
+    /// again after a 530; HTTP, while the server keeps the connection alive; RTSP, whose
+    /// connections persist), so guessing sends a series per connection instead of one attempt.
     pub fn takes_series(&self) -> bool {
         matches!(
             self,
-            Surface::Ssh(_) | Surface::Telnet(_) | Surface::Ftp(_) | Surface::Http(..)
+            Surface::Ssh(_)
+                | Surface::Telnet(_)
+                | Surface::Ftp(_)
+                | Surface::Http(..)
+                | Surface::Rtsp(..)
         )
     }
 
@@ -267,9 +271,9 @@ struct Guessing {
     stop: AtomicBool,
     /// Set once the device signals a lockout: connections in flight are cancelled.
     cancel: tokio::sync::watch::Sender<bool>,
-    /// Set when an HTTP server closed a series connection before the first credential (its
-    /// Digest challenge came with `Connection: close`): from then on one attempt per
-    /// connection, as [`Surface::login`] makes it.
+    /// Set when an HTTP or RTSP server closed a series connection before answering the first
+    /// credential (its Digest challenge came with `Connection: close`): from then on one
+    /// attempt per connection, as [`Surface::login`] makes it.
     one_per_connection: AtomicBool,
 }
 
@@ -306,14 +310,13 @@ impl Guessing {
     }
 
     /// Whether `outcome`, the first on a connection, says the server will not keep the
-    /// connection for a series: an HTTP server that closed it before the first credential.
+    /// connection for a series: an HTTP or RTSP server that closed it after its Digest
+    /// challenge, before or instead of answering the credential.
     fn refuses_series(&self, outcome: &LoginOutcome) -> bool {
-        matches!(&*self.surface, Surface::Http(..))
+        matches!(&*self.surface, Surface::Http(..) | Surface::Rtsp(..))
             && matches!(
                 outcome,
-                LoginOutcome::Undecided(ExchangeError::Closed {
-                    phase: Phase::Greeting
-                })
+                LoginOutcome::Undecided(ExchangeError::Closed { .. })
             )
     }
 
@@ -365,7 +368,7 @@ impl Guessing {
 /// Tries every pair of `pairs` on `surface` with at most `concurrency` connections at once, so
 /// a device with several default credentials shows them all; it stops early only at a lockout
 /// signal (cancelling the connections in flight: the device asked for no more), a surface that
-/// takes no password, or too many undecided attempts. On SSH, telnet, FTP and HTTP each connection
+/// takes no password, or too many undecided attempts. On SSH, telnet, FTP, HTTP and RTSP each connection
 /// carries a series of one user's passwords, in list order, for as long as the server keeps
 /// the session open.
 pub async fn guess(
@@ -415,7 +418,7 @@ async fn connections(guessing: Arc<Guessing>) {
     }
 }
 
-/// One connection for pair `first`. On SSH, telnet, FTP and HTTP it carries `group`'s next pairs too
+/// One connection for pair `first`. On SSH, telnet, FTP, HTTP and RTSP it carries `group`'s next pairs too
 /// while the session lasts (until the server closes it after its per-connection limit, or a
 /// password is accepted). A pair the server closed the session on after earlier answers goes
 /// back to the queue for a new connection, never counted as refused; one that got no answer
@@ -468,6 +471,9 @@ async fn connection(guessing: &Guessing, group: usize, first: usize) {
             .iter()
             .map(|(t, answer)| (*t, outcome(answer)))
             .collect()
+        }
+        Surface::Rtsp(a, stream) if !guessing.one_per_connection.load(Ordering::SeqCst) => {
+            rtsp::login_series(*a, stream, user, passwords, bounds, more).await
         }
         // One attempt per connection on the other surfaces.
         other => {

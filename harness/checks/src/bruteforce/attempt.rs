@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use crate::access::surface::Surface;
 use jcstar_probe::budget;
 use jcstar_probe::probes::io::Bounds;
-use jcstar_probe::probes::{ftp, http, ssh, telnet, ExchangeError, LoginOutcome, Phase};
+use jcstar_probe::probes::{ftp, http, rtsp, ssh, telnet, ExchangeError, LoginOutcome, Phase};
 
 /// How the device answered one attempt. Only `Rejected` (when slow) and `Refused` are answers
 /// that can prove a defence; silence and dropped connections never do on their own.
@@ -168,10 +168,10 @@ async fn http_attempt(
 }
 
 /// Several passwords for `user` on ONE connection (SSH session, telnet prompt again, FTP
-/// USER/PASS again, HTTP keep-alive), each timed from the previous answer (the first from the
+/// USER/PASS again, HTTP keep-alive, RTSP DESCRIBE again), each timed from the previous answer (the first from the
 /// connect). The series stops at the first answer after the first that is not a plain
 /// rejection faster than `fast`: from there the defence holds within the connection too.
-/// `None` when the surface offers no second attempt on a connection (RTSP, MQTT, VNC, SNMP).
+/// `None` when the surface offers no second attempt on a connection (MQTT, VNC, SNMP).
 pub async fn run_session(
     surface: &Surface,
     user: &str,
@@ -223,7 +223,10 @@ pub async fn run_session(
                         .collect(),
                 )
             }
-            Surface::Rtsp(..) | Surface::Mqtt(..) | Surface::Snmp(_) | Surface::Vnc(_) => None,
+            Surface::Rtsp(a, stream) => Some(timed(
+                rtsp::login_series(*a, stream, user, passwords, bounds, |d, _| more(d, true)).await,
+            )),
+            Surface::Mqtt(..) | Surface::Snmp(_) | Surface::Vnc(_) => None,
         }
     };
     // Every probe bounds its connect and reads; this is the backstop.

@@ -9,7 +9,7 @@ use super::*;
 use jcstar_lab::{DemoLab, LabOptions, Limits};
 use jcstar_model::device::Secret;
 use jcstar_model::profile::brute_force::BruteForceSettings;
-use jcstar_probe::probes::http;
+use jcstar_probe::probes::{http, rtsp};
 
 fn settings() -> BruteForceSettings {
     BruteForceSettings {
@@ -411,6 +411,22 @@ async fn sessions_retry_on_one_connection_per_protocol() {
             .await
             .expect("HTTP tries keep-alive");
         assert_eq!(letters(&s), letters_seen, "{}", series_text(&s));
+    }
+    // weak-nvr's RTSP keeps the connection: DESCRIBE again, Basic and Digest alike.
+    for port in [8554, 8555] {
+        let address = at(13, port);
+        let (_, stream) = rtsp::survey(address, &["/live".to_string()], &bounds).await;
+        let stream = stream.expect("/live is protected");
+        let s = attempt::run_session(
+            &Surface::Rtsp(address, stream),
+            "admin",
+            &with("admin"),
+            fast,
+            &bounds,
+        )
+        .await
+        .expect("RTSP retries on a connection");
+        assert_eq!(letters(&s), "rrra", "{port}: {}", series_text(&s));
     }
     lab.shutdown().await;
 }

@@ -3,10 +3,11 @@
 
 use std::net::SocketAddr;
 
-use super::digest::Challenge;
+use super::digest::{self, Challenge};
 use super::http::{exchange, Response};
 use super::io::{self, Bounds};
-use super::{ExchangeError, Exposure, LoginOutcome};
+use super::{ExchangeError, Exposure, LoginOutcome, Phase, Series};
+use crate::budget::Connection;
 use jcstar_model::Evidence;
 
 /// Sends DESCRIBE for `url` on a fresh connection.
@@ -19,10 +20,21 @@ pub async fn describe(
     let mut stream = io::connect(address, bounds)
         .await
         .map_err(|e| io::connect_error(&e))?;
+    describe_on(&mut stream, 2, url, authorization, bounds).await
+}
+
+/// Sends DESCRIBE for `url` with sequence number `cseq` on an open connection.
+async fn describe_on(
+    stream: &mut Connection,
+    cseq: u32,
+    url: &str,
+    authorization: Option<&str>,
+    bounds: &Bounds,
+) -> Result<Response, ExchangeError> {
     let head = format!(
-        "DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\nUser-Agent: jcstar\r\nAccept: application/sdp\r\n"
+        "DESCRIBE {url} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: jcstar\r\nAccept: application/sdp\r\n"
     );
-    exchange(&mut stream, head, authorization, "RTSP", bounds, |b| {
+    exchange(stream, head, authorization, "RTSP", bounds, |b| {
         jcstar_wire::http::complete(b, "RTSP")
     })
     .await
@@ -118,7 +130,15 @@ pub async fn login(
     .await;
     match answered {
         None => LoginOutcome::Unsupported("no Basic or Digest challenge".into()),
-        Some(Ok((r, challenge))) if r.status == 200 => LoginOutcome::Accepted(Evidence::exchange(
+        Some(Ok((r, challenge))) => judge(&r, url, &challenge, user),
+        Some(Err(e)) => e.into(),
+    }
+}
+
+/// What a response to credentials on the stream says.
+fn judge(r: &Response, url: &str, challenge: &Challenge, user: &str) -> LoginOutcome {
+    match r.status {
+        200 => LoginOutcome::Accepted(Evidence::exchange(
             format!(
                 "DESCRIBE {url} with {} auth as {user:?}",
                 challenge.scheme()
@@ -126,15 +146,117 @@ pub async fn login(
             format!("DESCRIBE {url} RTSP/1.0").as_bytes(),
             r.status_line.as_bytes(),
         )),
-        Some(Ok((r, _))) if r.status == 401 || r.status == 403 => LoginOutcome::Rejected,
-        Some(Ok((r, _))) if r.status == 429 => {
-            LoginOutcome::RateLimited(Evidence::observed("RTSP rate limit", &r.status_line))
-        }
-        Some(Ok((r, _))) => {
-            ExchangeError::ProtocolError(jcstar_model::bounded(&r.status_line)).into()
-        }
-        Some(Err(e)) => e.into(),
+        401 | 403 => LoginOutcome::Rejected,
+        429 => LoginOutcome::RateLimited(Evidence::observed("RTSP rate limit", &r.status_line)),
+        _ => ExchangeError::ProtocolError(jcstar_model::bounded(&r.status_line)).into(),
     }
+}
+
+/// Tries several passwords for `user` on ONE connection (RTSP connections persist: DESCRIBE
+/// again with the next CSeq; a Digest attempt first DESCRIBEs without credentials there for a
+/// fresh challenge), for default-credential guessing. Each entry is timed from the end of the
+/// previous one (the first from the connect); every response has the read deadline and byte
+/// cap. `more` sees each answer and says whether to go on; the series also ends at the first
+/// answer that is not a rejection, and with a `Closed` entry (phase `Greeting` when no
+/// credential was sent on it) once the server says or shows it closes the connection.
+pub async fn login_series<P: AsRef<str>>(
+    address: SocketAddr,
+    stream: &ProtectedStream,
+    user: &str,
+    passwords: impl IntoIterator<Item = P>,
+    bounds: &Bounds,
+    mut more: impl FnMut(std::time::Duration, &LoginOutcome) -> bool,
+) -> Vec<(std::time::Duration, LoginOutcome)> {
+    let mut series = Series::start();
+    let Some(first) = stream.challenges.first() else {
+        return series.end(LoginOutcome::Unsupported(
+            "no Basic or Digest challenge".into(),
+        ));
+    };
+    let mut connection = match io::connect(address, bounds).await {
+        Ok(c) => c,
+        Err(e) => return series.end(io::connect_error(&e).into()),
+    };
+    let url = stream.url.as_str();
+    let mut cseq = 1u32;
+    let mut open = true;
+    for password in passwords {
+        let outcome = if open {
+            let credential = (user, password.as_ref());
+            let (outcome, still_open) =
+                attempt_on(&mut connection, &mut cseq, url, first, credential, bounds).await;
+            open = still_open;
+            outcome
+        } else {
+            ExchangeError::Closed {
+                phase: Phase::Greeting,
+            }
+            .into()
+        };
+        if !series.record(outcome, |t, l| {
+            more(t, l) && matches!(l, LoginOutcome::Rejected)
+        }) {
+            break;
+        }
+    }
+    series.entries()
+}
+
+/// One login on an open connection (a Digest challenge fetched there first), and whether the
+/// connection stays open after it.
+async fn attempt_on(
+    connection: &mut Connection,
+    cseq: &mut u32,
+    url: &str,
+    first: &Challenge,
+    (user, password): (&str, &str),
+    bounds: &Bounds,
+) -> (LoginOutcome, bool) {
+    let challenge = match first {
+        Challenge::Basic { .. } => first.clone(),
+        Challenge::Digest { .. } => {
+            *cseq += 1;
+            let r = match describe_on(connection, *cseq, url, None, bounds).await {
+                Ok(r) => r,
+                Err(e) => return (e.into(), false),
+            };
+            match r.challenges().into_iter().next() {
+                Some(_) if closes(&r) => {
+                    let closed = ExchangeError::Closed {
+                        phase: Phase::Greeting,
+                    };
+                    return (closed.into(), false);
+                }
+                Some(fresh) => fresh,
+                None if matches!(r.status, 403 | 429) => {
+                    return (judge(&r, url, first, user), !closes(&r))
+                }
+                None => {
+                    let why = format!(
+                        "no fresh Digest challenge: {}",
+                        jcstar_model::bounded(&r.status_line)
+                    );
+                    return (ExchangeError::ProtocolError(why).into(), false);
+                }
+            }
+        }
+    };
+    let header =
+        digest::authorization(&challenge, "DESCRIBE", url, (user, password), &io::nonce(8));
+    *cseq += 1;
+    match describe_on(connection, *cseq, url, Some(&header), bounds).await {
+        Ok(r) => (judge(&r, url, &challenge, user), !closes(&r)),
+        Err(e) => (e.into(), false),
+    }
+}
+
+/// Whether the server ends the connection after `r`: it says `Connection: close`, or the
+/// response was cut at the byte cap.
+fn closes(r: &Response) -> bool {
+    !jcstar_wire::http::complete(&r.raw, "RTSP")
+        || r.header_values("Connection")
+            .iter()
+            .any(|v| v.to_ascii_lowercase().contains("close"))
 }
 
 #[cfg(test)]
