@@ -4,13 +4,17 @@
 #
 # Usage: bench/portscan.sh [--drop-host] [--lab] [bench_scan arguments, e.g. --runs 3]
 #
-# --lab (root, the device lab up: tests/lab/up) also times a full -p- sweep of the namespace lab
-# (198.18.77.10-15) from the scanner namespace with the jcstar binary, checks every open port of
-# the lab's ground truth was found, and runs nmap -sT -T4 -p- on the same hosts when installed.
+# --lab (root, the device lab up: tests/lab/up) also times full -p- sweeps of the namespace lab
+# (198.18.77.10-17) from the scanner namespace with the jcstar binary (RUNS times, default 3:
+# port scan only, then once with every non-intrusive check), checks every open port of the
+# lab's ground truth was found, and runs nmap -sT -T4 -p- on the same hosts when installed
+# (at most 300 s).
 #
 # --drop-host (root and nft needed) also times a default-DROP host: a
 # temporary nftables table drops every SYN to 127.0.3.1 except ports 8080,
 # 8443 and 1883; the table is deleted on exit. nmap gets at most 180 s there.
+# With --lab, good-device (198.18.77.13) also drops every SYN but to its open ports (22, 443)
+# during the sweeps, as a device behind a default-DROP firewall would; deleted on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,25 +99,45 @@ if ((lab)); then
     fi
     cargo build --release --quiet
     out=$(mktemp -d)
-    trap 'rm -rf "$out"' EXIT
-    echo "== namespace lab: 6 devices x 65535 TCP ports from jcs-scanner"
-    start=$(date +%s%N)
-    ip netns exec jcs-scanner "${CARGO_TARGET_DIR:-target}/release/jcstar" scan --targets targets/lab.toml -p- \
-        --no-intrusive --quiet --out "$out" >/dev/null || true
-    ms=$((($(date +%s%N) - start) / 1000000))
-    python3 - "$gt" "$out/results.json" "$ms" <<'PY'
+    cleanup='rm -rf "$out"'
+    setup="8 devices"
+    if ((drop_host)); then
+        nsx_good=(ip netns exec jcs-good nft)
+        "${nsx_good[@]}" add table inet jcstar_bench
+        "${nsx_good[@]}" add chain inet jcstar_bench input '{ type filter hook input priority 0; policy accept; }'
+        "${nsx_good[@]}" add rule inet jcstar_bench input tcp dport != '{ 22, 443 }' drop
+        cleanup+='; ip netns exec jcs-good nft delete table inet jcstar_bench'
+        setup="8 devices, good-device default-DROP"
+    fi
+    trap "$cleanup" EXIT
+    sweep() {
+        local label=$1
+        shift
+        local start ms
+        start=$(date +%s%N)
+        ip netns exec jcs-scanner "${CARGO_TARGET_DIR:-target}/release/jcstar" scan \
+            --targets targets/lab.toml -p- --quiet --out "$out" "$@" >/dev/null || true
+        ms=$((($(date +%s%N) - start) / 1000000))
+        python3 - "$gt" "$out/results.json" "$ms" "$label" <<'PY'
 import json, sys
 gt, res, ms = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), int(sys.argv[3])
-want = {(d["address"], p) for d in gt["devices"] for p in d["tcp"]["open_ports"]}
+want = {(d["address"], p) for d in gt["devices"] for p in d["tcp"]["open_ports"]
+        if d["address"] in {r["device"]["address"] for r in res["devices"]}}
 got = {(d["device"]["address"], p["port"]) for d in res["devices"] for p in d["ports"]["open"]}
 probes = sum(d["scan_stats"]["probes"] for d in res["devices"] if d.get("scan_stats"))
 scan_ms = max(d["scan_stats"]["elapsed_ms"] for d in res["devices"] if d.get("scan_stats"))
-print(f"jcstar scan -p- (with service identification): {ms / 1000:.2f} s wall, "
+print(f"{sys.argv[4]}: {ms / 1000:.2f} s wall, "
       f"slowest host sweep {scan_ms / 1000:.2f} s, {probes} probes, "
       f"open {len(got)}/{len(want)}, missed {len(want - got)}, extra {len(got - want)}")
 PY
+    }
+    echo "== namespace lab ($setup) x 65535 TCP ports from jcs-scanner"
+    for run in $(seq "${RUNS:-3}"); do
+        sweep "jcstar scan -p- --checks ports, run $run" --checks ports
+    done
+    sweep "jcstar scan -p- --no-intrusive (every non-intrusive check)" --no-intrusive
     if ((have_nmap)); then
-        time_it "nmap -sT -T4 -p- 198.18.77.10-15 (from jcs-scanner)" \
-            ip netns exec jcs-scanner nmap -n -Pn -sT -T4 -p- 198.18.77.10-15
+        time_it "nmap -sT -T4 -p- 198.18.77.10-17 (from jcs-scanner, capped at 300 s)" \
+            ip netns exec jcs-scanner timeout 300 nmap -n -Pn -sT -T4 -p- 198.18.77.10-17
     fi
 fi
