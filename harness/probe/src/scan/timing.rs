@@ -3,12 +3,16 @@
 
 use std::time::Duration;
 
+/// Round-trip samples before a rise of the smoothed RTT counts as a trend.
+const MIN_TREND_SAMPLES: u32 = 8;
+
 /// Smoothed round-trip estimator deriving the probe timeout, as in RFC 6298
 /// (and nmap): `timeout = srtt + 4 * rttvar`, clamped to `[min, max]`, and
 /// `initial` until the first sample. Both SYN-ACK and RST answers are samples;
 /// timeouts are not (Karn's rule: there is nothing to measure).
 #[derive(Debug, Clone)]
 pub(crate) struct RttEstimator {
+    samples: u32,
     srtt_us: Option<f64>,
     rttvar_us: f64,
     min_rtt_us: f64,
@@ -21,6 +25,7 @@ impl RttEstimator {
     pub(crate) fn new(initial: Duration, min: Duration, max: Duration) -> Self {
         let max = max.max(min);
         RttEstimator {
+            samples: 0,
             srtt_us: None,
             rttvar_us: 0.0,
             min_rtt_us: f64::INFINITY,
@@ -33,6 +38,7 @@ impl RttEstimator {
     /// Feeds one measured round trip.
     pub(crate) fn sample(&mut self, rtt: Duration) {
         let r = rtt.as_secs_f64() * 1e6;
+        self.samples = self.samples.saturating_add(1);
         self.min_rtt_us = self.min_rtt_us.min(r);
         match self.srtt_us {
             None => {
@@ -63,13 +69,18 @@ impl RttEstimator {
     }
 
     /// True when the smoothed RTT has risen sharply above the best RTT seen:
-    /// above four times the minimum and at least 20 ms above it. The absolute
-    /// margin keeps scheduler jitter on fast links (microsecond RTTs) from
-    /// counting as congestion.
+    /// above four times the minimum and at least 20 ms above it, over at least
+    /// [`MIN_TREND_SAMPLES`] samples. The absolute margin keeps scheduler jitter
+    /// on fast links (microsecond RTTs) from counting as congestion; the sample
+    /// count keeps one late answer of a host that answers almost nothing (a
+    /// default-DROP firewall with two open ports) from halving its window for
+    /// the rest of the scan, since no later sample would ever clear it.
     pub(crate) fn inflated(&self) -> bool {
         match self.srtt_us {
-            None => false,
-            Some(srtt) => srtt > (4.0 * self.min_rtt_us).max(self.min_rtt_us + 20_000.0),
+            Some(srtt) if self.samples >= MIN_TREND_SAMPLES => {
+                srtt > (4.0 * self.min_rtt_us).max(self.min_rtt_us + 20_000.0)
+            }
+            _ => false,
         }
     }
 }
@@ -235,6 +246,19 @@ mod tests {
             real.sample(ms(80));
         }
         assert!(real.inflated());
+    }
+
+    #[test]
+    fn a_few_late_answers_are_not_a_trend() {
+        // A default-DROP host answers on two ports; one late answer under local load.
+        let mut sparse = RttEstimator::new(ms(1000), ms(100), ms(1500));
+        sparse.sample(Duration::from_micros(50));
+        sparse.sample(ms(60));
+        assert!(!sparse.inflated(), "two samples are no trend");
+        for _ in 0..6 {
+            sparse.sample(ms(60));
+        }
+        assert!(sparse.inflated(), "eight are");
     }
 
     #[test]
