@@ -419,6 +419,11 @@ fn brute_force_personas_match_their_defences(results: &serde_json::Value) {
         ("open-door-cam", "fail", "no slowdown or refusal"),
         ("slow-login-hub", "pass", "slowed down"),
         ("lockout-nvr", "pass", "lockout confirmed"),
+        (
+            "short-lock-cam",
+            "pass",
+            "lockout confirmed: the valid credential was rejected when the defence set in",
+        ),
         ("per-user-lock-cam", "fail", "a second user name"),
         ("keepalive-gate-cam", "fail", "on one connection"),
         // Echoes the typed password: its 1.5 s refusals are measured as such (not as instant

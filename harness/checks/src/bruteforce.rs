@@ -97,8 +97,15 @@ pub struct Measured {
     pub baseline: Option<Attempt>,
     /// The wrong passwords, in order.
     pub series: Vec<Attempt>,
-    /// The correct login right after the wrong ones.
+    /// The correct login sent once inside the series, right after the first wrong password
+    /// past the threshold that was slowed or refused, so a lock shorter than the test is seen
+    /// while it holds.
+    pub engaged: Option<Engaged>,
+    /// The correct login right after the wrong ones and the bypass tests.
     pub confirm: Option<Attempt>,
+    /// When the valid credential, refused in `engaged`, was accepted again in `confirm`: the
+    /// time between the two (the lock lifted within the test).
+    pub lifted_within: Option<Duration>,
     /// Wrong passwords under a second user name.
     pub other_user: Vec<Attempt>,
     /// Wrong passwords on one connection (then, under a lockout, the valid credential if
@@ -121,6 +128,33 @@ pub struct Measured {
     pub declared_window: Option<u64>,
     /// Connections jcstar had opened to the service (scan, every check) before this test.
     pub connections_before: u32,
+}
+
+/// The valid credential tried when the defence set in.
+#[derive(Debug, Clone)]
+pub struct Engaged {
+    /// Wrong passwords sent before it.
+    pub after: usize,
+    /// Its answer.
+    pub attempt: Attempt,
+}
+
+/// Whether the valid credential was turned away with an answer (not silence): the account is
+/// locked, or the service refuses everyone.
+fn turned_away(kind: &Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Rejected | Kind::Refused(_) | Kind::ConnectionRefused | Kind::Dropped
+    )
+}
+
+/// Whether the account was locked when the defence set in: the valid credential got a plain
+/// rejection or a refusal (an answer about the account, unlike a refused or dropped
+/// connection).
+fn locked_when_engaged(m: &Measured) -> bool {
+    m.engaged
+        .as_ref()
+        .is_some_and(|e| matches!(e.attempt.kind, Kind::Rejected | Kind::Refused(_)))
 }
 
 /// How long to wait for a locked account to recover: the declared lockout window plus a
@@ -157,12 +191,43 @@ fn slowed(a: &Attempt, settings: &BruteForceSettings) -> bool {
     proves_defence(a, settings) || held_unproven(a)
 }
 
-/// Whether the tail of the series (from `from_attempt`) is all slowed or refused.
-fn defended(series: &[Attempt], settings: &BruteForceSettings) -> bool {
-    series.len() > settings.from_attempt
-        && series[settings.from_attempt..]
-            .iter()
-            .all(|a| slowed(a, settings))
+/// The attempts judged against the threshold: those from series index `from` on. A device may
+/// count failures since the last accepted login, so after an accepted `engaged` login the next
+/// `from_attempt` wrong passwords may be answered at once: they count only when slowed.
+fn judged_tail(m: &Measured, from: usize, settings: &BruteForceSettings) -> Vec<Attempt> {
+    let reset_at = m
+        .engaged
+        .as_ref()
+        .filter(|e| matches!(e.attempt.kind, Kind::Accepted))
+        .map(|e| e.after);
+    m.series
+        .iter()
+        .enumerate()
+        .filter(|&(i, a)| {
+            i >= from
+                && match reset_at {
+                    Some(r) if (r..r + settings.from_attempt).contains(&i) => slowed(a, settings),
+                    _ => true,
+                }
+        })
+        .map(|(_, a)| a.clone())
+        .collect()
+}
+
+/// Whether the judged tail of the series is all slowed or refused.
+fn defended(m: &Measured, settings: &BruteForceSettings) -> bool {
+    let tail = judged_tail(m, settings.from_attempt, settings);
+    !tail.is_empty() && tail.iter().all(|a| slowed(a, settings))
+}
+
+/// Whether the series must go on past `attempts`: the valid login inside it was accepted and
+/// may have reset the device's count, and the judged tail is not yet as long as planned.
+fn needs_rearming(m: &Measured, settings: &BruteForceSettings) -> bool {
+    let planned = settings.attempts.saturating_sub(settings.from_attempt);
+    m.engaged
+        .as_ref()
+        .is_some_and(|e| matches!(e.attempt.kind, Kind::Accepted))
+        && judged_tail(m, settings.from_attempt, settings).len() < planned
 }
 
 /// Whether a bypass attempt got a plain, fast verdict (the defence did not apply to it).
@@ -196,7 +261,11 @@ pub async fn measure(
         }
     }
     let mut undecided = 0;
-    for n in 0..settings.attempts {
+    let mut engaged_at = None;
+    for n in 0..settings.attempts + settings.from_attempt {
+        if n >= settings.attempts && !needs_rearming(&m, settings) {
+            break;
+        }
         let wrong = format!("jcs-wrong-{}", jcstar_probe::probes::io::nonce(5));
         let mut a = attempt::run(surface, &user, &wrong, bounds).await;
         if let (Kind::Unsupported(why), true) = (&a.kind, n > 0) {
@@ -205,6 +274,7 @@ pub async fn measure(
         }
         let kind = a.kind.clone();
         let unconnected = n == 0 && not_connected(&a);
+        let engages = n >= settings.from_attempt && slowed(&a, settings);
         m.series.push(a);
         if unconnected {
             // The verdict is inconclusive whatever follows (see `judge`): stop before the
@@ -237,9 +307,19 @@ pub async fn measure(
             }
             _ => {}
         }
+        if let (Some(c), true, None) = (valid, engages, &m.engaged) {
+            // Now, while a lock shorter than the rest of the test still holds: pam_faillock,
+            // for one, does not extend a lock with failures made during it.
+            let a = attempt::run(surface, &c.username, c.password.expose(), bounds).await;
+            engaged_at = Some(Instant::now());
+            m.engaged = Some(Engaged {
+                after: n + 1,
+                attempt: a,
+            });
+        }
     }
     let last_wrong = Instant::now();
-    if !defended(&m.series, settings) {
+    if !defended(&m, settings) {
         return m;
     }
     // Bypasses first: a correct login usually resets the failure count.
@@ -258,7 +338,8 @@ pub async fn measure(
             .collect();
         // Under a lockout, the valid credential must be refused on that connection too. (Not
         // under a delay: a correct login may reset the failure count the later tests need.)
-        let lockout = m.series.iter().any(|a| matches!(a.kind, Kind::Refused(_)));
+        let lockout =
+            locked_when_engaged(&m) || m.series.iter().any(|a| matches!(a.kind, Kind::Refused(_)));
         if let (Some(c), true) = (valid, lockout) {
             passwords.push(c.password.expose().to_string());
         }
@@ -287,7 +368,11 @@ pub async fn measure(
         m.parallel_wall = started.elapsed();
     }
     if let Some(c) = valid {
-        m.confirm = Some(attempt::run(surface, &c.username, c.password.expose(), bounds).await);
+        let confirm = attempt::run(surface, &c.username, c.password.expose(), bounds).await;
+        if matches!(confirm.kind, Kind::Accepted) && locked_when_engaged(&m) {
+            m.lifted_within = engaged_at.map(|at| at.elapsed());
+        }
+        m.confirm = Some(confirm);
     }
     // Recovery: a lockout that also refused the valid credential must lift, so the run leaves
     // the device usable. Correct logins do not count as failures.
@@ -444,7 +529,7 @@ pub fn judge(
                     .all(|a| matches!(a.kind, Kind::Refused(_)))
         });
     let from = explicit_from.unwrap_or(settings.from_attempt);
-    let tail = &m.series[from.min(m.series.len())..];
+    let tail = judged_tail(m, from, settings);
     let slowed_count = tail.iter().filter(|a| slowed(a, settings)).count();
     let refused = tail.iter().any(|a| matches!(a.kind, Kind::Refused(_)));
     let delayed_only = tail.iter().all(|a| !matches!(a.kind, Kind::Refused(_)));
@@ -542,49 +627,11 @@ pub fn judge(
     } else {
         "slowed down"
     };
-    // Step 4: the valid credential right after the wrong ones.
-    let mut notes = Vec::new();
-    if let Some(confirm) = &m.confirm {
-        let fast_ok = matches!(confirm.kind, Kind::Accepted) && !slowed(confirm, settings);
-        if how == "refused" && fast_ok {
-            return finding(
-                Verdict::Fail,
-                format!(
-                    "the lockout is cosmetic: wrong passwords were refused, yet the valid credential was accepted at once ({} ms) right after; {}",
-                    confirm.elapsed.as_millis(),
-                    crack()
-                ),
-            );
-        }
-        if fast_ok {
-            notes.push(
-                "the valid credential still logs in at once (delay applies to failures only)"
-                    .to_string(),
-            );
-        } else if matches!(confirm.kind, Kind::Accepted) {
-            notes.push(format!(
-                "the valid credential was slowed down too ({} ms) right after",
-                confirm.elapsed.as_millis()
-            ));
-        } else if matches!(
-            confirm.kind,
-            Kind::Rejected | Kind::Refused(_) | Kind::ConnectionRefused | Kind::Dropped
-        ) {
-            notes.push(format!(
-                "lockout confirmed: the valid credential was {} right after",
-                confirm.kind.describe()
-            ));
-        } else {
-            notes.push(format!(
-                "lockout not confirmed: the valid credential got no verdict right after ({})",
-                confirm.kind.describe()
-            ));
-        }
-    } else if !has_valid {
-        notes.push(
-            "no operator credential declared: lockout of the valid login not confirmed".into(),
-        );
-    }
+    // Step 4: the valid credential when the defence set in, and after the bypass tests.
+    let mut notes = match valid_login_notes(m, has_valid, how == "refused", settings) {
+        Ok(notes) => notes,
+        Err(cosmetic) => return finding(Verdict::Fail, format!("{cosmetic}; {}", crack())),
+    };
     // Step 5: bypasses.
     let mut bypasses = Vec::new();
     if m.other_user.iter().any(|a| bypassed(a, settings)) {
@@ -596,10 +643,10 @@ pub fn judge(
     // While the account is locked (the valid login refused) or refusals come back, a parallel
     // attempt escapes only if it gets a fast plain answer. A delay without lockout is
     // escaped when parallel connections together guess faster than the threshold rate.
-    let locked = m
-        .confirm
-        .as_ref()
-        .is_some_and(|c| !matches!(c.kind, Kind::Accepted))
+    let locked = locked_when_engaged(m)
+        || m.confirm
+            .as_ref()
+            .is_some_and(|c| !matches!(c.kind, Kind::Accepted))
         || m.parallel
             .iter()
             .any(|a| matches!(a.kind, Kind::Refused(_)));
@@ -651,6 +698,16 @@ pub fn judge(
             in_connection.len()
         ));
     }
+    if let (false, Some(lifted)) = (bypasses.is_empty(), m.lifted_within) {
+        return finding(
+            Verdict::Inconclusive,
+            format!(
+                "wrong passwords are {how} after failure {from} and the valid credential was refused when the defence set in, but the lock lifted within {:.0} s, before the bypass tests ended: {}; fast answers may be the fresh failures a lifted lock allows (a lock longer than this test would tell)",
+                lifted.as_secs_f64(),
+                bypasses.join("; ")
+            ),
+        );
+    }
     if !bypasses.is_empty() {
         let fast: Vec<&Attempt> = m
             .other_user
@@ -669,6 +726,12 @@ pub fn judge(
         );
     }
     // Step 6: recovery.
+    if let Some(lifted) = m.lifted_within {
+        notes.push(format!(
+            "the account recovered: the valid credential, refused when the defence set in, worked again {:.0} s later, after the bypass tests (the lock is shorter than this test)",
+            lifted.as_secs_f64()
+        ));
+    }
     if let Some((polls, recovered)) = &m.recovery {
         let declared = m
             .declared_window
@@ -724,6 +787,69 @@ pub fn judge(
     )
 }
 
+/// Notes on the valid credential, tried when the defence set in (else only after the bypass
+/// tests). `Err` with the summary when wrong passwords were `refused` yet the valid credential
+/// got in at once: the lockout is cosmetic.
+fn valid_login_notes(
+    m: &Measured,
+    has_valid: bool,
+    refused: bool,
+    settings: &BruteForceSettings,
+) -> Result<Vec<String>, String> {
+    let first = match (&m.engaged, &m.confirm) {
+        (Some(e), _) => Some((
+            format!("when the defence set in (after failure {})", e.after),
+            &e.attempt,
+        )),
+        (None, Some(c)) => Some(("right after".to_string(), c)),
+        (None, None) => None,
+    };
+    let Some((when, valid)) = first else {
+        return Ok(if has_valid {
+            Vec::new()
+        } else {
+            vec!["no operator credential declared: lockout of the valid login not confirmed".into()]
+        });
+    };
+    let fast_ok = matches!(valid.kind, Kind::Accepted) && !slowed(valid, settings);
+    if refused && fast_ok {
+        return Err(format!(
+            "the lockout is cosmetic: wrong passwords were refused, yet the valid credential was accepted at once ({} ms) {when}",
+            valid.elapsed.as_millis()
+        ));
+    }
+    let mut notes = vec![if fast_ok {
+        format!(
+            "the valid credential still logs in at once {when} (delay applies to failures only)"
+        )
+    } else if matches!(valid.kind, Kind::Accepted) {
+        format!(
+            "the valid credential was slowed down too ({} ms) {when}",
+            valid.elapsed.as_millis()
+        )
+    } else if turned_away(&valid.kind) {
+        format!(
+            "lockout confirmed: the valid credential was {} {when}",
+            valid.kind.describe()
+        )
+    } else {
+        format!(
+            "lockout not confirmed: the valid credential got no verdict {when} ({})",
+            valid.kind.describe()
+        )
+    }];
+    let later = m.confirm.as_ref().filter(|_| m.engaged.is_some());
+    if let (true, Some(c)) = (matches!(valid.kind, Kind::Accepted), later) {
+        if turned_away(&c.kind) {
+            notes.push(format!(
+                "lockout confirmed later: the valid credential was {} after the bypass tests",
+                c.kind.describe()
+            ));
+        }
+    }
+    Ok(notes)
+}
+
 /// Whether the attempt's connection was not accepted in time (a throttle, a filter, a crash).
 fn not_connected(a: &Attempt) -> bool {
     matches!(a.kind, Kind::TimedOut { connecting: true })
@@ -738,15 +864,11 @@ fn connects_not_accepted(m: &Measured) -> String {
 }
 
 /// Whether a lockout is proven by the valid credential: refused (with an answer, not silence)
-/// right after the wrong passwords, then accepted again during the recovery wait.
+/// when the defence set in or right after the bypass tests, then accepted again later.
 fn lockout_confirmed(m: &Measured) -> bool {
-    let refused_then = m.confirm.as_ref().is_some_and(|c| {
-        matches!(
-            c.kind,
-            Kind::Rejected | Kind::Refused(_) | Kind::ConnectionRefused | Kind::Dropped
-        )
-    });
-    let recovered = matches!(&m.recovery, Some((_, Some(_))));
+    let refused_then =
+        locked_when_engaged(m) || m.confirm.as_ref().is_some_and(|c| turned_away(&c.kind));
+    let recovered = matches!(&m.recovery, Some((_, Some(_)))) || m.lifted_within.is_some();
     refused_then && recovered
 }
 
@@ -792,10 +914,20 @@ fn evidence(m: &Measured, settings: &BruteForceSettings) -> Vec<Evidence> {
     if !signals.is_empty() {
         out.push(Evidence::observed("signals", signals.join("; ")));
     }
+    if let Some(e) = &m.engaged {
+        out.push(Evidence::observed(
+            "valid credential when the defence set in",
+            format!("after failure {}: {}", e.after, e.attempt.code()),
+        ));
+    }
     if let Some(c) = &m.confirm {
+        let lifted = m
+            .lifted_within
+            .map(|d| format!(" ({:.1} s after it was refused)", d.as_secs_f64()))
+            .unwrap_or_default();
         out.push(Evidence::observed(
             "valid credential after the wrong ones",
-            c.code(),
+            format!("{}{lifted}", c.code()),
         ));
     }
     if !m.other_user.is_empty() {

@@ -40,6 +40,12 @@ pub(crate) enum Defence {
     /// further logins on a kept-alive connection are answered at once. Fresh connections see
     /// a growing delay; one connection guesses at full speed.
     ConnectionDelay { step_ms: u64 },
+    /// Like pam_faillock behind a login daemon: every failure is a plain 401 after `delay_ms`
+    /// (each connection waits on its own); after `after` failures the user name is locked for
+    /// the lab's [`Limits::lockout_window`], and while locked every login of it, the valid one
+    /// too, gets the same delayed 401. Failures during the lock do not extend it; when it
+    /// lapses the count starts again.
+    QuietLockout { after: u32, delay_ms: u64 },
 }
 
 impl Defence {
@@ -47,8 +53,14 @@ impl Defence {
     pub(crate) fn locks(self) -> bool {
         matches!(
             self,
-            Defence::Lockout { .. } | Defence::PerUserLockout { .. }
+            Defence::Lockout { .. } | Defence::PerUserLockout { .. } | Defence::QuietLockout { .. }
         )
+    }
+
+    /// Whether delayed answers wait in one queue (a single-threaded login daemon) rather
+    /// than each on its own connection.
+    fn queues(self) -> bool {
+        !matches!(self, Defence::QuietLockout { .. })
     }
 }
 
@@ -87,7 +99,7 @@ enum Decision {
 impl State {
     fn decide(&self, defence: Defence, user: &str, good: bool, limits: &Limits) -> Decision {
         let key = match defence {
-            Defence::PerUserLockout { .. } => user.to_string(),
+            Defence::PerUserLockout { .. } | Defence::QuietLockout { .. } => user.to_string(),
             _ => "*".to_string(),
         };
         let Ok(mut counters) = self.counters.lock() else {
@@ -99,6 +111,9 @@ impl State {
         let now = Instant::now();
         let entry = counters.entry(key).or_insert((0, None));
         if let Some(until) = entry.1 {
+            if let (true, Defence::QuietLockout { delay_ms, .. }) = (until > now, defence) {
+                return Decision::Unauthorized(Duration::from_millis(delay_ms));
+            }
             if until > now {
                 return Decision::Locked((until - now).as_secs().max(1));
             }
@@ -123,6 +138,12 @@ impl State {
                 }
                 Decision::Unauthorized(Duration::ZERO)
             }
+            Defence::QuietLockout { after, delay_ms } => {
+                if entry.0 >= after {
+                    entry.1 = Some(now + limits.lockout_window);
+                }
+                Decision::Unauthorized(Duration::from_millis(delay_ms))
+            }
         }
     }
 
@@ -139,15 +160,23 @@ impl State {
             .min(limits.max_login_delay)
     }
 
-    /// Waits `delay` in turn with the device's other delayed answers (one at a time, like a
-    /// single-threaded login daemon); gives up, returning false, when the client goes away,
-    /// so abandoned connections do not hold up the queue.
-    async fn wait<S: AsyncRead + Unpin>(&self, stream: &mut BufReader<S>, delay: Duration) -> bool {
+    /// Waits `delay`, in turn with the device's other delayed answers when `defence` queues them
+    /// (one at a time, like a single-threaded login daemon); gives up, returning false, when the
+    /// client goes away, so abandoned connections do not hold up the queue.
+    async fn wait<S: AsyncRead + Unpin>(
+        &self,
+        stream: &mut BufReader<S>,
+        delay: Duration,
+        defence: Defence,
+    ) -> bool {
         if delay.is_zero() {
             return true;
         }
         let wait = async {
-            let _turn = self.gate.lock().await;
+            let _turn = match defence.queues() {
+                true => Some(self.gate.lock().await),
+                false => None,
+            };
             tokio::time::sleep(delay).await;
         };
         tokio::pin!(wait);
@@ -190,14 +219,20 @@ where
             logins += 1;
             if logins == 1
                 && !state
-                    .wait(&mut stream, state.connection_delay(guarded, limits))
+                    .wait(
+                        &mut stream,
+                        state.connection_delay(guarded, limits),
+                        guarded.defence,
+                    )
                     .await
             {
                 return;
             }
         }
         let (delay, reply) = respond(&request, guarded, state, limits, keep);
-        if !state.wait(&mut stream, delay).await || stream.write_all(&reply).await.is_err() {
+        if !state.wait(&mut stream, delay, guarded.defence).await
+            || stream.write_all(&reply).await.is_err()
+        {
             return;
         }
         if !keep {
@@ -335,7 +370,7 @@ pub(crate) async fn serve_site_tls(
                             false,
                         ),
                         Decision::Unauthorized(delay) => {
-                            if !state.wait(&mut stream, delay).await {
+                            if !state.wait(&mut stream, delay, defence).await {
                                 return;
                             }
                             http::respond(&request, local, site, None)

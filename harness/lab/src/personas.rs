@@ -673,6 +673,18 @@ pub(crate) const PERSONAS: &[Persona] = &[
         "JCS-BF-200",
         Defence::ConnectionDelay { step_ms: 250 }
     ),
+    // S1.1-04: locks like pam_faillock behind sshd, silently and briefly: after 5 failures
+    // of a user name every login of it (the valid one too) is a plain 401 after 1.1 s, and
+    // failures during the lock do not extend it. A late confirmation misses the lock.
+    guarded_persona!(
+        "short-lock-cam",
+        30,
+        "JCS-BF-300",
+        Defence::QuietLockout {
+            after: 5,
+            delay_ms: 1100
+        }
+    ),
     // UDP IoT service personas (S1.1-13 UDP, UPnP IGD S1.1-01), hosts 21-25.
     Persona {
         name: "upnp-router",

@@ -1,5 +1,5 @@
 //! The brute-force check against the demo lab's guarded personas (real servers on loopback,
-//! lockout window shortened), subnets 180-189, one per test.
+//! lockout window shortened), subnets 180-190, one per test.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -99,14 +99,28 @@ async fn growing_delay_passes_and_the_series_grows() {
     let (m, f) = run(181, 17, &settings()).await;
     assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
     assert!(f.summary.contains("slowed down"), "{}", f.summary);
-    // The server sleeps 250 ms x failures: a lower bound, whatever the load.
+    // The server sleeps 250 ms x failures since the last correct login: a lower bound,
+    // whatever the load. The valid login sent when the defence set in (after failure 6, the
+    // first past the threshold over 1 s) resets that count, so the series goes on until the
+    // delay is past the threshold again; the fast ones in between are not held against it.
+    let engaged = m
+        .engaged
+        .as_ref()
+        .expect("valid login when the defence set in");
+    assert_eq!((engaged.after, &engaged.attempt.kind), (6, &Kind::Accepted));
+    assert_eq!(letters(&m.series), "rrrrrrrrrrr");
     for (i, a) in m.series.iter().enumerate() {
-        assert_eq!(a.kind, Kind::Rejected);
+        let failures = if i < 6 { i + 1 } else { i - 5 };
         assert!(
-            a.elapsed >= Duration::from_millis(250 * (i as u64 + 1)),
+            a.elapsed >= Duration::from_millis(250 * failures as u64),
             "{i}: {a:?}"
         );
     }
+    assert!(
+        m.series[6].elapsed < Duration::from_millis(1000),
+        "{}",
+        series_text(&m.series)
+    );
     // Neither another user name nor parallel connections escape the device-wide counter.
     assert!(m
         .other_user
@@ -168,11 +182,13 @@ async fn a_delay_per_new_connection_is_bypassed_on_one_connection() {
     assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
     assert!(f.summary.contains("bypassed"), "{}", f.summary);
     assert!(f.summary.contains("on one connection"), "{}", f.summary);
-    // Fresh connections: 250 ms more per failure, so the series alone passes.
-    assert_eq!(letters(&m.series), "rrrrrrrr");
+    // Fresh connections: 250 ms more per failure since the last correct login (the one sent
+    // when the defence set in, after failure 6, resets it), so the series alone passes.
+    assert_eq!(letters(&m.series), "rrrrrrrrrrrr");
     for (i, a) in m.series.iter().enumerate() {
+        let failures = if i < 6 { i } else { i - 6 };
         assert!(
-            a.elapsed >= Duration::from_millis(250 * i as u64),
+            a.elapsed >= Duration::from_millis(250 * failures as u64),
             "{i}: {a:?}"
         );
     }
@@ -227,6 +243,68 @@ async fn a_declared_lockout_window_bounds_the_recovery_wait() {
     let polled: Duration = polls.iter().map(|a| a.elapsed).sum::<Duration>()
         + Duration::from_millis(s.recovery_poll_ms) * polls.len() as u32;
     assert!(polled < Duration::from_secs(8), "{}", series_text(&polls));
+}
+
+#[tokio::test]
+async fn a_lock_shorter_than_the_test_is_confirmed_while_it_holds() {
+    // short-lock-cam answers every failure with a plain 401 after 1.1 s and locks the user
+    // for 4 s from the 5th failure (t = 4.4 s), not extended by failures during it. The lock
+    // lapses before the 8th wrong password (t = 6 x 1.1 s + the valid login + 1.1 s = 8.8 s),
+    // and the 3 parallel ones do not lock it again: only the valid login sent when the defence set in
+    // sees it. Confirmed only after the bypass tests, the slow parallel 401s would read as a
+    // delay escaped in parallel (a wrong fail).
+    let s = BruteForceSettings {
+        parallel: 3,
+        same_connection_attempts: 0,
+        ..settings()
+    };
+    let (m, f) = run_with(190, 30, &s, Duration::from_secs(4), operator()).await;
+    assert_eq!(f.verdict, Verdict::Pass, "{}", f.summary);
+    let engaged = m
+        .engaged
+        .as_ref()
+        .expect("valid login when the defence set in");
+    assert_eq!(engaged.after, s.from_attempt + 1);
+    assert_eq!(engaged.attempt.kind, Kind::Rejected, "{engaged:?}");
+    assert!(
+        f.summary
+            .contains("lockout confirmed: the valid credential was rejected when the defence set in (after failure 6)"),
+        "{}",
+        f.summary
+    );
+    assert!(f.summary.contains("the account recovered"), "{}", f.summary);
+    // Every wrong password and parallel attempt was a slow plain rejection.
+    assert_eq!(letters(&m.series), "rrrrrrrr");
+    assert!(m
+        .parallel
+        .iter()
+        .all(|a| a.kind == Kind::Rejected && a.elapsed >= Duration::from_millis(1100)));
+    assert!(matches!(
+        m.confirm.as_ref().map(|c| &c.kind),
+        Some(Kind::Accepted)
+    ));
+    assert!(m.lifted_within.is_some() && m.recovery.is_none(), "{m:?}");
+    // The same measurement judged without the early login: the old, wrong fail.
+    let late = Measured {
+        engaged: None,
+        lifted_within: None,
+        ..m
+    };
+    let surface = Surface::Http(
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
+        false,
+        http::ProtectedPath {
+            path: "/admin".into(),
+            challenges: Vec::new(),
+        },
+    );
+    let f = judge(&surface, true, &late, &s);
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.summary);
+    assert!(
+        f.summary.contains("parallel connections together"),
+        "{}",
+        f.summary
+    );
 }
 
 #[test]
