@@ -376,23 +376,28 @@ where
     let first = challenges.first()?;
     let challenge = match first {
         Challenge::Basic { .. } => first.clone(),
-        Challenge::Digest { .. } => match request(None).await {
-            Ok(r) => match r.challenges().into_iter().next() {
-                Some(fresh) => fresh,
-                None if matches!(r.status, 403 | 429) => return Some(Ok((r, first.clone()))),
-                None => {
-                    let why = format!(
-                        "no fresh Digest challenge: {}",
-                        jcstar_model::bounded(&r.status_line)
-                    );
-                    return Some(Err(ExchangeError::ProtocolError(why)));
-                }
-            },
-            Err(e) => return Some(Err(e)),
+        Challenge::Digest { .. } => match request(None).await.map(fresh_digest_challenge) {
+            Ok(Ok(fresh)) => fresh,
+            Ok(Err(Ok(refusal))) => return Some(Ok((refusal, first.clone()))),
+            Ok(Err(Err(e))) | Err(e) => return Some(Err(e)),
         },
     };
     let header = digest::authorization(&challenge, method, uri, credential, &io::nonce(8));
     Some(request(Some(header)).await.map(|r| (r, challenge)))
+}
+
+/// What a Digest login's request without credentials was answered (HTTP or RTSP): the fresh
+/// challenge to answer; else the answer itself when it refuses (403, 429: that is the
+/// attempt's answer); else a protocol error.
+pub fn fresh_digest_challenge(r: Response) -> Result<Challenge, Result<Response, ExchangeError>> {
+    match r.challenges().into_iter().next() {
+        Some(fresh) => Ok(fresh),
+        None if matches!(r.status, 403 | 429) => Err(Ok(r)),
+        None => Err(Err(ExchangeError::ProtocolError(format!(
+            "no fresh Digest challenge: {}",
+            jcstar_model::bounded(&r.status_line)
+        )))),
+    }
 }
 
 /// Tries one credential on a protected path, answering its best challenge.
@@ -578,20 +583,14 @@ async fn fresh_challenge(
     let response = kept_alive(stream, address, path, None, bounds)
         .await
         .map_err(Err)?;
-    match response.challenges().into_iter().next() {
-        // A refusal instead of a challenge is this attempt's answer; anything else undecided.
-        None => match credential_answer(&response) {
-            CredentialAnswer::Forbidden | CredentialAnswer::RateLimited => Err(Ok(response)),
-            _ => Err(Err(ExchangeError::ProtocolError(format!(
-                "no Digest challenge: {}",
-                jcstar_model::bounded(&response.status_line)
-            )))),
-        },
-        Some(_) if !keeps_alive(&response) => Err(Err(ExchangeError::Closed {
+    let open = keeps_alive(&response);
+    let challenge = fresh_digest_challenge(response)?;
+    if !open {
+        return Err(Err(ExchangeError::Closed {
             phase: Phase::Greeting,
-        })),
-        Some(challenge) => Ok(challenge),
+        }));
     }
+    Ok(challenge)
 }
 
 /// One keep-alive request on an open connection, its response read within the bounds.

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::digest::{self, Challenge};
-use super::http::{exchange, Response};
+use super::http::{exchange, fresh_digest_challenge, Response};
 use super::io::{self, Bounds};
 use super::{ExchangeError, Exposure, LoginOutcome, Phase, Series};
 use crate::budget::Connection;
@@ -220,24 +220,17 @@ async fn attempt_on(
                 Ok(r) => r,
                 Err(e) => return (e.into(), false),
             };
-            match r.challenges().into_iter().next() {
-                Some(_) if closes(&r) => {
+            let open = !closes(&r);
+            match fresh_digest_challenge(r) {
+                Ok(_) if !open => {
                     let closed = ExchangeError::Closed {
                         phase: Phase::Greeting,
                     };
                     return (closed.into(), false);
                 }
-                Some(fresh) => fresh,
-                None if matches!(r.status, 403 | 429) => {
-                    return (judge(&r, url, first, user), !closes(&r))
-                }
-                None => {
-                    let why = format!(
-                        "no fresh Digest challenge: {}",
-                        jcstar_model::bounded(&r.status_line)
-                    );
-                    return (ExchangeError::ProtocolError(why).into(), false);
-                }
+                Ok(fresh) => fresh,
+                Err(Ok(refusal)) => return (judge(&refusal, url, first, user), open),
+                Err(Err(e)) => return (e.into(), false),
             }
         }
     };
