@@ -59,9 +59,9 @@ pub enum Command {
     /// Join the results of shard runs (`jcstar scan --shard I/N`) into one run in OUT and write
     /// every report format there.
     ///
-    /// Refuses runs of another profile, port list, check selection or intrusive setting, a
-    /// device in two inputs, and a missing or repeated shard. Key reuse across devices (S1.1-11) is judged again over
-    /// all of them. Exit codes as for `jcstar scan`.
+    /// Refuses runs of another profile, port list, check selection or intrusive setting, a device
+    /// in two inputs, and a missing or repeated shard. Key reuse across devices (S1.1-11) is judged
+    /// again over all of them. Exit codes as for `jcstar scan`.
     #[command(after_help = EXIT_CODES)]
     Merge(MergeArgs),
     /// Print the JSON Schema of results.json.
@@ -114,7 +114,8 @@ pub struct RunArgs {
     /// Check profile: the built-in name `jc-star-1` or a TOML file.
     #[arg(long, default_value = jcstar_model::profile::BUILTIN_NAME, value_name = "NAME|FILE")]
     pub profile: String,
-    /// TCP ports in nmap syntax (`22,80,8000-8100`; `-p-` for all 65535). Default: the profile's IoT list.
+    /// TCP ports in nmap syntax (`22,80,8000-8100`; `-p-` for all 65535). Default: the profile's
+    /// IoT list.
     #[arg(
         short = 'p',
         long = "ports",
@@ -122,13 +123,15 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub ports: Option<String>,
-    /// Directory for results.json, junit.xml, report.html, checklist.csv, checklist.xlsx and summary.md. Default: reports/<timestamp>/.
+    /// Directory for results.json, junit.xml, report.html, checklist.csv, checklist.xlsx and
+    /// summary.md. Default: reports/<timestamp>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Language of report.html, checklist.csv/.xlsx, summary.md and the terminal summary: en or ja.
     #[arg(long, value_name = "en|ja", default_value = "en", value_parser = parse_lang)]
     pub lang: jcstar_report::texts::Lang,
-    /// Skip intrusive checks (credential guessing, lockout tests); the report says they were skipped.
+    /// Skip intrusive checks (credential guessing, lockout tests); the report says they were
+    /// skipped.
     #[arg(long)]
     pub no_intrusive: bool,
     /// Time budget of each device, port scan and service checks together (e.g. 90s, 15m; 0 for
@@ -204,7 +207,8 @@ fn parse_timing(text: &str) -> Result<jcstar_model::profile::TimingPreset, Strin
 /// `jcstar scan`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Targets in nmap syntax: 192.168.1.5, 10.0.0.0/24, 10.0.0.1-20, 10.0.1-3.7, ::1, 2001:db8::/120, hostnames.
+    /// Targets in nmap syntax: 192.168.1.5, 10.0.0.0/24, 10.0.0.1-20, 10.0.1-3.7, ::1,
+    /// 2001:db8::/120, hostnames.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
     /// Read targets from a file (nmap's -iL): whitespace-separated, `#` comments.

@@ -47,7 +47,8 @@ pub use limits::Limits;
 use personas::{Persona, Protocol};
 pub use ssh_login::MAX_AUTH_TRIES as SSH_MAX_AUTH_TRIES;
 
-/// Options for starting a lab; different `subnet` values let several labs run at once (parallel tests).
+/// Options for starting a lab; different `subnet` values let several labs run at once (parallel
+/// tests).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LabOptions {
     /// Devices live at `127.77.<subnet>.1`, `.2`, …
@@ -279,7 +280,8 @@ impl DemoLab {
             .map(|(_, cert)| cert)
     }
 
-    /// The lab as a jcstar inventory (TOML text) — the demo feeds this through the normal inventory parser.
+    /// The lab as a jcstar inventory (TOML text) — the demo feeds this through the normal inventory
+    /// parser.
     pub fn inventory_toml(&self) -> String {
         let mut out = String::from("# jcstar demo lab inventory (generated)\n");
         for (device, persona) in self.devices.iter().zip(&self.personas) {

@@ -365,12 +365,12 @@ impl Guessing {
     }
 }
 
-/// Tries every pair of `pairs` on `surface` with at most `concurrency` connections at once, so
-/// a device with several default credentials shows them all; it stops early only at a lockout
-/// signal (cancelling the connections in flight: the device asked for no more), a surface that
-/// takes no password, or too many undecided attempts. On SSH, telnet, FTP, HTTP and RTSP each connection
-/// carries a series of one user's passwords, in list order, for as long as the server keeps
-/// the session open.
+/// Tries every pair of `pairs` on `surface` with at most `concurrency` connections at once, so a
+/// device with several default credentials shows them all; it stops early only at a lockout signal
+/// (cancelling the connections in flight: the device asked for no more), a surface that takes no
+/// password, or too many undecided attempts. On SSH, telnet, FTP, HTTP and RTSP each connection
+/// carries a series of one user's passwords, in list order, for as long as the server keeps the
+/// session open.
 pub async fn guess(
     surface: Arc<Surface>,
     pairs: Arc<Vec<(String, String)>>,
@@ -418,11 +418,11 @@ async fn connections(guessing: Arc<Guessing>) {
     }
 }
 
-/// One connection for pair `first`. On SSH, telnet, FTP, HTTP and RTSP it carries `group`'s next pairs too
-/// while the session lasts (until the server closes it after its per-connection limit, or a
-/// password is accepted). A pair the server closed the session on after earlier answers goes
-/// back to the queue for a new connection, never counted as refused; one that got no answer
-/// as the first on its connection is undecided, so every connection decides at least one pair.
+/// One connection for pair `first`. On SSH, telnet, FTP, HTTP and RTSP it carries `group`'s next
+/// pairs too while the session lasts (until the server closes it after its per-connection limit, or
+/// a password is accepted). A pair the server closed the session on after earlier answers goes back
+/// to the queue for a new connection, never counted as refused; one that got no answer as the first
+/// on its connection is undecided, so every connection decides at least one pair.
 async fn connection(guessing: &Guessing, group: usize, first: usize) {
     let user = guessing.pairs[first].0.as_str();
     // The pair sent last and not yet answered (the first one from before the connect).

@@ -167,11 +167,11 @@ async fn http_attempt(
     }
 }
 
-/// Several passwords for `user` on ONE connection (SSH session, telnet prompt again, FTP
-/// USER/PASS again, HTTP keep-alive, RTSP DESCRIBE again), each timed from the previous answer (the first from the
-/// connect). The series stops at the first answer after the first that is not a plain
-/// rejection faster than `fast`: from there the defence holds within the connection too.
-/// `None` when the surface offers no second attempt on a connection (MQTT, VNC, SNMP).
+/// Several passwords for `user` on ONE connection (SSH session, telnet prompt again, FTP USER/PASS
+/// again, HTTP keep-alive, RTSP DESCRIBE again), each timed from the previous answer (the first
+/// from the connect). The series stops at the first answer after the first that is not a plain
+/// rejection faster than `fast`: from there the defence holds within the connection too. `None`
+/// when the surface offers no second attempt on a connection (MQTT, VNC, SNMP).
 pub async fn run_session(
     surface: &Surface,
     user: &str,

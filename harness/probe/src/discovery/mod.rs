@@ -146,8 +146,8 @@ async fn probe_one(service: &str, address: SocketAddr, settings: &UdpSettings) -
     }
 }
 
-/// Runs `probes` (service, port) against `ip`, at most `settings.concurrency` at once; results in the
-/// order of `probes`.
+/// Runs `probes` (service, port) against `ip`, at most `settings.concurrency` at once; results in
+/// the order of `probes`.
 async fn probe_all(
     ip: IpAddr,
     settings: &UdpSettings,
