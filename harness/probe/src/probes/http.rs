@@ -242,20 +242,27 @@ fn busy_wait(response: &Response) -> Duration {
         .min(BUSY_WAIT_MAX)
 }
 
-/// GET `path`; after a 429 or 503, once more after the wait the server asks for.
+/// Most time one survey waits in all for a server that answers 429 or 503: a server that does
+/// so on every path costs at most this, not [`BUSY_WAIT_MAX`] per path.
+const SURVEY_PATIENCE: Duration = BUSY_WAIT_MAX;
+
+/// GET `path`; after a 429 or 503, once more after the wait the server asks for, if that wait
+/// fits in what is left of `patience` (which it spends). The flag says whether it asked twice.
 async fn get_politely(
     address: SocketAddr,
     tls: bool,
     path: &str,
     bounds: &Bounds,
-) -> Result<Response, ExchangeError> {
-    match get(address, tls, path, None, bounds).await {
-        Ok(r) if busy(r.status) => {
-            tokio::time::sleep(busy_wait(&r)).await;
-            get(address, tls, path, None, bounds).await
-        }
-        other => other,
+    patience: &mut Duration,
+) -> Result<(Response, bool), ExchangeError> {
+    let r = get(address, tls, path, None, bounds).await?;
+    let wait = busy_wait(&r);
+    if !busy(r.status) || wait > *patience {
+        return Ok((r, false));
     }
+    *patience -= wait;
+    tokio::time::sleep(wait).await;
+    Ok((get(address, tls, path, None, bounds).await?, true))
 }
 
 /// The server's 2xx answer to a random path, if it gives one: a page answering the same way
@@ -305,24 +312,32 @@ pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &B
     // A server that answers 200 to a random path says nothing about its admin pages unless
     // they differ from that answer (e.g. `openssl s_server -www` serves one page for all).
     let catch_all = catch_all(address, tls, bounds).await;
+    let mut patience = SURVEY_PATIENCE;
     for path in paths {
-        match get_politely(address, tls, path, bounds).await {
-            Ok(r) if busy(r.status) => survey.undecided.push(Undecided {
-                why: format!("{path}: {} twice", r.status_line),
+        match get_politely(address, tls, path, bounds, &mut patience).await {
+            Ok((r, twice)) if busy(r.status) => survey.undecided.push(Undecided {
+                why: match twice {
+                    true => format!("{path}: {} twice", r.status_line),
+                    false => format!(
+                        "{path}: {}, not asked again: the server's wait is longer than what is left of this survey's {} s",
+                        r.status_line,
+                        SURVEY_PATIENCE.as_secs()
+                    ),
+                },
                 spoke_http: true,
             }),
-            Ok(r) if r.status == 200 && same_page(catch_all.as_ref(), &r) => {
+            Ok((r, _)) if r.status == 200 && same_page(catch_all.as_ref(), &r) => {
                 survey
                     .other
                     .push(format!("{path}: 200, the same page as any random path"));
             }
-            Ok(r) if r.status == 200 && is_login_form(&r.body) => {
+            Ok((r, _)) if r.status == 200 && is_login_form(&r.body) => {
                 // A form-login web UI: the page asks for a password, it serves nothing yet.
                 survey.other.push(format!(
                     "{path}: 200, a login form (it asks for a password)"
                 ));
             }
-            Ok(r) if r.status == 200 => {
+            Ok((r, _)) if r.status == 200 => {
                 let title = page_title(&r.body).unwrap_or_else(|| "untitled page".into());
                 survey.open.push(Exposure::Open {
                     what: format!("{path} ({title})"),
@@ -333,7 +348,7 @@ pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &B
                     ),
                 });
             }
-            Ok(r) if r.status == 401 => {
+            Ok((r, _)) if r.status == 401 => {
                 let challenges = r.challenges();
                 if challenges.is_empty() {
                     survey
@@ -346,7 +361,7 @@ pub async fn survey(address: SocketAddr, tls: bool, paths: &[String], bounds: &B
                     });
                 }
             }
-            Ok(r) => survey.other.push(format!("{path}: {}", r.status_line)),
+            Ok((r, _)) => survey.other.push(format!("{path}: {}", r.status_line)),
             Err(e) => survey.undecided.push(Undecided {
                 why: format!("{path}: {e}"),
                 spoke_http: false,
@@ -620,15 +635,20 @@ fn keeps_alive(r: &Response) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A loopback HTTP server: the first `busy_first` requests get 429 (`Retry-After: 1`),
-    /// the rest a Basic challenge; at most 64 connections, for the test's lifetime.
-    async fn limited_server(busy_first: usize) -> SocketAddr {
+    /// A loopback HTTP server: the first `busy_first` requests get 429 (`Retry-After:
+    /// retry_after`), the rest a Basic challenge; at most 64 connections, for the test's
+    /// lifetime. The counter counts the requests served.
+    async fn limited_server(busy_first: usize, retry_after: u64) -> (SocketAddr, Arc<AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let address = listener.local_addr().expect("address");
+        let served = Arc::new(AtomicUsize::new(0));
+        let count = served.clone();
         tokio::spawn(async move {
             for served in 0..64 {
                 let Ok((mut stream, _)) = listener.accept().await else {
@@ -636,15 +656,16 @@ mod tests {
                 };
                 let mut buf = [0u8; 2048];
                 let _ = stream.read(&mut buf).await;
-                let reply: &[u8] = if served < busy_first {
-                    b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                count.fetch_add(1, Ordering::SeqCst);
+                let reply = if served < busy_first {
+                    format!("HTTP/1.1 429 Too Many Requests\r\nRetry-After: {retry_after}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 } else {
-                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"cam\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"cam\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
                 };
-                let _ = stream.write_all(reply).await;
+                let _ = stream.write_all(reply.as_bytes()).await;
             }
         });
-        address
+        (address, served)
     }
 
     fn bounds() -> Bounds {
@@ -661,16 +682,38 @@ mod tests {
     async fn a_rate_limited_admin_path_is_asked_again_then_undecided() {
         let paths = vec!["/admin".to_string()];
         // The catch-all probe and the first ask get 429; the second ask gets the challenge.
-        let address = limited_server(2).await;
+        let (address, _) = limited_server(2, 1).await;
         let answered = survey(address, false, &paths, &bounds()).await;
         assert_eq!(answered.protected.len(), 1, "{answered:?}");
         assert!(answered.undecided.is_empty(), "{answered:?}");
 
-        let address = limited_server(usize::MAX).await;
+        let (address, _) = limited_server(usize::MAX, 1).await;
         let refused = survey(address, false, &paths, &bounds()).await;
         assert!(refused.protected.is_empty() && refused.open.is_empty());
         assert_eq!(refused.undecided.len(), 1, "{refused:?}");
         assert!(refused.undecided[0].spoke_http);
+    }
+
+    /// A server that answers 429 to every path costs one survey at most its patience (10 s),
+    /// not one wait per path: once the wait it asks for no longer fits, paths are not asked
+    /// again and say why.
+    #[tokio::test]
+    async fn waits_for_a_busy_server_are_bounded_per_survey() {
+        let paths: Vec<String> = ["/admin", "/setup", "/config"]
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        let (address, served) = limited_server(usize::MAX, 6).await;
+        let refused = survey(address, false, &paths, &bounds()).await;
+        // The catch-all probe, /admin twice (6 s of the 10), then /setup and /config once.
+        assert_eq!(served.load(Ordering::SeqCst), 5, "{refused:?}");
+        let why: Vec<&str> = refused.undecided.iter().map(|u| u.why.as_str()).collect();
+        assert_eq!(why.len(), 3, "{why:?}");
+        assert!(why[0].ends_with("twice"), "{why:?}");
+        assert!(
+            why[1..].iter().all(|w| w.contains("not asked again")),
+            "{why:?}"
+        );
     }
 
     /// A chunked page is judged by its content, not by its framing.
