@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page (inline CSS, no network fetches) that a buyer reads
 //! and prints to PDF. Rendered with minijinja, which HTML-escapes every value, so device bytes
-//! (banners, page titles, names) can never become markup.
+//! (banners, page titles, names) can never become markup. The page is streamed: its frame first,
+//! then one device section at a time, so a fleet's report never sits whole in memory.
 
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
@@ -11,6 +12,10 @@ use jcstar_model::profile::Profile;
 use jcstar_model::{CriterionResult, Verdict};
 
 const TEMPLATE: &str = include_str!("../templates/report.html");
+const DEVICE_TEMPLATE: &str = include_str!("../templates/device.html");
+/// Where the page template takes the device sections (our template text: escaped device bytes
+/// can never spell it).
+const DEVICE_SECTIONS: &str = "<!--jcstar:device-sections-->";
 
 #[derive(Serialize)]
 struct Page<'a> {
@@ -30,8 +35,19 @@ struct Page<'a> {
     tcp_ports: &'a str,
     tcp_port_count: usize,
     legend: Vec<Cell>,
-    devices: Vec<DeviceView>,
+    devices: Vec<DeviceRow>,
     summary_line: String,
+}
+
+/// A device's line in the page's index.
+#[derive(Serialize)]
+struct DeviceRow {
+    anchor: String,
+    name: String,
+    address: String,
+    readiness: String,
+    unfinished: bool,
+    counts: String,
 }
 
 #[derive(Serialize)]
@@ -151,9 +167,23 @@ pub fn render(
     profile: &Profile,
     texts: &Texts,
 ) -> Result<String, minijinja::Error> {
+    let mut page = Vec::new();
+    render_to(doc, profile, texts, &mut page)?;
+    String::from_utf8(page)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
+}
+
+/// Streams the run's HTML page to `out`, one device section at a time.
+pub fn render_to(
+    doc: &ResultsDoc,
+    profile: &Profile,
+    texts: &Texts,
+    out: &mut dyn std::io::Write,
+) -> Result<(), minijinja::Error> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_template("report.html", TEMPLATE)?;
+    env.add_template("device.html", DEVICE_TEMPLATE)?;
     let ui: std::collections::BTreeMap<&'static str, String> = UI_KEYS
         .iter()
         .map(|k| (*k, texts.ui(k).to_string()))
@@ -209,7 +239,14 @@ pub fn render(
             .devices
             .iter()
             .enumerate()
-            .map(|(i, d)| device_view(i, d, profile, texts))
+            .map(|(i, d)| DeviceRow {
+                anchor: anchor(i),
+                name: d.device.name.clone(),
+                address: d.device.address.clone(),
+                readiness: texts.readiness(d.readiness.verdict).to_string(),
+                unfinished: d.unfinished.is_some(),
+                counts: crate::table::counts_line(&d.readiness, texts),
+            })
             .collect(),
         summary_line: texts.fill(
             "ui",
@@ -220,12 +257,34 @@ pub fn render(
             ],
         ),
     };
-    env.get_template("report.html")
-        .and_then(|t| t.render(&page))
+    let frame = env.get_template("report.html")?.render(&page)?;
+    let (head, tail) = frame.split_once(DEVICE_SECTIONS).ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::TemplateNotFound,
+            "report.html has no device-sections marker",
+        )
+    })?;
+    let written = |e: std::io::Error| {
+        minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+    };
+    out.write_all(head.as_bytes()).map_err(written)?;
+    let section = env.get_template("device.html")?;
+    for (i, d) in doc.devices.iter().enumerate() {
+        let device = device_view(i, d, profile, texts);
+        out.write_all(b"\n").map_err(written)?;
+        section.render_captured_to(minijinja::context! { t => &ui, device }, &mut *out)?;
+        out.write_all(b"\n").map_err(written)?;
+    }
+    out.write_all(tail.as_bytes()).map_err(written)
+}
+
+/// The page anchor of the device at `index`.
+fn anchor(index: usize) -> String {
+    format!("d{index}")
 }
 
 fn device_view(index: usize, d: &DeviceDoc, profile: &Profile, texts: &Texts) -> DeviceView {
-    let anchor = format!("d{index}");
+    let anchor = anchor(index);
     DeviceView {
         name: d.device.name.clone(),
         address: d.device.address.clone(),

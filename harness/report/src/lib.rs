@@ -265,6 +265,15 @@ impl Summary {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |file| file.write_all(bytes))
+}
+
+/// Like [`write_atomic`], with the content streamed by `write` (a large report is never held
+/// whole in memory).
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -272,8 +281,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .unwrap_or_else(|| "report".to_string());
     let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&temp)?);
+        write(&mut file)?;
+        let file = file.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
     })();
@@ -394,8 +404,9 @@ fn render_into(
     let junit = dir.join("junit.xml");
     write_atomic(&junit, junit::render_doc(doc)?.as_bytes())?;
     let html = dir.join("report.html");
-    let page = html::render(doc, options.profile, options.texts).map_err(std::io::Error::other)?;
-    write_atomic(&html, page.as_bytes())?;
+    write_atomic_with(&html, |file| {
+        html::render_to(doc, options.profile, options.texts, file).map_err(std::io::Error::other)
+    })?;
     let checklist = dir.join("checklist.csv");
     let rows = checklist::render(doc, options.profile, options.texts)?;
     write_atomic(&checklist, rows.as_bytes())?;
