@@ -195,11 +195,7 @@ fn slowed(a: &Attempt, settings: &BruteForceSettings) -> bool {
 /// count failures since the last accepted login, so after an accepted `engaged` login the next
 /// `from_attempt` wrong passwords may be answered at once: they count only when slowed.
 fn judged_tail(m: &Measured, from: usize, settings: &BruteForceSettings) -> Vec<Attempt> {
-    let reset_at = m
-        .engaged
-        .as_ref()
-        .filter(|e| matches!(e.attempt.kind, Kind::Accepted))
-        .map(|e| e.after);
+    let reset_at = reset_at(m);
     m.series
         .iter()
         .enumerate()
@@ -224,10 +220,16 @@ fn defended(m: &Measured, settings: &BruteForceSettings) -> bool {
 /// may have reset the device's count, and the judged tail is not yet as long as planned.
 fn needs_rearming(m: &Measured, settings: &BruteForceSettings) -> bool {
     let planned = settings.attempts.saturating_sub(settings.from_attempt);
+    reset_at(m).is_some() && judged_tail(m, settings.from_attempt, settings).len() < planned
+}
+
+/// Where the device may have restarted its failure count: the series index after an accepted
+/// `engaged` login.
+fn reset_at(m: &Measured) -> Option<usize> {
     m.engaged
         .as_ref()
-        .is_some_and(|e| matches!(e.attempt.kind, Kind::Accepted))
-        && judged_tail(m, settings.from_attempt, settings).len() < planned
+        .filter(|e| matches!(e.attempt.kind, Kind::Accepted))
+        .map(|e| e.after)
 }
 
 /// Whether a bypass attempt got a plain, fast verdict (the defence did not apply to it).
