@@ -407,7 +407,13 @@ where
 pub fn fresh_digest_challenge(r: Response) -> Result<Challenge, Result<Response, ExchangeError>> {
     match r.challenges().into_iter().next() {
         Some(fresh) => Ok(fresh),
-        None if matches!(r.status, 403 | 429) => Err(Ok(r)),
+        None if matches!(
+            credential_answer(&r),
+            CredentialAnswer::Forbidden | CredentialAnswer::RateLimited
+        ) =>
+        {
+            Err(Ok(r))
+        }
         None => Err(Err(ExchangeError::ProtocolError(format!(
             "no fresh Digest challenge: {}",
             jcstar_model::bounded(&r.status_line)
