@@ -57,6 +57,15 @@ impl Defence {
         )
     }
 
+    /// How long a plain 401 (a failure, or any login during a quiet lock) is held back, when
+    /// that does not grow with the failures.
+    fn flat_delay(self) -> Duration {
+        match self {
+            Defence::QuietLockout { delay_ms, .. } => Duration::from_millis(delay_ms),
+            _ => Duration::ZERO,
+        }
+    }
+
     /// Whether delayed answers wait in one queue (a single-threaded login daemon) rather
     /// than each on its own connection.
     fn queues(self) -> bool {
@@ -111,11 +120,11 @@ impl State {
         let now = Instant::now();
         let entry = counters.entry(key).or_insert((0, None));
         if let Some(until) = entry.1 {
-            if let (true, Defence::QuietLockout { delay_ms, .. }) = (until > now, defence) {
-                return Decision::Unauthorized(Duration::from_millis(delay_ms));
-            }
             if until > now {
-                return Decision::Locked((until - now).as_secs().max(1));
+                return match defence {
+                    Defence::QuietLockout { .. } => Decision::Unauthorized(defence.flat_delay()),
+                    _ => Decision::Locked((until - now).as_secs().max(1)),
+                };
             }
             *entry = (0, None);
         }
@@ -132,17 +141,13 @@ impl State {
                 Duration::from_millis(step_ms.saturating_mul(u64::from(entry.0)))
                     .min(limits.max_login_delay),
             ),
-            Defence::Lockout { after } | Defence::PerUserLockout { after } => {
+            Defence::Lockout { after }
+            | Defence::PerUserLockout { after }
+            | Defence::QuietLockout { after, .. } => {
                 if entry.0 >= after {
                     entry.1 = Some(now + limits.lockout_window);
                 }
-                Decision::Unauthorized(Duration::ZERO)
-            }
-            Defence::QuietLockout { after, delay_ms } => {
-                if entry.0 >= after {
-                    entry.1 = Some(now + limits.lockout_window);
-                }
-                Decision::Unauthorized(Duration::from_millis(delay_ms))
+                Decision::Unauthorized(defence.flat_delay())
             }
         }
     }
