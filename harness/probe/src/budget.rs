@@ -157,6 +157,11 @@ impl Budget {
         crate::ledger::note(address);
     }
 
+    /// True when the run has a rate (`--max-rate`): every connection waits for its turn.
+    pub fn paces_runs(&self) -> bool {
+        self.rate.is_some()
+    }
+
     /// Waits for a turn under the run's rate only (a port-scan probe that holds its socket).
     pub async fn pace_run(&self) {
         if let Some(rate) = &self.rate {

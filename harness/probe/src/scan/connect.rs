@@ -88,32 +88,93 @@ pub(crate) enum ConnectFail {
     Io(io::Error),
 }
 
+/// A connect as far as it got without waiting.
+#[derive(Debug)]
+pub(crate) enum Begun {
+    /// The SYN is out and no answer has been processed yet: wait with [`Begun::finish`].
+    InProgress(TcpStream, Instant),
+    /// The OS already reported an error: a RST processed inside `connect()` (loopback and
+    /// very near hosts), a local shortage or an unreachable route.
+    Failed(io::Error, Duration),
+}
+
+/// Sends the SYN for `addr` without waiting. On loopback and near hosts the answer (often a
+/// RST) has already been processed inside `connect()`; it is settled here without touching
+/// the reactor or a timer.
+pub(crate) fn begin(addr: SocketAddr) -> Begun {
+    let start = Instant::now();
+    let failed = |e: io::Error| Begun::Failed(e, start.elapsed());
+    let socket = match new_socket(&addr) {
+        Ok(socket) => socket,
+        Err(e) => return failed(e),
+    };
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => {}
+        Err(e) => return failed(e),
+    }
+    match socket.take_error() {
+        Ok(None) => {}
+        Ok(Some(e)) | Err(e) => return failed(e),
+    }
+    match TcpStream::from_std(socket.into()) {
+        Ok(stream) => Begun::InProgress(stream, start),
+        Err(e) => failed(e),
+    }
+}
+
+impl Begun {
+    /// Waits for the handshake to end, until `deadline` after [`begin`]; returns the stream
+    /// and the handshake round trip.
+    pub(crate) async fn finish(
+        self,
+        deadline: Duration,
+    ) -> Result<(TcpStream, Duration), ConnectFail> {
+        let (stream, start) = match self {
+            Begun::InProgress(stream, start) => (stream, start),
+            Begun::Failed(e, _) => return Err(ConnectFail::Io(e)),
+        };
+        let remaining = deadline.saturating_sub(start.elapsed());
+        match tokio::time::timeout(remaining, wait_connected(&stream)).await {
+            Ok(Ok(())) => Ok((stream, start.elapsed())),
+            Ok(Err(e)) => Err(ConnectFail::Io(e)),
+            Err(_) => Err(ConnectFail::Timeout),
+        }
+    }
+
+    /// The outcome already known without waiting, or `self` back when it needs the wait.
+    pub(crate) fn settled(self) -> Result<Outcome, Begun> {
+        match self {
+            Begun::Failed(e, rtt) => Ok(classify_error(e, rtt)),
+            begun @ Begun::InProgress(..) => Err(begun),
+        }
+    }
+
+    /// Waits for the answer to the probe of `addr` (at most `deadline` after [`begin`]) and
+    /// classifies it; the socket is closed with RST.
+    pub(crate) async fn outcome(self, addr: SocketAddr, deadline: Duration) -> Outcome {
+        let start = match self {
+            Begun::Failed(e, rtt) => return classify_error(e, rtt),
+            Begun::InProgress(_, start) => start,
+        };
+        match self.finish(deadline).await {
+            Ok((stream, rtt)) => match stream.local_addr() {
+                Ok(local) if local == addr => Outcome::SelfConnect,
+                _ => Outcome::Open(rtt),
+            },
+            Err(ConnectFail::Timeout) => Outcome::Filtered,
+            Err(ConnectFail::Io(e)) => classify_error(e, start.elapsed()),
+        }
+    }
+}
+
 /// Connects to `addr` within `deadline`; returns the stream and the handshake
 /// round trip.
 pub(crate) async fn connect(
     addr: SocketAddr,
     deadline: Duration,
 ) -> Result<(TcpStream, Duration), ConnectFail> {
-    let start = Instant::now();
-    let socket = new_socket(&addr).map_err(ConnectFail::Io)?;
-    match socket.connect(&addr.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => {}
-        Err(e) => return Err(ConnectFail::Io(e)),
-    }
-    // On loopback and very near hosts the answer (often an RST) has already
-    // been processed inside connect(): settle it without touching the reactor.
-    match socket.take_error() {
-        Ok(None) => {}
-        Ok(Some(e)) | Err(e) => return Err(ConnectFail::Io(e)),
-    }
-    let stream = TcpStream::from_std(socket.into()).map_err(ConnectFail::Io)?;
-    let remaining = deadline.saturating_sub(start.elapsed());
-    match tokio::time::timeout(remaining, wait_connected(&stream)).await {
-        Ok(Ok(())) => Ok((stream, start.elapsed())),
-        Ok(Err(e)) => Err(ConnectFail::Io(e)),
-        Err(_) => Err(ConnectFail::Timeout),
-    }
+    begin(addr).finish(deadline).await
 }
 
 /// Waits until a connect in progress has succeeded or failed.
@@ -136,19 +197,6 @@ async fn wait_connected(stream: &TcpStream) -> io::Result<()> {
     }
 }
 
-/// Probes one port: connect, classify, close with RST.
-pub(crate) async fn probe(addr: SocketAddr, deadline: Duration) -> Outcome {
-    let start = Instant::now();
-    match connect(addr, deadline).await {
-        Ok((stream, rtt)) => match stream.local_addr() {
-            Ok(local) if local == addr => Outcome::SelfConnect,
-            _ => Outcome::Open(rtt),
-        },
-        Err(ConnectFail::Timeout) => Outcome::Filtered,
-        Err(ConnectFail::Io(e)) => classify_error(e, start.elapsed()),
-    }
-}
-
 fn classify_error(e: io::Error, rtt: Duration) -> Outcome {
     if e.kind() == io::ErrorKind::ConnectionRefused {
         return Outcome::Closed(rtt);
@@ -162,6 +210,14 @@ fn classify_error(e: io::Error, rtt: Duration) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Probes one port: connect, classify, close with RST.
+    async fn probe(addr: SocketAddr, deadline: Duration) -> Outcome {
+        match begin(addr).settled() {
+            Ok(outcome) => outcome,
+            Err(begun) => begun.outcome(addr, deadline).await,
+        }
+    }
 
     #[test]
     fn resource_errors_are_recognised() {

@@ -9,6 +9,7 @@
 mod connect;
 mod limits;
 mod service;
+mod sweeping;
 mod timing;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -25,6 +26,7 @@ pub use limits::prepare_limits;
 pub use service::identify_service;
 
 use connect::Outcome;
+use sweeping::Sweeping;
 use timing::{RttEstimator, Window};
 
 /// Ports probed first by [`all_ports_prioritized`]: the usual IoT services,
@@ -345,6 +347,7 @@ pub async fn scan_hosts_observed(
         None => Arc::new(Semaphore::new(limits.global_in_flight.max(1))),
     };
 
+    let sweeping = Sweeping::new();
     let mut tasks = JoinSet::new();
     let mut task_hosts = std::collections::HashMap::new();
     for (i, &address) in hosts.iter().enumerate() {
@@ -358,6 +361,7 @@ pub async fn scan_hosts_observed(
             Arc::clone(&config),
             Arc::clone(&global),
             progress(i),
+            Arc::clone(&sweeping),
         );
         let stop = stop.clone();
         let gate = config.host_gate.clone();
@@ -429,6 +433,19 @@ const SELF_CONNECT_ATTEMPTS: u32 = 4;
 const BACKOFF_MIN: Duration = Duration::from_millis(5);
 const BACKOFF_MAX: Duration = Duration::from_millis(1000);
 
+/// Probes settled inside one host's launch loop before it lets other tasks run: a host
+/// answering with RSTs at once must not hold a worker while others' answers and timeouts wait.
+const SETTLED_BEFORE_YIELD: u32 = 32;
+
+/// How [`HostRun::launch`] left a job.
+#[derive(Debug, PartialEq, Eq)]
+enum Launched {
+    /// Settled at once: the answer was already there.
+    Settled,
+    /// Running as a task; its result comes through the join set.
+    Waiting,
+}
+
 /// A port waiting to be (re-)probed.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
@@ -476,6 +493,7 @@ struct HostRun {
     ident_in_flight: usize,
     backoff: Duration,
     backoff_until: Option<tokio::time::Instant>,
+    sweeping: Arc<Sweeping>,
 }
 
 impl HostRun {
@@ -485,6 +503,7 @@ impl HostRun {
         config: Arc<ScanConfig>,
         global: Arc<Semaphore>,
         progress: ProgressBar,
+        sweeping: Arc<Sweeping>,
     ) -> Self {
         HostRun {
             address,
@@ -509,11 +528,13 @@ impl HostRun {
             ident_in_flight: 0,
             backoff: BACKOFF_MIN,
             backoff_until: None,
+            sweeping,
         }
     }
 
     async fn run(mut self, stop: &StopScan) -> HostScan {
         let started = Instant::now();
+        let _sweeping = self.sweeping.enter();
         let budget = self.config.host_timeout;
         let budget_spent = async {
             match budget {
@@ -540,12 +561,23 @@ impl HostRun {
             {
                 self.backoff_until = None;
             }
+            let mut settled_here = 0;
             while self.in_flight < self.window.size() {
                 let Some(job) = self.next_job() else { break };
                 let Ok(permit) = Arc::clone(&self.global).acquire_owned().await else {
                     break;
                 };
-                self.launch(tasks, job, permit);
+                if self.launch(tasks, job, permit) == Launched::Settled {
+                    settled_here += 1;
+                    if settled_here % SETTLED_BEFORE_YIELD == 0 {
+                        // Other hosts' answers and timers wait while this loop runs, and so do
+                        // this host's own: open ports to identify, timeouts to retry.
+                        tokio::task::yield_now().await;
+                        while let Some(joined) = tasks.try_join_next() {
+                            self.joined(joined);
+                        }
+                    }
+                }
             }
             if self.in_flight == 0 {
                 match self.backoff_until {
@@ -564,13 +596,20 @@ impl HostRun {
                 None => tasks.join_next().await,
             };
             match joined {
-                Some(Ok(done)) => self.complete(done),
-                Some(Err(e)) => {
-                    // A probe task cannot panic by design; keep the books right anyway.
-                    tracing::error!(error = %e, "probe task failed");
-                    self.in_flight = self.in_flight.saturating_sub(1);
-                }
+                Some(joined) => self.joined(joined),
                 None => self.in_flight = 0,
+            }
+        }
+    }
+
+    /// Books one task that ended.
+    fn joined(&mut self, joined: Result<Done, tokio::task::JoinError>) {
+        match joined {
+            Ok(done) => self.complete(done),
+            Err(e) => {
+                // A probe task cannot panic by design; keep the books right anyway.
+                tracing::error!(error = %e, "probe task failed");
+                self.in_flight = self.in_flight.saturating_sub(1);
             }
         }
     }
@@ -600,19 +639,43 @@ impl HostRun {
         self.retry_filtered.pop_front().map(Job::Probe)
     }
 
-    fn launch(&mut self, tasks: &mut JoinSet<Done>, job: Job, permit: OwnedSemaphorePermit) {
+    /// Starts `job`. A probe whose answer the OS already processed inside `connect()` (a RST
+    /// from a near host) is settled at once, without a task or a timer.
+    fn launch(
+        &mut self,
+        tasks: &mut JoinSet<Done>,
+        job: Job,
+        permit: OwnedSemaphorePermit,
+    ) -> Launched {
         self.in_flight += 1;
         match job {
             Job::Probe(pending) => {
                 self.stats.probes += 1;
                 let addr = SocketAddr::new(self.address, self.ports[pending.idx]);
                 let deadline = self.rtt.timeout();
-                tasks.spawn(async move {
-                    crate::budget::budget().pace_run().await;
-                    let outcome = connect::probe(addr, deadline).await;
-                    drop(permit);
-                    Done::Probe(pending, outcome)
-                });
+                if crate::budget::budget().paces_runs() || !self.sweeping.settle_inline() {
+                    tasks.spawn(async move {
+                        crate::budget::budget().pace_run().await;
+                        let outcome = connect::begin(addr).outcome(addr, deadline).await;
+                        drop(permit);
+                        Done::Probe(pending, outcome)
+                    });
+                    return Launched::Waiting;
+                }
+                match connect::begin(addr).settled() {
+                    Ok(outcome) => {
+                        drop(permit);
+                        self.complete(Done::Probe(pending, outcome));
+                        return Launched::Settled;
+                    }
+                    Err(begun) => {
+                        tasks.spawn(async move {
+                            let outcome = begun.outcome(addr, deadline).await;
+                            drop(permit);
+                            Done::Probe(pending, outcome)
+                        });
+                    }
+                }
             }
             Job::Ident(idx) => {
                 self.ident_in_flight += 1;
@@ -625,6 +688,7 @@ impl HostRun {
                 });
             }
         }
+        Launched::Waiting
     }
 
     fn complete(&mut self, done: Done) {
