@@ -37,6 +37,7 @@ mod errno {
     pub const EMFILE: i32 = 24;
     pub const ENOSPC: i32 = 28;
     pub const EADDRNOTAVAIL: i32 = 99;
+    pub const ECONNABORTED: i32 = 103;
     pub const ENOBUFS: i32 = 105;
     pub const EINPROGRESS: i32 = 115;
 }
@@ -50,6 +51,7 @@ mod errno {
     pub const ENOSPC: i32 = 28;
     pub const EINPROGRESS: i32 = 36;
     pub const EADDRNOTAVAIL: i32 = 49;
+    pub const ECONNABORTED: i32 = 53;
     pub const ENOBUFS: i32 = 55;
 }
 
@@ -98,28 +100,78 @@ pub(crate) enum Begun {
     Failed(io::Error, Duration),
 }
 
-/// Sends the SYN for `addr` without waiting. On loopback and near hosts the answer (often a
-/// RST) has already been processed inside `connect()`; it is settled here without touching
-/// the reactor or a timer.
-pub(crate) fn begin(addr: SocketAddr) -> Begun {
-    let start = Instant::now();
-    let failed = |e: io::Error| Begun::Failed(e, start.elapsed());
-    let socket = match new_socket(&addr) {
-        Ok(socket) => socket,
-        Err(e) => return failed(e),
+/// A socket whose last connect was refused, kept for the same host's next probe: re-arming it
+/// costs one system call where a new socket costs three (socket, SO_LINGER, close), and a sweep
+/// of closed ports is mostly those.
+#[derive(Debug, Default)]
+pub(crate) struct Spare(Option<Socket>);
+
+/// How far a SYN got on one socket.
+enum Sent {
+    /// Out, unanswered so far.
+    InProgress(Socket),
+    /// Answered with RST already: the socket is closed and may connect again.
+    Refused(Socket, io::Error),
+    /// `connect()` failed.
+    Failed(io::Error, Socket),
+}
+
+/// Sends a SYN for `addr` on `socket` and reads any answer already processed.
+fn send_syn(socket: Socket, addr: &SocketAddr) -> Sent {
+    let result = match socket.connect(&(*addr).into()) {
+        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => socket.take_error(),
+        Ok(()) => socket.take_error(),
+        Err(e) => Ok(Some(e)),
     };
-    match socket.connect(&addr.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => {}
-        Err(e) => return failed(e),
+    match result {
+        Ok(None) => Sent::InProgress(socket),
+        Ok(Some(e)) if e.kind() == io::ErrorKind::ConnectionRefused => Sent::Refused(socket, e),
+        Ok(Some(e)) | Err(e) => Sent::Failed(e, socket),
     }
-    match socket.take_error() {
-        Ok(None) => {}
-        Ok(Some(e)) | Err(e) => return failed(e),
-    }
-    match TcpStream::from_std(socket.into()) {
-        Ok(stream) => Begun::InProgress(stream, start),
-        Err(e) => failed(e),
+}
+
+/// Sends the SYN for `addr` without waiting, on a new socket. See [`begin_on`].
+pub(crate) fn begin(addr: SocketAddr) -> Begun {
+    begin_on(addr, &mut Spare::default())
+}
+
+/// Sends the SYN for `addr` without waiting, on `spare`'s socket if it holds one. On loopback
+/// and near hosts the answer (often a RST) has already been processed inside `connect()`; it is
+/// settled here without touching the reactor or a timer, and a refused socket goes back to
+/// `spare`.
+pub(crate) fn begin_on(addr: SocketAddr, spare: &mut Spare) -> Begun {
+    let start = Instant::now();
+    let reused = spare.0.take().map(|socket| {
+        // A connect refused after EINPROGRESS leaves the socket "connecting": Linux answers the
+        // next connect() with ECONNABORTED, sending nothing, and resets it. A kernel that
+        // reconnects at once starts the probe instead.
+        match send_syn(socket, &addr) {
+            Sent::Failed(e, socket) if e.raw_os_error() == Some(errno::ECONNABORTED) => {
+                send_syn(socket, &addr)
+            }
+            sent => sent,
+        }
+    });
+    let sent = match reused {
+        Some(sent @ (Sent::InProgress(_) | Sent::Refused(..))) => sent,
+        // Any other failure of a reused socket says nothing sure about the port.
+        _ => match new_socket(&addr) {
+            Ok(socket) => send_syn(socket, &addr),
+            Err(e) => return Begun::Failed(e, start.elapsed()),
+        },
+    };
+    match sent {
+        Sent::InProgress(socket) => match TcpStream::from_std(socket.into()) {
+            Ok(stream) => Begun::InProgress(stream, start),
+            Err(e) => Begun::Failed(e, start.elapsed()),
+        },
+        Sent::Refused(socket, e) => {
+            if cfg!(target_os = "linux") {
+                spare.0 = Some(socket);
+            }
+            Begun::Failed(e, start.elapsed())
+        }
+        Sent::Failed(e, _) => Begun::Failed(e, start.elapsed()),
     }
 }
 
@@ -265,5 +317,41 @@ mod tests {
             outcome = probe(closed, d).await;
         }
         assert!(matches!(outcome, Outcome::Closed(_)), "{outcome:?}");
+    }
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_refused_socket_is_armed_again_for_the_next_port() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap();
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let mut spare = Spare::default();
+        let mut refusals = 0;
+        for _ in 0..5 {
+            match begin_on(closed, &mut spare).settled() {
+                Ok(Outcome::Closed(_)) => {
+                    refusals += 1;
+                    assert!(spare.0.is_some(), "a refused socket is kept");
+                }
+                // A self-connect (source port == the closed port) is possible, if rare.
+                Err(begun) => drop(begun),
+                Ok(other) => panic!("closed port: {other:?}"),
+            }
+        }
+        assert!(
+            refusals >= 4,
+            "loopback refuses inside connect(): {refusals} of 5"
+        );
+        let begun = begin_on(open, &mut spare);
+        assert!(spare.0.is_none(), "the kept socket carries the next probe");
+        let outcome = begun
+            .settled()
+            .unwrap_err()
+            .outcome(open, Duration::from_secs(5))
+            .await;
+        assert!(matches!(outcome, Outcome::Open(_)), "{outcome:?}");
+        listener.accept().expect("the listener saw the connection");
     }
 }

@@ -494,6 +494,8 @@ struct HostRun {
     backoff: Duration,
     backoff_until: Option<tokio::time::Instant>,
     sweeping: Arc<Sweeping>,
+    /// A refused socket for the next inline probe.
+    spare: connect::Spare,
 }
 
 impl HostRun {
@@ -529,6 +531,7 @@ impl HostRun {
             backoff: BACKOFF_MIN,
             backoff_until: None,
             sweeping,
+            spare: connect::Spare::default(),
         }
     }
 
@@ -662,7 +665,7 @@ impl HostRun {
                     });
                     return Launched::Waiting;
                 }
-                match connect::begin(addr).settled() {
+                match connect::begin_on(addr, &mut self.spare).settled() {
                     Ok(outcome) => {
                         drop(permit);
                         self.complete(Done::Probe(pending, outcome));
