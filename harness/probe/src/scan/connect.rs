@@ -298,14 +298,20 @@ mod tests {
         ));
     }
 
-    #[tokio::test]
-    async fn probe_open_and_closed_on_loopback() {
+    /// A listener, its address, and a loopback address nothing listens on.
+    fn open_and_closed_ports() -> (std::net::TcpListener, SocketAddr, SocketAddr) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let open = listener.local_addr().unwrap();
         let closed = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()
         };
+        (listener, open, closed)
+    }
+
+    #[tokio::test]
+    async fn probe_open_and_closed_on_loopback() {
+        let (_listener, open, closed) = open_and_closed_ports();
         let d = Duration::from_secs(5);
         assert!(matches!(probe(open, d).await, Outcome::Open(_)));
         // A self-connect (source port chosen == closed port) is possible, if rare.
@@ -318,15 +324,11 @@ mod tests {
         }
         assert!(matches!(outcome, Outcome::Closed(_)), "{outcome:?}");
     }
+
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn a_refused_socket_is_armed_again_for_the_next_port() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let open = listener.local_addr().unwrap();
-        let closed = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap()
-        };
+        let (listener, open, closed) = open_and_closed_ports();
         let mut spare = Spare::default();
         let mut refusals = 0;
         for _ in 0..5 {
