@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::budget::Connection;
@@ -76,16 +76,8 @@ pub async fn open(address: SocketAddr, tls: bool, bounds: &Bounds) -> io::Result
 
 /// TLS 1.2/1.3 through rustls.
 async fn open_modern(address: SocketAddr, bounds: &Bounds) -> io::Result<BoxStream> {
+    let connector = tokio_rustls::TlsConnector::from(modern_config()?);
     let tcp = connect(address, bounds).await?;
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(io::Error::other)?
-    .dangerous()
-    .with_custom_certificate_verifier(Arc::new(AnyCertificate))
-    .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let name = ServerName::IpAddress(address.ip().into());
     let stream = tokio::time::timeout(bounds.connect, connector.connect(name, tcp))
         .await
@@ -93,23 +85,31 @@ async fn open_modern(address: SocketAddr, bounds: &Bounds) -> io::Result<BoxStre
     Ok(Box::new(stream))
 }
 
+/// The rustls client configuration every probe shares: safe defaults, any certificate.
+fn modern_config() -> io::Result<Arc<rustls::ClientConfig>> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map(|builder| {
+            Arc::new(
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(AnyCertificate))
+                    .with_no_client_auth(),
+            )
+        })
+        .map_err(|e| e.to_string())
+    });
+    config.clone().map_err(io::Error::other)
+}
+
 /// TLS 1.0 to 1.2 with every suite OpenSSL still has (security level 0), no verification:
 /// only to reach a device that speaks nothing newer.
 async fn open_legacy(address: SocketAddr, bounds: &Bounds) -> io::Result<BoxStream> {
-    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
-    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(io::Error::other)?;
-    builder.set_verify(SslVerifyMode::NONE);
-    builder
-        .set_min_proto_version(Some(SslVersion::TLS1))
-        .map_err(io::Error::other)?;
-    builder
-        .set_max_proto_version(Some(SslVersion::TLS1_2))
-        .map_err(io::Error::other)?;
-    builder
-        .set_cipher_list("ALL:@SECLEVEL=0")
-        .map_err(io::Error::other)?;
-    let ssl = builder
-        .build()
+    let ssl = legacy_connector()?
         .configure()
         .map_err(io::Error::other)?
         .verify_hostname(false)
@@ -123,6 +123,26 @@ async fn open_legacy(address: SocketAddr, bounds: &Bounds) -> io::Result<BoxStre
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?
         .map_err(io::Error::other)?;
     Ok(Box::new(stream))
+}
+
+/// The OpenSSL connector every legacy connection shares. Built once: building it reads the
+/// system's CA store (verification is off, so only the cost is left), about 140 certificates
+/// parsed per connection otherwise.
+fn legacy_connector() -> io::Result<&'static openssl::ssl::SslConnector> {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+    static CONNECTOR: OnceLock<Result<SslConnector, String>> = OnceLock::new();
+    let connector = CONNECTOR.get_or_init(|| {
+        let build = || {
+            let mut builder = SslConnector::builder(SslMethod::tls_client())?;
+            builder.set_verify(SslVerifyMode::NONE);
+            builder.set_min_proto_version(Some(SslVersion::TLS1))?;
+            builder.set_max_proto_version(Some(SslVersion::TLS1_2))?;
+            builder.set_cipher_list("ALL:@SECLEVEL=0")?;
+            Ok::<_, openssl::error::ErrorStack>(builder.build())
+        };
+        build().map_err(|e| e.to_string())
+    });
+    connector.as_ref().map_err(|e| io::Error::other(e.clone()))
 }
 
 /// Why a bounded read stopped.
