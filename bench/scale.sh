@@ -10,6 +10,8 @@
 #                          check on the profile's 27 IoT ports; e.g. "--checks ports")
 #              SUBNET      fleet subnet (default 60: 127.138.x.y)
 #              TIMEOUT     seconds per scan (default 600)
+#              BIN         a jcstar binary to time instead of building this tree's (e.g. an
+#                          older build, to compare)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +22,12 @@ subnet=${SUBNET:-60}
 timeout_s=${TIMEOUT:-600}
 
 [[ -x /usr/bin/time ]] || { echo "bench/scale.sh needs /usr/bin/time (apt-get install time)"; exit 2; }
-cargo build --release --locked --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/jcstar
+if [[ -n ${BIN:-} ]]; then
+    bin=$BIN
+else
+    cargo build --release --locked --quiet
+    bin=${CARGO_TARGET_DIR:-target}/release/jcstar
+fi
 work=$(mktemp -d)
 lab=
 cleanup() {
