@@ -106,6 +106,13 @@ pub(crate) enum Begun {
 #[derive(Debug, Default)]
 pub(crate) struct Spare(Option<Socket>);
 
+impl Spare {
+    /// True when a refused socket is kept.
+    pub(crate) fn holds_socket(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 /// How far a SYN got on one socket.
 enum Sent {
     /// Out, unanswered so far.

@@ -496,6 +496,8 @@ struct HostRun {
     sweeping: Arc<Sweeping>,
     /// A refused socket for the next inline probe.
     spare: connect::Spare,
+    /// The budget place of `spare`'s socket, while it holds one.
+    spare_permit: Option<OwnedSemaphorePermit>,
 }
 
 impl HostRun {
@@ -532,6 +534,7 @@ impl HostRun {
             backoff_until: None,
             sweeping,
             spare: connect::Spare::default(),
+            spare_permit: None,
         }
     }
 
@@ -567,8 +570,12 @@ impl HostRun {
             let mut settled_here = 0;
             while self.in_flight < self.window.size() {
                 let Some(job) = self.next_job() else { break };
-                let Ok(permit) = Arc::clone(&self.global).acquire_owned().await else {
-                    break;
+                let permit = match self.spare_permit.take() {
+                    Some(permit) => permit,
+                    None => match Arc::clone(&self.global).acquire_owned().await {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
                 };
                 if self.launch(tasks, job, permit) == Launched::Settled {
                     settled_here += 1;
@@ -582,6 +589,10 @@ impl HostRun {
                     }
                 }
             }
+            // A kept socket lives only while this loop runs: a host waiting for answers or for
+            // a backoff holds no place of the budget it does not use.
+            self.spare = connect::Spare::default();
+            self.spare_permit = None;
             if self.in_flight == 0 {
                 match self.backoff_until {
                     Some(t) if self.has_probe_work() => {
@@ -651,12 +662,16 @@ impl HostRun {
         permit: OwnedSemaphorePermit,
     ) -> Launched {
         self.in_flight += 1;
+        if !matches!(job, Job::Probe(_)) {
+            self.spare = connect::Spare::default();
+        }
         match job {
             Job::Probe(pending) => {
                 self.stats.probes += 1;
                 let addr = SocketAddr::new(self.address, self.ports[pending.idx]);
                 let deadline = self.rtt.timeout();
                 if crate::budget::budget().paces_runs() || !self.sweeping.settle_inline() {
+                    self.spare = connect::Spare::default();
                     tasks.spawn(async move {
                         crate::budget::budget().pace_run().await;
                         let outcome = connect::begin(addr).outcome(addr, deadline).await;
@@ -667,7 +682,8 @@ impl HostRun {
                 }
                 match connect::begin_on(addr, &mut self.spare).settled() {
                     Ok(outcome) => {
-                        drop(permit);
+                        // A kept socket keeps its place in the run's socket budget.
+                        self.spare_permit = self.spare.holds_socket().then_some(permit);
                         self.complete(Done::Probe(pending, outcome));
                         return Launched::Settled;
                     }
