@@ -272,10 +272,7 @@ mod tests {
 
     /// Probes one port: connect, classify, close with RST.
     async fn probe(addr: SocketAddr, deadline: Duration) -> Outcome {
-        match begin(addr).settled() {
-            Ok(outcome) => outcome,
-            Err(begun) => begun.outcome(addr, deadline).await,
-        }
+        begin(addr).outcome(addr, deadline).await
     }
 
     #[test]

@@ -494,10 +494,9 @@ struct HostRun {
     backoff: Duration,
     backoff_until: Option<tokio::time::Instant>,
     sweeping: Arc<Sweeping>,
-    /// A refused socket for the next inline probe.
-    spare: connect::Spare,
-    /// The budget place of `spare`'s socket, while it holds one.
-    spare_permit: Option<OwnedSemaphorePermit>,
+    /// A refused socket kept for the next inline probe, with its place in the run's socket
+    /// budget.
+    spare: Option<(connect::Spare, OwnedSemaphorePermit)>,
 }
 
 impl HostRun {
@@ -533,8 +532,7 @@ impl HostRun {
             backoff: BACKOFF_MIN,
             backoff_until: None,
             sweeping,
-            spare: connect::Spare::default(),
-            spare_permit: None,
+            spare: None,
         }
     }
 
@@ -570,14 +568,14 @@ impl HostRun {
             let mut settled_here = 0;
             while self.in_flight < self.window.size() {
                 let Some(job) = self.next_job() else { break };
-                let permit = match self.spare_permit.take() {
-                    Some(permit) => permit,
+                let (spare, permit) = match self.spare.take() {
+                    Some(kept) => kept,
                     None => match Arc::clone(&self.global).acquire_owned().await {
-                        Ok(permit) => permit,
+                        Ok(permit) => (connect::Spare::default(), permit),
                         Err(_) => break,
                     },
                 };
-                if self.launch(tasks, job, permit) == Launched::Settled {
+                if self.launch(tasks, job, permit, spare) == Launched::Settled {
                     settled_here += 1;
                     if settled_here % SETTLED_BEFORE_YIELD == 0 {
                         // Other hosts' answers and timers wait while this loop runs, and so do
@@ -591,8 +589,7 @@ impl HostRun {
             }
             // A kept socket lives only while this loop runs: a host waiting for answers or for
             // a backoff holds no place of the budget it does not use.
-            self.spare = connect::Spare::default();
-            self.spare_permit = None;
+            self.spare = None;
             if self.in_flight == 0 {
                 match self.backoff_until {
                     Some(t) if self.has_probe_work() => {
@@ -653,48 +650,47 @@ impl HostRun {
         self.retry_filtered.pop_front().map(Job::Probe)
     }
 
-    /// Starts `job`. A probe whose answer the OS already processed inside `connect()` (a RST
-    /// from a near host) is settled at once, without a task or a timer.
+    /// Starts `job` with `permit`, its place in the socket budget. A probe whose answer the OS
+    /// already processed inside `connect()` (a RST from a near host) is settled at once, without
+    /// a task or a timer, on `spare`'s socket if it holds one; a socket refused again is kept
+    /// with the permit for the next probe. Any other job closes `spare`.
     fn launch(
         &mut self,
         tasks: &mut JoinSet<Done>,
         job: Job,
         permit: OwnedSemaphorePermit,
+        mut spare: connect::Spare,
     ) -> Launched {
         self.in_flight += 1;
-        if !matches!(job, Job::Probe(_)) {
-            self.spare = connect::Spare::default();
-        }
         match job {
             Job::Probe(pending) => {
                 self.stats.probes += 1;
                 let addr = SocketAddr::new(self.address, self.ports[pending.idx]);
                 let deadline = self.rtt.timeout();
-                if crate::budget::budget().paces_runs() || !self.sweeping.settle_inline() {
-                    self.spare = connect::Spare::default();
-                    tasks.spawn(async move {
-                        crate::budget::budget().pace_run().await;
-                        let outcome = connect::begin(addr).outcome(addr, deadline).await;
-                        drop(permit);
-                        Done::Probe(pending, outcome)
-                    });
-                    return Launched::Waiting;
-                }
-                match connect::begin_on(addr, &mut self.spare).settled() {
-                    Ok(outcome) => {
-                        // A kept socket keeps its place in the run's socket budget.
-                        self.spare_permit = self.spare.holds_socket().then_some(permit);
+                let inline = !crate::budget::budget().paces_runs() && self.sweeping.settle_inline();
+                let begun = match inline.then(|| connect::begin_on(addr, &mut spare).settled()) {
+                    Some(Ok(outcome)) => {
+                        if spare.holds_socket() {
+                            self.spare = Some((spare, permit));
+                        }
                         self.complete(Done::Probe(pending, outcome));
                         return Launched::Settled;
                     }
-                    Err(begun) => {
-                        tasks.spawn(async move {
-                            let outcome = begun.outcome(addr, deadline).await;
-                            drop(permit);
-                            Done::Probe(pending, outcome)
-                        });
-                    }
-                }
+                    Some(Err(begun)) => Some(begun),
+                    None => None,
+                };
+                tasks.spawn(async move {
+                    let begun = match begun {
+                        Some(begun) => begun,
+                        None => {
+                            crate::budget::budget().pace_run().await;
+                            connect::begin(addr)
+                        }
+                    };
+                    let outcome = begun.outcome(addr, deadline).await;
+                    drop(permit);
+                    Done::Probe(pending, outcome)
+                });
             }
             Job::Ident(idx) => {
                 self.ident_in_flight += 1;
